@@ -1,0 +1,117 @@
+"""The RegNet rule: quantized linear widths ([DDS] §3.3, Eqs. 2-4) and block compatibility.
+
+Rounding follows pycls exactly (PAPER.md §2.3-2.4): the stage exponent uses numpy's
+half-to-even ``np.round``; widths are then rounded to a multiple of q (an extra step that is not
+in Eq. 4, but is how every published RegNet was built); the group/bottleneck compatibility step
+uses Python's (also half-to-even) ``round``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .spec import AnyNetSpec
+
+
+@dataclass(frozen=True)
+class RegNetStages:
+    """What the rule produces before compatibility: per-block and per-stage widths."""
+
+    block_widths: tuple[int, ...]  # w_j after q-rounding (pycls ws_all)
+    continuous_widths: tuple[float, ...]  # u_j = w0 + wa * j (Eq. 2; pycls ws_cont)
+    widths: tuple[int, ...]  # unique stage widths, ascending (pycls ws)
+    depths: tuple[int, ...]  # blocks per stage (pycls ds)
+    total_stages: int  # max exponent + 1; a skipped exponent makes this exceed num_stages
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.widths)
+
+    @property
+    def skipped_stage(self) -> bool:
+        """True when some exponent k in [0, max k] is produced by no block (pycls rejects)."""
+        return self.num_stages != self.total_stages
+
+
+def _check_params(depth: Any, w0: Any, wa: Any, wm: Any, q: Any) -> None:
+    if not isinstance(q, int) or isinstance(q, bool) or q < 1:
+        raise ValueError(f"q: {q!r} is not allowed; use an integer >= 1")
+    if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 1:
+        raise ValueError(f"depth: {depth!r} is not allowed; use an integer >= 1")
+    if not (isinstance(w0, (int, np.integer)) or float(w0).is_integer()) or w0 <= 0 or w0 % q:
+        raise ValueError(f"w0: {w0!r} is not allowed; use a positive multiple of q={q}")
+    if not math.isfinite(wa) or wa < 0:
+        raise ValueError(f"wa: {wa!r} is not allowed; use a number >= 0")
+    if not math.isfinite(wm) or wm <= 1:
+        raise ValueError(f"wm: {wm!r} is not allowed; use a number > 1")
+
+
+def regnet_stages(depth: int, w0: float, wa: float, wm: float, q: int = 8) -> RegNetStages:
+    """Eqs. 2-4 with pycls's rounding (`generate_regnet`, PAPER.md §2.3)."""
+    _check_params(depth, w0, wa, wm, q)
+    u = w0 + wa * np.arange(depth)  # Eq. 2
+    ks = np.round(np.log(u / w0) / np.log(wm))  # Eqs. 3-4, half-to-even
+    ws_all = (np.round(w0 * np.power(wm, ks) / q) * q).astype(int)
+    ws, ds = np.unique(ws_all, return_counts=True)
+    return RegNetStages(
+        block_widths=tuple(int(w) for w in ws_all),
+        continuous_widths=tuple(float(x) for x in u),
+        widths=tuple(int(w) for w in ws),
+        depths=tuple(int(d) for d in ds),
+        total_stages=int(ks.max()) + 1,
+    )
+
+
+def regnet_block_widths(depth: int, w0: float, wa: float, wm: float, q: int = 8) -> list[int]:
+    """Quantized per-block widths w_j (Eq. 4 then q-rounding), before compatibility."""
+    return list(regnet_stages(depth, w0, wa, wm, q).block_widths)
+
+
+def adjust_compatibility(
+    widths: list[int], bottleneck_ratios: list[float], group_widths: list[int]
+) -> tuple[list[int], list[int]]:
+    """Make widths and group widths compatible ([DDS] App. D; pycls
+    `adjust_block_compatibility`, PAPER.md §2.4). b is the paper's ratio, bot_mul = 1/b.
+
+    If g > w_b, g becomes w_b; otherwise w_b is rounded to a multiple of g (and of bot_mul for an
+    inverted bottleneck), and the stage width is w_b * b. Returns (widths, group_widths).
+    """
+    ws_out, gs_out = [], []
+    for w, b, g in zip(widths, bottleneck_ratios, group_widths, strict=True):
+        bm = 1.0 / b
+        v = int(max(1, w * bm))
+        g = int(min(g, v))
+        m = math.lcm(g, int(bm)) if bm > 1 else g
+        v = max(m, int(round(v / m) * m))
+        ws_out.append(int(v / bm))
+        gs_out.append(g)
+    return ws_out, gs_out
+
+
+def regnet_spec(
+    depth: int,
+    w0: float,
+    wa: float,
+    wm: float,
+    group_width: int,
+    bottleneck_ratio: float = 1.0,
+    se_ratio: float = 0.0,
+    q: int = 8,
+    **spec_fields: Any,
+) -> AnyNetSpec:
+    """The AnyNetSpec of a RegNet (pycls `generate_regnet_full`): every stage stride 2, shared b
+    and g, compatibility applied. Any number of stages the rule yields is kept; use
+    `regnet_stages` to check for 4 stages and no skipped exponent as the paper's sweeps do."""
+    st = regnet_stages(depth, w0, wa, wm, q)
+    n = st.num_stages
+    bs = [float(bottleneck_ratio)] * n
+    ws, gs = adjust_compatibility(list(st.widths), bs, [int(group_width)] * n)
+    fields = {"strides": [2] * n, **spec_fields}
+    return AnyNetSpec(
+        depths=list(st.depths), widths=ws, bottleneck_ratios=bs, group_widths=gs,
+        se_ratio=se_ratio, **fields,
+    )

@@ -1,0 +1,157 @@
+"""`AnyNetSpec`: the one vocabulary every package shares ([DDS] §3.1, Fig. 3).
+
+A spec fixes an AnyNet completely: stem, four (or any number of) stages of identical X/Y blocks,
+and the head. Field meanings follow the paper: ``bottleneck_ratios`` is the paper's *b*
+(bottleneck width = width / b; pycls's ``bot_mul`` is 1/b) and ``group_widths`` is *g*
+(channels per group of the 3x3 conv). ``se_ratio`` 0 gives the X block, 0.25 the Y block.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+_STAGE_FIELDS = ("depths", "widths", "bottleneck_ratios", "group_widths", "strides")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def bottleneck_width(width: int, ratio: float) -> int:
+    """Bottleneck width w_b = w / b of a stage ([DDS] Fig. 4); exact integer or ValueError."""
+    wb = width / ratio
+    if wb < 1 or not math.isclose(wb, round(wb), rel_tol=0.0, abs_tol=1e-9):
+        raise ValueError(
+            f"widths/bottleneck_ratios: width {width} / b {ratio} = {wb:g} is not a positive "
+            "integer; the bottleneck width must be a whole number of channels"
+        )
+    return int(round(wb))
+
+
+def se_width(w_in: int, se_ratio: float) -> int:
+    """SE width of a Y block: round(se_ratio * w_in) of the block *input* width ([DDS] App. D;
+    pycls, PAPER.md §1.3), Python half-to-even rounding."""
+    return int(round(w_in * se_ratio))
+
+
+@dataclass(frozen=True)
+class AnyNetSpec:
+    """A complete AnyNet architecture. Lists are accepted and stored as tuples."""
+
+    depths: tuple[int, ...]
+    widths: tuple[int, ...]
+    bottleneck_ratios: tuple[float, ...]
+    group_widths: tuple[int, ...]
+    strides: tuple[int, ...] = (2, 2, 2, 2)
+    stem_width: int = 32
+    stem_stride: int = 2
+    se_ratio: float = 0.0
+    in_channels: int = 3
+    num_classes: int = 1000
+
+    def __post_init__(self) -> None:
+        for name in _STAGE_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise ValueError(f"{name}: {value!r} is not a list; give one value per stage")
+            convert = _as_ratio if name == "bottleneck_ratios" else _as_int
+            object.__setattr__(self, name, tuple(convert(v) for v in value))
+        for name in ("stem_width", "stem_stride", "in_channels", "num_classes"):
+            object.__setattr__(self, name, _as_int(getattr(self, name)))
+        self._validate()
+
+    # -- validation ---------------------------------------------------------------------------
+    def _validate(self) -> None:
+        n = len(self.depths)
+        if n < 1:
+            raise ValueError("depths: () is empty; a network needs at least one stage")
+        for name in _STAGE_FIELDS:
+            if len(getattr(self, name)) != n:
+                raise ValueError(
+                    f"{name}: {list(getattr(self, name))} has {len(getattr(self, name))} stages "
+                    f"but depths has {n}; every per-stage list must have the same length"
+                )
+        _check_ints("depths", self.depths, low=1)
+        _check_ints("widths", self.widths, low=1)
+        _check_ints("group_widths", self.group_widths, low=1)
+        for i, s in enumerate(self.strides):
+            if not _is_int(s) or s not in (1, 2):
+                raise ValueError(f"strides[{i}]: {s!r} is not allowed; strides must be 1 or 2")
+        for i, b in enumerate(self.bottleneck_ratios):
+            if not (isinstance(b, float) and math.isfinite(b) and b > 0):
+                raise ValueError(
+                    f"bottleneck_ratios[{i}]: {b!r} is not allowed; b must be a positive number"
+                )
+        for name, low in (("stem_width", 1), ("in_channels", 1), ("num_classes", 1)):
+            _check_ints(name, (getattr(self, name),), low=low, scalar=True)
+        if not _is_int(self.stem_stride) or self.stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride: {self.stem_stride!r} is not allowed; use 1 or 2")
+        if not isinstance(self.se_ratio, (int, float)) or isinstance(self.se_ratio, bool) or not (
+            math.isfinite(self.se_ratio) and self.se_ratio >= 0
+        ):
+            raise ValueError(f"se_ratio: {self.se_ratio!r} is not allowed; use a number >= 0")
+        object.__setattr__(self, "se_ratio", float(self.se_ratio))
+        w_in = self.stem_width
+        for i, (w, b, g) in enumerate(
+            zip(self.widths, self.bottleneck_ratios, self.group_widths, strict=True)
+        ):
+            wb = bottleneck_width(w, b)
+            if wb % g != 0:
+                raise ValueError(
+                    f"group_widths[{i}]: {g} does not divide the bottleneck width {wb} "
+                    f"(width {w} / b {b:g}); use a group width that divides {wb}"
+                )
+            if self.se_ratio > 0 and se_width(w_in, self.se_ratio) < 1:
+                raise ValueError(
+                    f"se_ratio: {self.se_ratio:g} gives an SE width of 0 for stage {i + 1} "
+                    f"(input width {w_in}); use se_ratio >= {0.5 / w_in:.3g} or 0"
+                )
+            w_in = w
+
+    # -- views --------------------------------------------------------------------------------
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def depth(self) -> int:
+        """Total number of blocks d = sum(d_i)."""
+        return sum(self.depths)
+
+    def block_widths(self) -> list[int]:
+        """Per-block output widths w_j, j < d ([DDS] Fig. 8): stage i's width repeated d_i times."""
+        return [w for w, d in zip(self.widths, self.depths, strict=True) for _ in range(d)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (lists, not tuples); inverse of `from_dict`."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnyNetSpec:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"spec: unknown field(s) {unknown}; allowed: {sorted(known)}")
+        return cls(**dict(d))
+
+
+def _as_int(v: Any) -> Any:
+    """Integral floats (as YAML/JSON may give) become ints; anything else is left for validation."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _as_ratio(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    return v
+
+
+def _check_ints(name: str, values: tuple, low: int, scalar: bool = False) -> None:
+    for i, v in enumerate(values):
+        label = name if scalar else f"{name}[{i}]"
+        if not _is_int(v) or v < low:
+            raise ValueError(f"{label}: {v!r} is not allowed; use an integer >= {low}")
