@@ -9,6 +9,7 @@ and the head. Field meanings follow the paper: ``bottleneck_ratios`` is the pape
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -19,13 +20,15 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def bottleneck_width(width: int, ratio: float) -> int:
-    """Bottleneck width w_b = w / b of a stage ([DDS] Fig. 4); exact integer or ValueError."""
+def bottleneck_width(width: int, ratio: float, stage: int | None = None) -> int:
+    """Bottleneck width w_b = w / b of a stage ([DDS] Fig. 4); exact integer or ValueError.
+    `stage` (0-based) only labels the error message."""
     wb = width / ratio
     if wb < 1 or not math.isclose(wb, round(wb), rel_tol=0.0, abs_tol=1e-9):
+        i = "" if stage is None else f"[{stage}]"
         raise ValueError(
-            f"widths/bottleneck_ratios: width {width} / b {ratio} = {wb:g} is not a positive "
-            "integer; the bottleneck width must be a whole number of channels"
+            f"widths{i}/bottleneck_ratios{i}: width {width} / b {ratio:g} = {wb:g} is not a "
+            "positive integer; the bottleneck width must be a whole number of channels"
         )
     return int(round(wb))
 
@@ -88,7 +91,10 @@ class AnyNetSpec:
             _check_ints(name, (getattr(self, name),), low=low, scalar=True)
         if not _is_int(self.stem_stride) or self.stem_stride not in (1, 2):
             raise ValueError(f"stem_stride: {self.stem_stride!r} is not allowed; use 1 or 2")
-        if not isinstance(self.se_ratio, (int, float)) or isinstance(self.se_ratio, bool) or not (
+        se = self.se_ratio
+        if isinstance(se, numbers.Real) and not isinstance(se, bool):
+            object.__setattr__(self, "se_ratio", float(se))  # numpy scalars become floats
+        if not isinstance(self.se_ratio, float) or not (
             math.isfinite(self.se_ratio) and self.se_ratio >= 0
         ):
             raise ValueError(f"se_ratio: {self.se_ratio!r} is not allowed; use a number >= 0")
@@ -97,16 +103,18 @@ class AnyNetSpec:
         for i, (w, b, g) in enumerate(
             zip(self.widths, self.bottleneck_ratios, self.group_widths, strict=True)
         ):
-            wb = bottleneck_width(w, b)
+            wb = bottleneck_width(w, b, i)
             if wb % g != 0:
                 raise ValueError(
                     f"group_widths[{i}]: {g} does not divide the bottleneck width {wb} "
                     f"(width {w} / b {b:g}); use a group width that divides {wb}"
                 )
-            if self.se_ratio > 0 and se_width(w_in, self.se_ratio) < 1:
+            # Blocks after the first of a stage take the stage width w as their input width.
+            w_min = min(w_in, w) if self.depths[i] > 1 else w_in
+            if self.se_ratio > 0 and se_width(w_min, self.se_ratio) < 1:
                 raise ValueError(
                     f"se_ratio: {self.se_ratio:g} gives an SE width of 0 for stage {i + 1} "
-                    f"(input width {w_in}); use se_ratio >= {0.5 / w_in:.3g} or 0"
+                    f"(block input width {w_min}); use se_ratio > {0.5 / w_min:.3g} or 0"
                 )
             w_in = w
 
@@ -138,14 +146,22 @@ class AnyNetSpec:
 
 
 def _as_int(v: Any) -> Any:
-    """Integral floats (as YAML/JSON may give) become ints; anything else is left for validation."""
-    return int(v) if isinstance(v, float) and v.is_integer() else v
+    """Integers of any kind (numpy ones included) and integral floats (as YAML/JSON may give)
+    become ints; anything else is left for validation."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real) and float(v).is_integer():
+        return int(v)
+    return v
 
 
 def _as_ratio(v: Any) -> Any:
+    """Real numbers (numpy ones included) become floats; anything else is left for validation."""
     if isinstance(v, bool):
         return v
-    if isinstance(v, (int, float)):
+    if isinstance(v, numbers.Real):
         return float(v)
     return v
 
