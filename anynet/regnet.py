@@ -33,7 +33,8 @@ class RegNetStages:
 
     @property
     def skipped_stage(self) -> bool:
-        """True when some exponent k in [0, max k] is produced by no block (pycls rejects)."""
+        """True when the rule yields fewer distinct widths than exponents 0..max k: an exponent
+        no block takes, or two exponents that q-round to the same width (pycls rejects both)."""
         return self.num_stages != self.total_stages
 
 
