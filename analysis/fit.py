@@ -1,0 +1,183 @@
+"""Fit the quantized linear rule to a network's per-block widths ([DDS] §3.3, Fig. 8).
+
+e_fit is the mean absolute log-ratio of predicted to observed per-block widths,
+
+    e_fit = (1/d) Σ_j |log(ŵ_j / w_j)|,
+
+(the paper says "mean log-ratio"; the absolute value keeps signed errors from cancelling,
+PAPER.md §3, §8.1). Predicted widths ŵ_j come from Eqs. 2-4 with pycls's rounding
+(`anynet.regnet_block_widths`), d is the number of blocks given, and the search covers the RegNet
+ranges widened for large models: w0 a multiple of q in [q, max(512, max width)] (RegNetX-32GF has
+w0 = 320 > 256), 0 < wa <= 256, 1.5 <= wm <= 3.
+
+Search. For fixed (w0, wm), each block's stage exponent k_j = round(log(1 + (wa/w0)·j) / log wm)
+is a step function of wa whose steps sit at wa = w0·(wm^(k+1/2) - 1)/j, so the best wa is found
+*exactly* by sorting those breakpoints and accumulating the cost changes (one vectorized pass for
+many (w0, wm) pairs at once). (w0, wm) is searched by a coarse grid (every multiple of q, wm in
+steps of 0.05) and local refinement: around the best few pairs, finer wm steps (0.0025, then
+0.0001) and neighbouring w0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from anynet import RegNetStages, regnet_block_widths, regnet_stages
+
+WA_MAX = 256.0
+WM_RANGE = (1.5, 3.0)
+W0_MAX = 512
+
+
+@dataclass(frozen=True)
+class RegNetFit:
+    """Best quantized-linear parameters for one network and its fit error."""
+
+    w0: int
+    wa: float
+    wm: float
+    depth: int
+    e_fit: float
+    fitted_widths: tuple[int, ...]
+
+    def stages(self, q: int = 8) -> RegNetStages:
+        """The rule's output at the fitted parameters (stage widths/depths, u_j)."""
+        return regnet_stages(self.depth, self.w0, self.wa, self.wm, q)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Search settings (module constants by default; see the module docstring)."""
+
+    w0_max: int
+    wa_max: float = WA_MAX
+    wm_low: float = WM_RANGE[0]
+    wm_high: float = WM_RANGE[1]
+    coarse_step: float = 0.05
+    refine_steps: tuple[float, ...] = (0.0025, 0.0001)
+    refine_span: int = 20  # grid points either side of a seed at each level
+    seeds: int = 6  # best (w0, wm) pairs refined at each level
+
+
+def e_fit(predicted: Sequence[float], observed: Sequence[float]) -> float:
+    """Mean absolute log-ratio of predicted to observed per-block widths ([DDS] §3.3)."""
+    p, o = np.asarray(predicted, float), np.asarray(observed, float)
+    if p.shape != o.shape or p.size == 0:
+        raise ValueError(f"e_fit: {p.size} predicted vs {o.size} observed widths")
+    return float(np.mean(np.abs(np.log(p / o))))
+
+
+def _best_wa(logw: np.ndarray, w0: np.ndarray, wm: np.ndarray, q: int, wa_max: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair (w0[i], wm[i]): the minimal summed |log ratio| over wa in (0, wa_max] and
+    a wa achieving it (the middle of its interval). Exact: enumerates every step of k_j(wa)."""
+    d = logw.size
+    r_max = wa_max / w0
+    n_k = int(np.ceil(np.log1p(r_max.max() * max(d - 1, 1)) / np.log(wm.min()))) + 2
+    ks = np.arange(n_k + 1)
+    pred = q * np.round(w0[:, None] * wm[:, None] ** ks / q)  # ŵ for each exponent k
+    cost = np.abs(np.log(pred)[:, :, None] - logw[None, None, :])  # (P, k, block)
+    cost0 = cost[:, 0, :].sum(axis=1)  # every block at k = 0 (wa -> 0+)
+    if d == 1:
+        return cost0, 0.5 * wa_max * np.ones_like(cost0)
+    j = np.arange(1, d)
+    # block j moves from exponent k to k+1 at r = wa/w0 = (wm^(k+1/2) - 1) / j
+    steps = (wm[:, None, None] ** (ks[:-1] + 0.5)[None, :, None] - 1) / j[None, None, :]
+    delta = cost[:, 1:, 1:] - cost[:, :-1, 1:]
+    inside = steps <= r_max[:, None, None]
+    steps = np.where(inside, steps, np.inf).reshape(len(w0), -1)
+    delta = np.where(inside, delta, 0.0).reshape(len(w0), -1)
+    order = np.argsort(steps, axis=1, kind="stable")
+    steps = np.take_along_axis(steps, order, axis=1)
+    total = cost0[:, None] + np.cumsum(np.take_along_axis(delta, order, axis=1), axis=1)
+    # the state after step b holds for r in (steps[b], next step), clipped to r_max
+    upper = np.minimum(np.concatenate([steps[:, 1:], r_max[:, None]], axis=1), r_max[:, None])
+    lower = np.concatenate([np.zeros((len(w0), 1)), steps], axis=1)
+    upper = np.concatenate([np.minimum(steps[:, :1], r_max[:, None]), upper], axis=1)
+    total = np.concatenate([cost0[:, None], total], axis=1)
+    total = np.where(np.isfinite(lower) & (upper > lower), total, np.inf)
+    best = np.argmin(total, axis=1)
+    rows = np.arange(len(w0))
+    r = 0.5 * (lower[rows, best] + upper[rows, best])
+    return total[rows, best], r * w0
+
+
+def _search(logw: np.ndarray, q: int, grid: _Grid) -> tuple[int, float, float]:
+    """Coarse (w0, wm) grid, then local refinement around the best pairs; wa exact."""
+    w0_all = q * np.arange(1, grid.w0_max // q + 1)
+    wm_coarse = np.arange(grid.wm_low, grid.wm_high + 1e-9, grid.coarse_step)
+    w0, wm = (a.ravel() for a in np.meshgrid(w0_all, wm_coarse, indexing="ij"))
+    cost, wa = _best_wa(logw, w0.astype(float), wm, q, grid.wa_max)
+    for step in grid.refine_steps:
+        seeds = np.argsort(cost, kind="stable")[: grid.seeds]
+        offs = step * np.arange(-grid.refine_span, grid.refine_span + 1)
+        cand_w0, cand_wm = [], []
+        for s in seeds:
+            near = w0[s] + q * np.arange(-1, 2)
+            near = near[(near >= q) & (near <= grid.w0_max)]
+            m = np.clip(wm[s] + offs, grid.wm_low, grid.wm_high)
+            a, b = np.meshgrid(near, m, indexing="ij")
+            cand_w0.append(a.ravel())
+            cand_wm.append(b.ravel())
+        new_w0, new_wm = np.concatenate(cand_w0), np.concatenate(cand_wm)
+        new_cost, new_wa = _best_wa(logw, new_w0.astype(float), new_wm, q, grid.wa_max)
+        w0, wm = np.concatenate([w0, new_w0]), np.concatenate([wm, new_wm])
+        cost, wa = np.concatenate([cost, new_cost]), np.concatenate([wa, new_wa])
+        if cost.min() == 0:
+            break
+    i = int(np.argmin(cost))
+    return int(w0[i]), float(wa[i]), float(wm[i])
+
+
+def _simplest(depth: int, w0: int, wa: float, wm: float, q: int, widths: list[int]
+              ) -> tuple[float, float]:
+    """Round wa and wm to few decimals when that leaves the predicted widths unchanged."""
+    for wa_dec, wm_dec in ((1, 2), (2, 3), (3, 4)):
+        a, m = round(wa, wa_dec), round(wm, wm_dec)
+        if a > 0 and m > 1 and regnet_block_widths(depth, w0, a, m, q) == widths:
+            return a, m
+    return wa, wm
+
+
+def fit_regnet(block_widths: Sequence[int], q: int = 8, w0_max: int | None = None) -> RegNetFit:
+    """Fit (w0, wa, wm) of the quantized linear rule to per-block widths, d = len(block_widths)
+    ([DDS] §3.3): minimises e_fit by a coarse grid plus local refinement (module docstring).
+
+    `w0_max` defaults to max(512, the largest width rounded up to q).
+    """
+    w = np.asarray(block_widths, dtype=float)
+    if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or (w <= 0).any():
+        raise ValueError("block_widths: give a non-empty list of positive widths")
+    if not isinstance(q, int) or q < 1:
+        raise ValueError(f"q: {q!r} is not allowed; use an integer >= 1")
+    top = max(W0_MAX, int(q * np.ceil(w.max() / q)))
+    grid = _Grid(w0_max=int(w0_max) if w0_max is not None else top)
+    depth = int(w.size)
+    w0, wa, wm = _search(np.log(w), q, grid)
+    widths = regnet_block_widths(depth, w0, wa, wm, q)
+    wa, wm = _simplest(depth, w0, wa, wm, q, widths)
+    widths = regnet_block_widths(depth, w0, wa, wm, q)
+    return RegNetFit(w0=w0, wa=wa, wm=wm, depth=depth, e_fit=e_fit(widths, w),
+                     fitted_widths=tuple(widths))
+
+
+def block_widths_of(spec: dict) -> list[int]:
+    """Per-block widths of a spec dict (stage width repeated d_i times, [DDS] Fig. 8)."""
+    return [int(w) for w, d in zip(spec["widths"], spec["depths"], strict=True)
+            for _ in range(int(d))]
+
+
+def fit_models(df: pd.DataFrame, q: int = 8) -> pd.DataFrame:
+    """`df` with the rule fitted to every row's spec: columns fit_w0, fit_wa, fit_wm, e_fit."""
+    fits = [fit_regnet(block_widths_of(s), q) for s in df["spec"]]
+    out = df.copy()
+    out["fit_w0"] = [f.w0 for f in fits]
+    out["fit_wa"] = [f.wa for f in fits]
+    out["fit_wm"] = [f.wm for f in fits]
+    out["e_fit"] = [f.e_fit for f in fits]
+    out["fit_widths"] = [f.fitted_widths for f in fits]
+    return out

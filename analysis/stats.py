@@ -1,0 +1,156 @@
+"""Statistics that compare design spaces: KS test ([NDS] §4), the empirical bootstrap of the
+best model ([DDS] fn. 4), and per-space / per-pair summary tables (PAPER.md §4.3-4.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .sweep import ok_rows
+
+# Index draws are processed in chunks of at most this many entries (memory bound, still
+# vectorized: one numpy call per chunk).
+_CHUNK = 4_000_000
+
+
+@dataclass(frozen=True)
+class KSResult:
+    """Two-sample Kolmogorov-Smirnov test: D = sup_e |F1(e) - F2(e)| and its p-value."""
+
+    statistic: float
+    pvalue: float
+    n_a: int
+    n_b: int
+
+
+def _finite(values) -> np.ndarray:
+    v = np.asarray(values, dtype=float).ravel()
+    return v[np.isfinite(v)]
+
+
+def ks_test(a, b) -> KSResult:
+    """KS statistic and p-value of two error samples, exactly `scipy.stats.ks_2samp`
+    (two-sided, default method), as in the [NDS] notebooks. Non-finite values are dropped."""
+    a, b = _finite(a), _finite(b)
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"ks_test: needs values in both samples (got {a.size} and {b.size})")
+    r = stats.ks_2samp(a, b)
+    return KSResult(float(r.statistic), float(r.pvalue), int(a.size), int(b.size))
+
+
+def _percentiles(ci: float) -> list[float]:
+    if not 0 < ci < 100:
+        raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")
+    half = (100 - ci) / 2
+    return [half, 50.0, 100 - half]
+
+
+def bootstrap_best(df: pd.DataFrame, metric: str, frac: float = 0.25, n: int = 10_000,
+                   ci: float = 95, seed: int = 0, error: str = "error"
+                   ) -> tuple[float, float, float]:
+    """Where the best models lie along `metric` ([DDS] fn. 4; Figs. 2, 5, 8, 11).
+
+    Draw ``frac`` of the (metric, error) pairs with replacement, keep the pair with the lowest
+    `error`, repeat `n` times (vectorized, seeded), and return the (low, median, high)
+    percentiles of the winners' `metric` for a `ci`% interval. Only ``ok`` rows with finite
+    metric and error take part; the sample size is max(1, int(frac·N)) as in pycls.
+    """
+    rows = ok_rows(df, error)
+    x = pd.to_numeric(rows[metric], errors="coerce").to_numpy(float)
+    e = rows[error].to_numpy(float)
+    keep = np.isfinite(x)
+    x, e = x[keep], e[keep]
+    if x.size == 0:
+        raise ValueError(f"bootstrap_best: no ok model has a finite {metric!r} and {error!r}")
+    if not frac > 0:
+        raise ValueError(f"frac: {frac!r} is not allowed; use a fraction in (0, 1] (or a "
+                         "sample size > 1, as pycls)")
+    if n < 1:
+        raise ValueError(f"n: {n!r} is not allowed; use at least one draw")
+    m = int(frac) if frac > 1 else max(1, int(x.size * frac))
+    winners = _bootstrap_winners(e, m, n, np.random.default_rng(seed))
+    low, med, high = np.percentile(x[winners], _percentiles(ci))
+    return float(low), float(med), float(high)
+
+
+def _bootstrap_winners(e: np.ndarray, m: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the lowest-error member of each of `n` draws of size `m` with replacement."""
+    out = np.empty(n, dtype=np.int64)
+    per_chunk = max(1, _CHUNK // m)
+    for start in range(0, n, per_chunk):
+        k = min(per_chunk, n - start)
+        idx = rng.integers(0, e.size, size=(k, m))
+        best = np.argmin(e[idx], axis=1)
+        out[start:start + k] = idx[np.arange(k), best]
+    return out
+
+
+def bootstrap_mean_difference(a, b, n: int = 10_000, ci: float = 95, seed: int = 0
+                              ) -> tuple[float, float, float]:
+    """Percentile-bootstrap interval for mean(a) - mean(b): resample each population with
+    replacement at its own size, independently, `n` times. Returns (low, median, high)."""
+    a, b = _finite(a), _finite(b)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("bootstrap_mean_difference: both samples need finite values")
+    rng = np.random.default_rng(seed)
+    diffs = _resampled_means(a, n, rng) - _resampled_means(b, n, rng)
+    low, med, high = np.percentile(diffs, _percentiles(ci))
+    return float(low), float(med), float(high)
+
+
+def _resampled_means(v: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty(n)
+    per_chunk = max(1, _CHUNK // v.size)
+    for start in range(0, n, per_chunk):
+        k = min(per_chunk, n - start)
+        out[start:start + k] = v[rng.integers(0, v.size, size=(k, v.size))].mean(axis=1)
+    return out
+
+
+def space_summary(df: pd.DataFrame, metric: str = "error") -> pd.DataFrame:
+    """One row per design space: counts by status and min / mean / median of `metric` over the
+    ok models (the EDF legend's n|min|mean, [DDS] Fig. 2)."""
+    out = []
+    for space, g in df.groupby("design_space", sort=True):
+        ok = ok_rows(g, metric)[metric].to_numpy(float)
+        row = {"design_space": space, "n": len(ok), "n_records": len(g),
+               "n_diverged": int((g["status"] == "diverged").sum()),
+               "n_failed": int((g["status"] == "failed").sum())}
+        row.update(_moments(ok))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _moments(v: np.ndarray) -> dict[str, float]:
+    if v.size == 0:
+        return {"min": np.nan, "mean": np.nan, "median": np.nan}
+    return {"min": float(v.min()), "mean": float(v.mean()), "median": float(np.median(v))}
+
+
+def comparison_table(df: pd.DataFrame, metric: str = "error", spaces: list[str] | None = None,
+                     n: int = 10_000, ci: float = 95, seed: int = 0) -> pd.DataFrame:
+    """One row per pair (a, b) of design spaces: n, min, mean and median `metric` of each, the
+    KS statistic and p-value ([NDS] §4), and a `ci`% percentile-bootstrap interval for
+    mean(a) - mean(b) (see `bootstrap_mean_difference`). Spaces with no ok model are skipped."""
+    groups = {s: ok_rows(g, metric)[metric].to_numpy(float)
+              for s, g in df.groupby("design_space", sort=True)}
+    names = [s for s in (spaces or list(groups)) if s in groups and groups[s].size]
+    rows = []
+    for a, b in combinations(names, 2):
+        ea, eb = groups[a], groups[b]
+        ks = ks_test(ea, eb)
+        low, _, high = bootstrap_mean_difference(ea, eb, n=n, ci=ci, seed=seed)
+        row = {"a": a, "b": b, "n_a": ea.size, "n_b": eb.size}
+        for tag, v in (("a", ea), ("b", eb)):
+            row.update({f"{k}_{tag}": val for k, val in _moments(v).items()})
+        row.update({"ks": ks.statistic, "ks_pvalue": ks.pvalue,
+                    "mean_diff": float(ea.mean() - eb.mean()),
+                    "mean_diff_low": low, "mean_diff_high": high})
+        rows.append(row)
+    columns = ["a", "b", "n_a", "n_b", "min_a", "min_b", "mean_a", "mean_b", "median_a",
+               "median_b", "ks", "ks_pvalue", "mean_diff", "mean_diff_low", "mean_diff_high"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,71 @@
+"""fit_regnet: exact recovery of the rule's own widths (zoo and random), sensible fits of
+AnyNet models, and propose_regnet's design-space YAML accepted by the sampling package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis import e_fit, fit_regnet, load_sweep, propose_regnet
+from analysis.testing import random_anynet_spec, synthetic_population
+from anynet import regnet_block_widths, zoo
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_recovers_every_zoo_model_exactly(name):
+    p = zoo.params(name)
+    widths = regnet_block_widths(p["depth"], p["w0"], p["wa"], p["wm"])
+    fit = fit_regnet(widths)
+    assert fit.e_fit == 0.0 and list(fit.fitted_widths) == widths
+    assert fit.depth == p["depth"] and fit.w0 == p["w0"]  # block 0 always has width w0
+    assert regnet_block_widths(fit.depth, fit.w0, fit.wa, fit.wm) == widths
+
+
+def test_recovers_random_rule_outputs():
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        d, w0 = int(rng.integers(6, 40)), 8 * int(rng.integers(1, 40))
+        wa, wm = float(rng.uniform(8, 250)), float(rng.uniform(1.5, 3.0))
+        widths = regnet_block_widths(d, w0, wa, wm)
+        assert fit_regnet(widths).e_fit == 0.0, (d, w0, wa, wm)
+
+
+def test_anynet_fits_are_good_but_not_exact():
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        spec = random_anynet_spec(rng)
+        fit = fit_regnet(spec.block_widths())
+        assert fit.e_fit == pytest.approx(e_fit(fit.fitted_widths, spec.block_widths()))
+        assert 0 <= fit.e_fit < 0.6 and len(fit.fitted_widths) == spec.depth
+        assert fit.w0 % 8 == 0 and 0 < fit.wa <= 256 and 1.5 <= fit.wm <= 3.0
+    # a single stage of constant width is fitted exactly
+    assert fit_regnet([64] * 5).e_fit == 0.0
+    with pytest.raises(ValueError, match="block_widths"):
+        fit_regnet([])
+
+
+def _compose_proposed(conf_dir, name):
+    """Compose the written file the way dse-train would (config group design_space), with the
+    file's folder added to Hydra's search path, and build it with the sampling package."""
+    sampling_config = pytest.importorskip("sampling.config")
+    cfg = sampling_config.compose("sample", [f"design_space={name}",
+                                             f"hydra.searchpath=[file://{conf_dir}]"])
+    return sampling_config.space_from_config(cfg.design_space)
+
+
+def test_propose_regnet_writes_a_space_the_sampler_accepts(tmp_path):
+    sweep = tmp_path / "sweep"
+    synthetic_population(sweep, "anynetx_e", 120, seed=11, noise=0.5)
+    df = load_sweep(sweep)
+    out = tmp_path / "conf" / "design_space" / "regnet_test_proposed.yaml"
+    proposed = propose_regnet(df, top=60, name="regnet_test_proposed", path=out, n=2000)
+    assert proposed.path == out and out.read_text() == proposed.yaml()
+    assert "  - regnetx" in out.read_text() and "name: regnet_test_proposed" in out.read_text()
+    d = proposed.domains
+    assert d["depth"]["low"] <= proposed.intervals["depth"][1] <= d["depth"]["high"]
+    assert d["w0"]["low"] % 8 == 0 and d["w0"]["high"] % 8 == 0
+    assert 1.5 <= d["wm"]["low"] <= d["wm"]["high"] <= 3.0
+    assert set(d["group_width"]["values"]) <= set(df.g)
+    space = _compose_proposed(tmp_path / "conf", "regnet_test_proposed")
+    assert space.name == "regnet_test_proposed"
+    assert space.config["domains"]["depth"]["high"] == d["depth"]["high"]
