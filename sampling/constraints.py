@@ -1,0 +1,192 @@
+"""Constraints of a design space: the named refinements of [DDS] §3.2 (Table 1), complexity
+windows (§3.2 fn. 3, §4) and user predicates plugged in by dotted path.
+
+Each named constraint is a predicate on the *built* (compatibility-adjusted) network, given both
+as a batch test on (N, stages) arrays and as a test on one `AnyNetSpec`; the two agree (tested).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from anynet import AnyNetSpec
+
+
+@dataclass(frozen=True)
+class StageArrays:
+    """Per-stage arrays of N candidate networks, shape (N, stages)."""
+
+    depths: np.ndarray
+    widths: np.ndarray
+    ratios: np.ndarray
+    groups: np.ndarray
+
+    @classmethod
+    def from_specs(cls, specs: Sequence[AnyNetSpec]) -> StageArrays:
+        return cls(np.array([s.depths for s in specs], dtype=np.int64),
+                   np.array([s.widths for s in specs], dtype=np.int64),
+                   np.array([s.bottleneck_ratios for s in specs], dtype=float),
+                   np.array([s.group_widths for s in specs], dtype=np.int64))
+
+
+def _shared_group(a: StageArrays) -> np.ndarray:
+    """One raw group width g for all stages: stage i uses min(g, w_i / b_i) ([DDS] App. D), so
+    every g_i equals min(max_i g_i, w_i / b_i)."""
+    wb = np.rint(a.widths / a.ratios).astype(np.int64)
+    top = a.groups.max(axis=1, keepdims=True)
+    return (a.groups == np.minimum(top, wb)).all(axis=1)
+
+
+@dataclass(frozen=True)
+class NamedConstraint:
+    name: str
+    doc: str
+    batch: Callable[[StageArrays], np.ndarray]
+
+    def check(self, spec: AnyNetSpec) -> bool:
+        return bool(self.batch(StageArrays.from_specs([spec]))[0])
+
+
+NAMED: dict[str, NamedConstraint] = {c.name: c for c in (
+    NamedConstraint("shared_bottleneck_ratio", "b_i = b for all stages (AnyNetX_B, [DDS] §3.2)",
+                    lambda a: (a.ratios == a.ratios[:, :1]).all(axis=1)),
+    NamedConstraint("shared_group_width",
+                    "g_i = g for all stages, clipped to w_i/b_i by App. D (AnyNetX_C)",
+                    _shared_group),
+    NamedConstraint("increasing_widths", "w_{i+1} >= w_i (AnyNetX_D)",
+                    lambda a: (np.diff(a.widths, axis=1) >= 0).all(axis=1)),
+    NamedConstraint("increasing_depths", "d_{i+1} >= d_i, last stage included (AnyNetX_E)",
+                    lambda a: (np.diff(a.depths, axis=1) >= 0).all(axis=1)),
+)}
+
+
+@dataclass(frozen=True)
+class CustomConstraint:
+    """A user predicate `module:function` (or `module.function`) taking an AnyNetSpec."""
+
+    name: str
+    path: str
+    fn: Callable[[AnyNetSpec], bool]
+
+    def check(self, spec: AnyNetSpec) -> bool:
+        return bool(self.fn(spec))
+
+
+def load_custom(name: str, path: Any) -> CustomConstraint:
+    """Import the predicate at dotted `path`; ValueError naming the field when it cannot."""
+    field = f"design_space.constraints.{name}"
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError(f"{field}: {path!r} is not allowed; use true/false for a named "
+                         f"constraint ({', '.join(NAMED)}) or 'module:function' for your own")
+    module, sep, attr = path.partition(":")
+    if not sep:
+        module, _, attr = path.rpartition(".")
+    if not module or not attr:
+        raise ValueError(f"{field}: {path!r} is not a dotted path; use 'module:function'")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"{field}: cannot import {path!r} ({exc}); use 'module:function' "
+                         "naming an importable predicate AnyNetSpec -> bool") from None
+    if not callable(fn):
+        raise ValueError(f"{field}: {path!r} is not callable; it must be a function "
+                         "AnyNetSpec -> bool")
+    return CustomConstraint(name, path, fn)
+
+
+def parse_constraints(cfg: Mapping[str, Any] | None
+                      ) -> tuple[tuple[str, ...], tuple[CustomConstraint, ...]]:
+    """Split `design_space.constraints` into switched-on named constraints and custom ones."""
+    named, custom = [], []
+    for name, value in (cfg or {}).items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            if name not in NAMED:
+                raise ValueError(f"design_space.constraints.{name}: unknown constraint; named "
+                                 f"constraints are {list(NAMED)} (or give 'module:function')")
+            named.append(name)
+        else:
+            custom.append(load_custom(name, value))
+    return tuple(named), tuple(custom)
+
+
+METRICS = ("flops", "params", "acts")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Inclusive [low, high] limit on one complexity metric; None = unbounded on that side."""
+
+    metric: str
+    low: float | None
+    high: float | None
+
+    def batch(self, values: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(values), dtype=bool)
+        if self.low is not None:
+            ok &= values >= self.low
+        if self.high is not None:
+            ok &= values <= self.high
+        return ok
+
+    def check(self, value: float) -> bool:
+        return bool(self.batch(np.array([value]))[0])
+
+    def __str__(self) -> str:
+        lo = "-inf" if self.low is None else f"{self.low:,.0f}"
+        hi = "inf" if self.high is None else f"{self.high:,.0f}"
+        return f"{self.metric} in [{lo}, {hi}]"
+
+
+def parse_window(metric: str, value: Any, field: str) -> Window | None:
+    """pycls convention (PAPER.md §5): [0, 0] is off, a 0 on one side leaves it unbounded."""
+    if value is None:
+        return None
+    ok = (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+          and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                  and x >= 0 for x in value))
+    if not ok or (value[1] and value[0] > value[1]):
+        raise ValueError(f"{field}: {value!r} is not allowed; use [low, high] with "
+                         "0 <= low <= high (0 = unbounded side, [0, 0] = off)")
+    low, high = value
+    if not low and not high:
+        return None
+    return Window(metric, float(low) if low else None, float(high) if high else None)
+
+
+def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int) -> tuple[Window, ...]:
+    """Windows at `resolution`: each given `complexity.<metric>` as is; otherwise the paper's
+    reference window (`complexity.reference`, stated at `reference.resolution`) with flops and
+    acts scaled by (r / r_ref)² (params do not depend on resolution)."""
+    cfg = dict(cfg or {})
+    ref = dict(cfg.pop("reference", None) or {})
+    unknown = sorted(set(cfg) - set(METRICS))
+    if unknown:
+        raise ValueError(f"design_space.complexity: unknown key(s) {unknown}; allowed: "
+                         f"{list(METRICS)} and reference")
+    r_ref = ref.pop("resolution", 224)
+    unknown = sorted(set(ref) - set(METRICS))
+    if unknown:
+        raise ValueError(f"design_space.complexity.reference: unknown key(s) {unknown}; "
+                         f"allowed: {list(METRICS)} and resolution")
+    windows = []
+    for m in METRICS:
+        if cfg.get(m) is not None:
+            w = parse_window(m, list(cfg[m]), f"design_space.complexity.{m}")
+        else:
+            w = parse_window(m, None if ref.get(m) is None else list(ref[m]),
+                             f"design_space.complexity.reference.{m}")
+            if w is not None and m != "params":
+                scale = (resolution / r_ref) ** 2
+                w = Window(m, None if w.low is None else w.low * scale,
+                           None if w.high is None else w.high * scale)
+        if w is not None:
+            windows.append(w)
+    return tuple(windows)

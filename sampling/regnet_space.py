@@ -1,0 +1,127 @@
+"""RegNet spaces ([DDS] §3.3, §4; PAPER.md §2): six parameters d, w0, wa, wm, b, g on quantized
+grids, widths from the quantized linear rule with pycls's rounding, a shared b and g, and the
+sweep validity rule: exactly `stages` stages and no skipped exponent (pycls
+`check_regnet_constraints`). All other constraints are applied by rejection, so sampling is
+exact for the configured grid distributions restricted to the valid, constrained set.
+
+The rule is evaluated for a whole batch with the same floating-point operations as
+`anynet.regnet_stages` and `anynet.adjust_compatibility` (tested equal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from anynet import AnyNetSpec
+
+from .constraints import StageArrays
+from .distributions import Categorical
+from .space import Candidates, DesignSpace
+
+PARAMS = ("depth", "w0", "wa", "wm", "bottleneck_ratio", "group_width")
+
+
+def rule_widths(w0: np.ndarray, wm: np.ndarray, stages: int, q: int) -> np.ndarray:
+    """Stage widths round(w0·wm^k / q)·q for k < stages (Eq. 4 + pycls q-rounding), (N, stages)."""
+    k = np.arange(stages, dtype=float)
+    return (np.round(w0[:, None] * np.power(wm[:, None], k) / q) * q).astype(np.int64)
+
+
+def rule_exponents(depth: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray
+                   ) -> np.ndarray:
+    """Per-block stage exponents round(log(u_j / w0) / log(wm)) (Eqs. 2-3), −1 past the depth."""
+    j = np.arange(int(depth.max()))
+    u = w0[:, None] + wa[:, None] * j
+    ks = np.round(np.log(u / w0[:, None]) / np.log(wm)[:, None])
+    return np.where(j[None, :] < depth[:, None], ks, -1.0)
+
+
+def adjust(widths: np.ndarray, b: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorized `anynet.adjust_compatibility` for a shared b and g per row."""
+    bm = (1.0 / b)[:, None]
+    v = np.maximum(1.0, widths * bm).astype(np.int64)
+    g2 = np.minimum(g[:, None], v)
+    m = np.where(bm > 1, np.lcm(g2, np.floor(bm).astype(np.int64)), g2)
+    v = np.maximum(m, (np.round(v / m) * m).astype(np.int64))
+    return (v / bm).astype(np.int64), g2
+
+
+class RegNetSpace(DesignSpace):
+    family = "regnet"
+    uniforms_per_candidate = len(PARAMS)
+
+    def __init__(self, dists: Mapping[str, Categorical], q: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.dists = dists
+        self.q = q
+        self.n = len(self.strides)
+        self.cums = [np.cumsum(dists[p].probs) for p in PARAMS]
+
+    def _rule(self, d, w0, wa, wm, b, g) -> tuple[StageArrays, np.ndarray]:
+        n = self.n
+        widths = rule_widths(w0, wm, n, self.q)
+        # the last block has the largest exponent: a cheap necessary test before the full rule
+        k_last = np.round(np.log((w0 + wa * (d - 1)) / w0) / np.log(wm))
+        valid = (k_last == n - 1) & (np.diff(widths, axis=1) > 0).all(axis=1)
+        depths = np.ones((len(d), n), dtype=np.int64)
+        rows = np.flatnonzero(valid)
+        if len(rows):
+            ks = rule_exponents(d[rows], w0[rows], wa[rows], wm[rows])
+            dk = np.stack([(ks == k).sum(axis=1) for k in range(n)], axis=1)
+            ok = (ks.max(axis=1) == n - 1) & (dk >= 1).all(axis=1) & (dk.sum(axis=1) == d[rows])
+            valid[rows] = ok
+            depths[rows] = np.where(ok[:, None], dk, 1)
+        widths, groups = adjust(np.where(valid[:, None], widths, 8), b, g)
+        ratios = np.repeat(b[:, None], n, axis=1)
+        return StageArrays(depths, widths, ratios, groups), valid
+
+    def _candidates(self, u: np.ndarray) -> Candidates:
+        vals = [self.dists[p].values[np.searchsorted(c, u[:, i] * c[-1])]
+                for i, (p, c) in enumerate(zip(PARAMS, self.cums, strict=True))]
+        d, w0, wa, wm, b, g = vals
+        arrays, valid = self._rule(d, w0.astype(float), wa.astype(float), wm.astype(float),
+                                   b.astype(float), g.astype(np.int64))
+        params = dict(zip(PARAMS, vals, strict=True))
+        return Candidates(arrays, {"regnet_stages": valid}, params)
+
+    def contains(self, spec: AnyNetSpec) -> bool:
+        """Exact search of the grid: some (d, w0, wa, wm, b, g) of positive mass builds `spec`
+        with `stages` valid stages, and `spec` passes the windows and constraints."""
+        if not self._fixed_fields_match(spec) or len(set(spec.bottleneck_ratios)) != 1:
+            return False
+        b, depth = spec.bottleneck_ratios[0], spec.depth
+        if self.dists["bottleneck_ratio"].index_of(b) is None:
+            return False
+        if self.dists["depth"].index_of(depth) is None:
+            return False
+        dw0, dwm, dg, dwa = (self.dists[p] for p in ("w0", "wm", "group_width", "wa"))
+        w0s, wms, gs = (a.ravel() for a in np.meshgrid(
+            dw0.values[dw0.probs > 0], dwm.values[dwm.probs > 0], dg.values[dg.probs > 0],
+            indexing="ij"))
+        ws, g2 = adjust(rule_widths(w0s.astype(float), wms.astype(float), self.n, self.q),
+                        np.full(len(w0s), float(b)), gs.astype(np.int64))
+        hit = (ws == np.array(spec.widths)).all(axis=1) & (g2 == np.array(spec.group_widths)
+                                                          ).all(axis=1)
+        was = dwa.values[dwa.probs > 0].astype(float)
+        seen = set()
+        for w0, wm in zip(w0s[hit], wms[hit], strict=True):
+            if (w0, wm) in seen:
+                continue
+            seen.add((w0, wm))
+            m = len(was)
+            ks = rule_exponents(np.full(m, depth), np.full(m, float(w0)), was,
+                                np.full(m, float(wm)))
+            counts = np.stack([(ks == k).sum(axis=1) for k in range(self.n)], axis=1)
+            if ((counts == np.array(spec.depths)).all(axis=1)
+                    & (ks.max(axis=1) == self.n - 1)).any():
+                return self._passes_checks(spec)
+        return False
+
+    def size(self) -> int:
+        """Points of the quantized parameter grid (d, w0, wa, wm, b, g) of positive mass. The
+        stage-count rule and windows are not counted (see docs/DESIGN_SPACES.md)."""
+        return math.prod(int((self.dists[p].probs > 0).sum()) for p in PARAMS)

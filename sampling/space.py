@@ -1,0 +1,231 @@
+"""`DesignSpace`: exact, index-addressable sampling by rejection over vectorized candidates.
+
+Randomness ([DDS] §3.2 samples n models per space; here every member is addressable): member
+`index` of population `seed` is drawn from its own generator
+``np.random.default_rng([seed, index, *config_words])``, where ``config_words`` are the eight
+32-bit words of the SHA-256 of the resolved space config (canonical JSON, `max_tries` left out).
+Each candidate consumes a fixed number K of uniforms, taken row by row from
+``rng.random((batch, K))``, so candidate k of a member is the same whatever the batch size; the
+member is the first candidate that passes every constraint. No state is shared between calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from anynet import AnyNetSpec, complexity
+
+from .batch_complexity import Stem, batch_complexity
+from .constraints import NAMED, CustomConstraint, StageArrays, Window
+
+FIRST_BATCH = 64
+MAX_BATCH = 8192
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """N candidate networks: stage arrays, named structural masks, and extra parameters."""
+
+    arrays: StageArrays
+    masks: dict[str, np.ndarray]  # structural checks (e.g. RegNet stage count); True = passes
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One member of a population: its spec, complexity and (RegNet) generating parameters."""
+
+    index: int
+    seed: int
+    spec: AnyNetSpec
+    complexity: dict[str, int]
+    params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "seed": self.seed, "spec": self.spec.to_dict(),
+                "complexity": self.complexity, "params": self.params}
+
+
+@dataclass
+class Stats:
+    """Candidates tried, members accepted, and how many candidates each check rejected."""
+
+    tried: int = 0
+    accepted: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / self.tried if self.tried else 0.0
+
+    def reject(self, name: str, count: int) -> None:
+        if count:
+            self.rejected[name] = self.rejected.get(name, 0) + int(count)
+
+
+@dataclass(frozen=True)
+class Population:
+    samples: list[Sample]
+    stats: Stats
+
+
+def config_words(config: Mapping[str, Any]) -> list[int]:
+    """Eight 32-bit words of the SHA-256 of the canonical JSON of `config` (stable everywhere)."""
+    body = {k: v for k, v in config.items() if k != "max_tries"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode()).digest()
+    return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4)]
+
+
+class DesignSpace:
+    """Base class: subclasses define candidate generation, `contains` and `size`."""
+
+    family = ""
+
+    def __init__(self, config: Mapping[str, Any], stem: Stem, strides: tuple[int, ...],
+                 windows: tuple[Window, ...], named: tuple[str, ...],
+                 custom: tuple[CustomConstraint, ...], max_tries: int) -> None:
+        self.config = dict(config)
+        self.name = str(config["name"])
+        self.stem = stem
+        self.strides = strides
+        self.windows = windows
+        self.named = named
+        self.custom = custom
+        self.max_tries = max_tries
+        self._words = config_words(self.config)
+
+    # -- subclass interface -------------------------------------------------------------------
+    uniforms_per_candidate: int
+    structural: tuple[str, ...] = ()  # named constraints guaranteed by construction
+
+    def _candidates(self, u: np.ndarray) -> Candidates:
+        raise NotImplementedError
+
+    def _spec(self, cand: Candidates, row: int) -> AnyNetSpec:
+        a = cand.arrays
+        return AnyNetSpec(
+            depths=a.depths[row].tolist(), widths=a.widths[row].tolist(),
+            bottleneck_ratios=a.ratios[row].tolist(), group_widths=a.groups[row].tolist(),
+            strides=list(self.strides), stem_width=self.stem.stem_width,
+            stem_stride=self.stem.stem_stride, se_ratio=self.stem.se_ratio,
+            in_channels=self.stem.in_channels, num_classes=self.stem.num_classes)
+
+    def _params(self, cand: Candidates, row: int) -> dict[str, Any]:
+        return {k: v[row].item() for k, v in cand.params.items()}
+
+    def contains(self, spec: AnyNetSpec) -> bool:
+        raise NotImplementedError
+
+    def size(self) -> int:
+        raise NotImplementedError
+
+    # -- shared checks -------------------------------------------------------------------------
+    def _fixed_fields_match(self, spec: AnyNetSpec) -> bool:
+        s = self.stem
+        return (spec.num_stages == len(self.strides) and spec.strides == self.strides
+                and spec.stem_width == s.stem_width and spec.stem_stride == s.stem_stride
+                and spec.se_ratio == s.se_ratio and spec.in_channels == s.in_channels
+                and spec.num_classes == s.num_classes)
+
+    def _passes_checks(self, spec: AnyNetSpec) -> bool:
+        """Windows, switched-on named constraints and custom predicates on one spec."""
+        cx = complexity(spec, self.stem.resolution)
+        return (all(w.check(cx[w.metric]) for w in self.windows)
+                and all(NAMED[n].check(spec) for n in self.named)
+                and all(c.check(spec) for c in self.custom))
+
+    # -- sampling ------------------------------------------------------------------------------
+    def rng(self, index: int, seed: int) -> np.random.Generator:
+        for label, v in (("index", index), ("seed", seed)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"sample.{label}: {v!r} is not allowed; use an integer >= 0")
+        return np.random.default_rng([int(seed), int(index), *self._words])
+
+    def sample(self, index: int = 0, seed: int = 0) -> AnyNetSpec:
+        """Member `index` of population `seed`: a pure function of (config, seed, index)."""
+        return self.draw(index, seed).spec
+
+    def draw(self, index: int = 0, seed: int = 0) -> Sample:
+        return self.sample_many([index], seed).samples[0]
+
+    def sample_many(self, indices: Iterable[int], seed: int = 0) -> Population:
+        """Members `indices` of population `seed` (each as `sample` gives it), drawn together
+        in numpy batches; with acceptance statistics. ValueError when a member needs more than
+        `max_tries` candidates, naming the check that rejected the most."""
+        indices = list(indices)
+        rngs = {i: self.rng(i, seed) for i in indices}
+        tried = dict.fromkeys(indices, 0)
+        found: dict[int, Sample] = {}
+        stats = Stats()
+        batch = FIRST_BATCH
+        pending = list(indices)
+        k = self.uniforms_per_candidate
+        while pending:
+            u = np.concatenate([rngs[i].random((batch, k)) for i in pending])
+            cand = self._candidates(1.0 - u)  # uniforms in (0, 1]
+            fails = self._failures(cand)
+            ok = np.logical_and.reduce([~f for f in fails.values()]) if fails else \
+                np.ones(len(u), dtype=bool)
+            still = []
+            for j, i in enumerate(pending):
+                lo = j * batch
+                sample, used = self._first_accepted(cand, ok, lo, lo + batch, i, seed, stats)
+                stats.tried += used
+                for name, mask in fails.items():
+                    stats.reject(name, mask[lo:lo + used].sum())
+                tried[i] += used
+                if sample is not None:
+                    found[i] = sample
+                    stats.accepted += 1
+                elif tried[i] >= self.max_tries:
+                    raise self._unsatisfiable(i, tried[i], stats)
+                else:
+                    still.append(i)
+            pending = still
+            batch = min(2 * batch, MAX_BATCH)
+        return Population([found[i] for i in indices], stats)
+
+    def _failures(self, cand: Candidates) -> dict[str, np.ndarray]:
+        fails = {name: ~m for name, m in cand.masks.items()}
+        a = cand.arrays
+        for name in self.named:
+            if name not in self.structural:
+                fails[name] = ~NAMED[name].batch(a)
+        if self.windows:
+            cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides,
+                                  self.stem)
+            for w in self.windows:
+                fails[f"complexity.{w}"] = ~w.batch(cx[w.metric])
+        return fails
+
+    def _first_accepted(self, cand: Candidates, ok: np.ndarray, lo: int, hi: int, index: int,
+                        seed: int, stats: Stats) -> tuple[Sample | None, int]:
+        """First candidate in rows [lo, hi) passing every check, and how many rows it used."""
+        for row in lo + np.flatnonzero(ok[lo:hi]):
+            spec = self._spec(cand, int(row))
+            failed = [c.name for c in self.custom if not c.check(spec)]
+            for name in failed:
+                stats.reject(f"constraints.{name}", 1)
+            if not failed:
+                cx = complexity(spec, self.stem.resolution)
+                return Sample(index, seed, spec, cx, self._params(cand, int(row))), row - lo + 1
+        return None, hi - lo
+
+    def _unsatisfiable(self, index: int, tried: int, stats: Stats) -> ValueError:
+        worst, count = max(stats.rejected.items(), key=lambda kv: kv[1], default=("?", 0))
+        return ValueError(
+            f"design space {self.name!r}: no network accepted for index {index} after "
+            f"{tried:,} candidates (design_space.max_tries={self.max_tries:,}); observed "
+            f"acceptance rate {stats.acceptance_rate:.4%} over {stats.tried:,} candidates; the "
+            f"constraint that rejected the most is {worst} ({count:,} of {stats.tried:,} "
+            "candidates). Widen it or switch it off.")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, resolution={self.stem.resolution})"
