@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any
 
 import numpy as np
 import torch
-from fvcore.nn import FlopCountAnalysis, parameter_count
-from torch import nn
 
-from anynet import AnyNetSpec, adjust_compatibility, build_model, complexity
+from anynet import AnyNetSpec, adjust_compatibility, complexity
+from anynet.measure import measured_complexity
 
 
 def random_specs(n: int, seed: int) -> list[AnyNetSpec]:
@@ -42,22 +40,9 @@ def random_specs(n: int, seed: int) -> list[AnyNetSpec]:
     return specs
 
 
-def _zero(inputs: list[Any], outputs: list[Any]) -> int:
-    return 0
-
-
 def fvcore_complexity(spec: AnyNetSpec, resolution: int) -> dict[str, int]:
     """Build the model and count pycls-convention flops and params with fvcore."""
-    model = build_model(spec).eval()
-    x = torch.zeros(1, spec.in_channels, resolution, resolution)
-    fca = FlopCountAnalysis(model, x)
-    for op in ("aten::batch_norm", "aten::adaptive_avg_pool2d", "aten::mean"):
-        fca.set_op_handle(op, _zero)
-    fca.unsupported_ops_warnings(False)
-    fca.uncalled_modules_warnings(False)
-    biases = sum(m.bias.numel() for m in model.modules()
-                 if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None)
-    return {"flops": int(fca.total()) + biases, "params": int(parameter_count(model)[""])}
+    return measured_complexity(spec, resolution, acts=False)
 
 
 def main(argv: list[str] | None = None) -> None:

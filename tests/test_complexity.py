@@ -1,18 +1,9 @@
 """Analytic complexity against fvcore and forward hooks on the built model (PAPER.md §4.5-4.6).
 
-fvcore conventions differ from pycls's in three places, aligned here:
-
-* fvcore counts BatchNorm (numel x 2 in eval mode) and pycls counts 0: a handle returning 0 is
-  registered for ``aten::batch_norm`` (``set_op_handle(op, None)`` would not switch the
-  built-in handle off in fvcore 0.1.5, PAPER.md §4.6);
-* fvcore counts global average pooling (``aten::adaptive_avg_pool2d``, and ``aten::mean``, which
-  is how our head and SE pool) and pycls counts 0: handles returning 0 for both;
-* fvcore ignores biases of convs and linear layers, pycls adds C_out*h*w per biased conv (the SE
-  convs run at 1x1, so C_out) and C_out per linear layer: we add the bias sizes of every conv and
-  linear layer to fvcore's total.
-
-Params must equal ``fvcore.nn.parameter_count(model)[""]`` as is; acts (the output sizes of every
-conv and linear layer, per image) are counted with forward hooks.
+The reference is `anynet.measure.measured_complexity`: fvcore's FlopCountAnalysis with handles
+that align its conventions to pycls's (BatchNorm and global pooling count 0; conv/linear bias
+sizes added, since fvcore ignores biases; the module docstring of `anynet.measure` lists them),
+`fvcore.nn.parameter_count` as is, and acts summed over Conv2d/Linear outputs by forward hooks.
 """
 
 from __future__ import annotations
@@ -22,57 +13,18 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from fvcore.nn import FlopCountAnalysis, parameter_count
-from torch import nn
 
-from anynet import AnyNetSpec, build_model, complexity, zoo
+from anynet import AnyNetSpec, complexity, zoo
+from anynet.measure import measured_complexity
 
 RESOLUTIONS = (28, 32, 64, 224)
 N_SPECS = 200
 
 
-def _zero_flops(inputs: list[Any], outputs: list[Any]) -> int:
-    """fvcore op handle: pycls counts no flops for BN and pooling."""
-    return 0
-
-
-def fvcore_flops(model: nn.Module, x: torch.Tensor) -> int:
-    """pycls-convention flops from fvcore: total (BN, pooling -> 0) + bias sizes."""
-    fca = FlopCountAnalysis(model, x)
-    for op in ("aten::batch_norm", "aten::adaptive_avg_pool2d", "aten::mean"):
-        fca.set_op_handle(op, _zero_flops)
-    fca.unsupported_ops_warnings(False)
-    fca.uncalled_modules_warnings(False)
-    biases = sum(m.bias.numel() for m in model.modules()
-                 if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None)
-    return int(fca.total()) + biases
-
-
-def hooked_acts(model: nn.Module, x: torch.Tensor) -> int:
-    """Sum of output sizes of every Conv2d and Linear layer, per image."""
-    total = [0]
-
-    def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        total[0] += output.numel() // output.shape[0]
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return total[0]
-
-
 def reference(spec: AnyNetSpec, resolution: int) -> dict[str, int]:
     """Complexity measured on the built model: fvcore flops and params, hooked acts."""
     torch.manual_seed(0)
-    model = build_model(spec).eval()
-    x = torch.zeros(1, spec.in_channels, resolution, resolution)
-    return {"flops": fvcore_flops(model, x), "params": int(parameter_count(model)[""]),
-            "acts": hooked_acts(model, x)}
+    return measured_complexity(spec, resolution)
 
 
 def random_spec(rng: np.random.Generator, resolution: int) -> AnyNetSpec:

@@ -22,7 +22,6 @@ import gzip
 import math
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .record import write_atomic
 from .transforms import channel_stats, resize_uint8
 
 COMMON_KEYS = ("name", "resolution", "channels", "num_classes", "crop_padding", "flip")
@@ -205,7 +205,7 @@ def _mnist5k_arrays(cache_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
             pass  # corrupt cache: rebuilt below
     x, y = _parse_mnist5k(mnist5k_source())
     try:
-        _save_npz_atomic(cache_file, x=x, y=y)
+        write_atomic(cache_file, lambda f: np.savez(f, x=x, y=y))
     except OSError:
         pass  # an unwritable cache only costs a re-parse next time
     return x, y
@@ -227,20 +227,6 @@ def _parse_mnist5k(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"mnist5k: {str(path)!r} has shape {a.shape}; {expected}")
     x = a[:, :-1].astype(np.uint8).reshape(5000, 1, 28, 28)
     return x, a[:, -1].astype(np.int64)
-
-
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- digits / synthetic -----------------------------------------------------------------------

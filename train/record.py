@@ -23,7 +23,9 @@ import torch
 FINAL_STATUSES = ("ok", "diverged")
 
 
-def _write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write `path` through `write(file)` via a temp file, fsync and rename: readers see the old
+    file or the new one, never a partial one; the temp file is removed on any error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -41,7 +43,7 @@ def _write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
 def write_json_atomic(path: Path, obj: dict[str, Any]) -> None:
     """Write `obj` as JSON to `path` so that readers see either the old file or the new one."""
     data = json.dumps(obj, indent=1, allow_nan=False).encode() + b"\n"
-    _write_atomic(path, lambda f: f.write(data))
+    write_atomic(path, lambda f: f.write(data))
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
@@ -63,7 +65,7 @@ def read_record(path: Path) -> dict[str, Any] | None:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Atomically save a checkpoint dict with ``torch.save``."""
-    _write_atomic(path, lambda f: torch.save(state, f))
+    write_atomic(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:
