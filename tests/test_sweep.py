@@ -1,0 +1,213 @@
+"""Sweeps through Hydra launchers (issue 5): callback summary, resume after SIGKILL, submitit.
+
+The end-to-end tests run the real ``dse-train`` console script on tiny synthetic data and tiny
+regimes; each launches real worker processes through a Hydra launcher.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from train.callbacks import count_jobs, format_summary, snapshot, summarize
+
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+# Tiny models on tiny data: a few seconds per model on one thread.
+TINY = ["data=synthetic", "data.train_size=256", "data.test_size=128", "regime.epochs=3",
+        "regime.batch_size=64", "regime.warmup_epochs=0"]
+
+
+def dse_train(*args: str, **popen: object) -> subprocess.Popen:
+    """Start ``dse-train`` (the installed console script) with `args`."""
+    exe = Path(sys.executable).with_name("dse-train")
+    cmd = [str(exe) if exe.exists() else shutil.which("dse-train") or "dse-train", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **popen)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out
+    return out
+
+
+def records(sweep_dir: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("record.json")}
+
+
+def checkpoints(sweep_dir: Path) -> list[Path]:
+    return [p for p in sweep_dir.rglob("checkpoint.pt") if not (p.parent / "record.json").exists()]
+
+
+def stray_files(sweep_dir: Path) -> list[Path]:
+    return [p for p in sweep_dir.rglob("*") if p.name.endswith(".tmp") or ".corrupt" in p.name]
+
+
+def summary_line(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("dse-train sweep:"))
+
+
+# --- fast: configuration and the callback's bookkeeping --------------------------------------
+
+
+def test_hydra_outputs_go_under_sweep_dir():
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("config", overrides=["sweep.dir=/x/s"], return_hydra_config=True)
+    assert cfg.hydra.sweep.dir.startswith("/x/s/.hydra/multirun/")
+    assert cfg.hydra.run.dir.startswith("/x/s/.hydra/run/")
+    assert cfg.hydra.job.chdir is False
+    assert cfg.hydra.callbacks.sweep_summary._target_ == "train.callbacks.SweepSummary"
+
+
+@pytest.mark.parametrize("name", ["quickstart", "refinement"])
+def test_experiments_are_multiruns_with_joblib(name):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("config", overrides=[f"+experiment={name}"], return_hydra_config=True)
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+    assert cfg.hydra.runtime.choices["hydra/launcher"] == "joblib"
+    assert cfg.sweep.report is True
+    spaces = cfg.hydra.sweeper.params.design_space.split(",")
+    assert "regnetx" in spaces and "anynetx_a" in spaces
+    if name == "refinement":
+        assert spaces == [f"anynetx_{c}" for c in "abcde"] + ["regnetx"]
+        assert cfg.hydra.sweeper.params["sample.index"] == f"range(0,{cfg.sweep.n})"
+        assert cfg.regime.name == "proxy"
+
+
+def test_slurm_preset_makes_a_valid_sbatch_array(tmp_path, monkeypatch):
+    submitit = pytest.importorskip("submitit")
+    bin_dir = tmp_path / "bin"  # submitit insists on finding srun; nothing is submitted here
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "hydra/launcher=slurm", "hydra.launcher.partition=cpu", "hydra.launcher.mem_gb=6",
+            "hydra.launcher.timeout_min=30", "hydra.launcher.array_parallelism=16",
+            f"sweep.dir={tmp_path}"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    # The same translation the submitit launcher does: queue keys get the "slurm_" prefix.
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="slurm",
+                                     slurm_max_num_timeout=launcher.max_num_timeout)
+    base = {"timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node", "mem_gb", "nodes",
+            "name", "stderr_to_stdout"}
+    skip = {"_target_", "submitit_folder", "max_num_timeout", "name"}
+    params = {k if k in base else f"slurm_{k}": v for k, v in launcher.items()
+              if k not in skip and v is not None}
+    executor.update_parameters(**params)  # raises on any key sbatch does not know
+    slurm = executor._executor
+    slurm.parameters["map_count"] = 40
+    text = slurm._make_submission_file_text("python -m x", "uid")
+    for line in ("#SBATCH --partition=cpu", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=6GB",
+                 "#SBATCH --time=30", "#SBATCH --array=0-39%16"):
+        assert line in text
+
+
+def test_summary_counts_written_and_skipped(tmp_path):
+    def put(rel: str, status: str) -> Path:
+        path = tmp_path / rel / "record.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"status": status}))
+        return path
+
+    put("a/0", "ok")
+    put("a/1", "failed")
+    before = snapshot(tmp_path)
+    time.sleep(0.01)
+    put("a/2", "ok")
+    put("a/3", "diverged")
+    put("a/1", "failed")  # retried, failed again: rewritten
+    after = snapshot(tmp_path)
+    counts = summarize(before, after, jobs=5)
+    assert counts == {"ok": 1, "diverged": 1, "failed": 1, "unreadable": 0, "skipped": 2}
+    lines = format_summary(counts, 5, tmp_path, Counter(ok=2, diverged=1, failed=1))
+    assert lines[0] == "dse-train sweep: 5 jobs: ok 1, diverged 1, failed 1, skipped 2"
+    assert lines[1].startswith(f"records: {tmp_path} (4 in all")
+
+
+def test_count_jobs_reads_hydra_job_dirs(tmp_path):
+    for job in range(3):
+        (tmp_path / str(job) / ".hydra").mkdir(parents=True)
+        (tmp_path / str(job) / ".hydra" / "overrides.yaml").write_text("[]\n")
+    assert count_jobs(tmp_path, ".hydra") == 3
+    assert count_jobs(tmp_path, None) is None
+
+
+# --- end to end: real sweeps through the launchers ------------------------------------------
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_with_joblib(tmp_path):
+    """Kill the whole sweep once two records exist; the re-run completes exactly the rest."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "design_space=anynetx_a", "sample.index=range(0,6)", *TINY,
+            "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"sweep.dir={sweep}"]
+    proc = dse_train(*args, start_new_session=True)
+    deadline = time.monotonic() + 240
+    # Kill once two models are done and another is part-way (its checkpoint exists).
+    while len(records(sweep)) < 2 or not checkpoints(sweep):
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "no two records and a checkpoint within 240 s"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    first = records(sweep)
+    interrupted = checkpoints(sweep)
+    assert 2 <= len(first) < 6, "the sweep must be killed part-way"
+
+    out = finish(dse_train(*args))
+    final = records(sweep)
+    assert len(final) == 6
+    assert sorted(p.relative_to(sweep).as_posix() for p in final) == [
+        f"anynetx_a/{i}/record.json" for i in range(6)]
+    assert all(final[p] == mtime for p, mtime in first.items()), "finished records touched"
+    assert stray_files(sweep) == []
+    assert not list(sweep.rglob("checkpoint.pt")), "a finished model left its checkpoint"
+    for ckpt in interrupted:  # the interrupted models went on from their checkpoints
+        record = json.loads((ckpt.parent / "record.json").read_text())
+        assert record["resumed_from_epoch"] >= 1, ckpt
+    assert summary_line(out) == (f"dse-train sweep: 6 jobs: ok {6 - len(first)}, diverged 0, "
+                                 f"failed 0, skipped {len(first)}")
+    assert f"records: {sweep} (6 in all: ok 6)" in out
+    assert not (Path.cwd() / "multirun").exists()
+
+
+@pytest.mark.slow
+def test_same_sweep_with_submitit_local(tmp_path):
+    """The same sweep through hydra/launcher=submitit_local: same record layout and summary."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "design_space=anynetx_a,regnetx", "sample.index=0,1", *TINY,
+            "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"sweep.dir={sweep}"]
+    out = finish(dse_train(*args))
+    assert sorted(p.relative_to(sweep).as_posix() for p in records(sweep)) == [
+        "anynetx_a/0/record.json", "anynetx_a/1/record.json",
+        "regnetx/0/record.json", "regnetx/1/record.json"]
+    assert summary_line(out) == "dse-train sweep: 4 jobs: ok 4, diverged 0, failed 0, skipped 0"
+    assert list((sweep / ".hydra" / "multirun").glob("*/.submitit"))
+    # Re-run: everything is skipped; with the report flag the report path is the last line.
+    rerun = finish(dse_train(*args, "++sweep.report=true"))
+    assert summary_line(rerun) == "dse-train sweep: 4 jobs: ok 0, diverged 0, failed 0, skipped 4"
+    assert rerun.strip().splitlines()[-1] == f"report: {sweep / 'report' / 'report.html'}"
+    assert (sweep / "report" / "report.html").is_file()
+
+
+def test_bad_report_flag_is_one_clear_line(tmp_path):
+    """Checked before any job starts: nothing is trained."""
+    proc = dse_train("-m", "sample.index=0,1", *TINY, f"sweep.dir={tmp_path}",
+                     "++sweep.report=maybe")
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2, text
+    assert "sweep.report: 'maybe' is not allowed; use true or false" in text
+    assert not list(tmp_path.rglob("record.json"))
