@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +84,7 @@ def config_words(config: Mapping[str, Any]) -> list[int]:
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4)]
 
 
-class DesignSpace:
+class DesignSpace(ABC):
     """Base class: subclasses define candidate generation, `contains` and `size`."""
 
     family = ""
@@ -105,8 +106,9 @@ class DesignSpace:
     uniforms_per_candidate: int
     structural: tuple[str, ...] = ()  # named constraints guaranteed by construction
 
+    @abstractmethod
     def _candidates(self, u: np.ndarray) -> Candidates:
-        raise NotImplementedError
+        """Vectorized candidates from a (rows, uniforms_per_candidate) array of uniforms."""
 
     def _spec(self, cand: Candidates, row: int) -> AnyNetSpec:
         a = cand.arrays
@@ -120,11 +122,13 @@ class DesignSpace:
     def _params(self, cand: Candidates, row: int) -> dict[str, Any]:
         return {k: v[row].item() for k, v in cand.params.items()}
 
+    @abstractmethod
     def contains(self, spec: AnyNetSpec) -> bool:
-        raise NotImplementedError
+        """Whether `spec` is a member of the space (positive mass, every constraint holds)."""
 
+    @abstractmethod
     def size(self) -> int:
-        raise NotImplementedError
+        """Exact cardinality without the complexity window (docs/DESIGN_SPACES.md)."""
 
     # -- shared checks -------------------------------------------------------------------------
     def _fixed_fields_match(self, spec: AnyNetSpec) -> bool:
