@@ -49,15 +49,21 @@ class Fidelity:
 
 
 def pair_runs(ref: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    """Inner-join two `load_sweep` frames on (design_space, index); only status-ok rows."""
+    """Inner-join two `load_sweep` frames on (design_space, index), whatever the status; the
+    error of a model that did not finish (status not ``ok``) is NaN, i.e. it did not train."""
     keys = ["design_space", "index"]
-    cols = [*keys, "error", "wall_seconds"]
-    a = ref.loc[ref["status"] == "ok", cols]
-    b = other.loc[other["status"] == "ok", cols]
-    paired = a.merge(b, on=keys, suffixes=("_ref", "_other"))
+    cols = [*keys, "status", "error", "wall_seconds"]
+
+    def clean(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.loc[df["index"].notna(), cols].copy()
+        err = pd.to_numeric(df["error"], errors="coerce")
+        df["error"] = err.where(df["status"] == "ok")
+        return df
+
+    paired = clean(ref).merge(clean(other), on=keys, suffixes=("_ref", "_other"))
     if paired.empty:
-        raise ValueError("runs: no model appears (status ok) in both sweeps; pair the same "
-                         "design spaces and sample indices")
+        raise ValueError("runs: no model appears in both sweeps; pair the same design spaces "
+                         "and sample indices")
     return paired
 
 
@@ -73,26 +79,33 @@ def _bootstrap(stat, n: int, n_boot: int, seed: int, ci: float) -> tuple[float, 
 def fidelity(ref: pd.DataFrame, other: pd.DataFrame, chance_error: float = 90.0,
              n_boot: int = 2000, ci: float = 95, seed: int = 0) -> Fidelity:
     """Trained fractions and Spearman ρ (with percentile-bootstrap intervals over models) of
-    two sweeps of the same models. `chance_error` is 100·(1 − 1/classes) percent."""
+    two sweeps of the same models. `chance_error` is 100·(1 − 1/classes) percent.
+
+    A model trains when its final error is below ``chance_error / 2``; one that diverged or
+    failed counts as not trained. ρ is over the models that finished (status ok) in both."""
     p = pair_runs(ref, other)
     e_ref, e_oth = p["error_ref"].to_numpy(float), p["error_other"].to_numpy(float)
     threshold = chance_error / 2
 
     def frac(e: np.ndarray) -> Interval:
-        ok = (e < threshold).astype(float)
+        ok = (np.nan_to_num(e, nan=np.inf) < threshold).astype(float)
         return Interval(float(ok.mean()), *_bootstrap(lambda i: ok[i].mean(), len(ok),
                                                       n_boot, seed, ci))
 
-    def rho(i: np.ndarray) -> float:
-        return float(stats.spearmanr(e_ref[i], e_oth[i]).statistic)
+    both = np.isfinite(e_ref) & np.isfinite(e_oth)
+    a, b = e_ref[both], e_oth[both]
+    if len(a) < 3:
+        raise ValueError(f"runs: only {len(a)} models finished in both sweeps; need >= 3")
 
-    everyone = np.arange(len(p))
+    def rho(i: np.ndarray) -> float:
+        return float(stats.spearmanr(a[i], b[i]).statistic)
+
     return Fidelity(
         n=len(p),
         trained_ref=frac(e_ref),
         trained_other=frac(e_oth),
-        spearman=Interval(rho(everyone), *_bootstrap(rho, len(p), n_boot, seed, ci)),
-        median_seconds_ref=float(np.median(p["wall_seconds_ref"])),
+        spearman=Interval(rho(np.arange(len(a))), *_bootstrap(rho, len(a), n_boot, seed, ci)),
+        median_seconds_ref=float(np.median(pd.to_numeric(p["wall_seconds_ref"]))),
     )
 
 
@@ -103,11 +116,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("ref", help="sweep dir of the reference run (e.g. proxy, seed 0)")
     parser.add_argument("other", nargs="+", help="sweep dirs of runs to compare with it")
     parser.add_argument("--chance", type=float, default=90.0, help="chance error, percent")
+    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument("--csv", help="also write the table to this CSV file")
     args = parser.parse_args(argv)
     ref = load_sweep(args.ref, allow_mixed=True)
-    rows = [fidelity(ref, load_sweep(o, allow_mixed=True), args.chance).as_row(f"{args.ref} vs {o}")
-            for o in args.other]
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    rows = [fidelity(ref, load_sweep(o, allow_mixed=True), args.chance, n_boot=args.n_boot)
+            .as_row(f"{args.ref} vs {o}") for o in args.other]
+    table = pd.DataFrame(rows)
+    if args.csv:
+        table.to_csv(args.csv, index=False, float_format="%.4f")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
 
 if __name__ == "__main__":

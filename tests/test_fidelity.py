@@ -1,0 +1,59 @@
+"""Known answers for analysis.fidelity on synthetic sweeps (analysis.testing, no training)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis import load_sweep
+from analysis.fidelity import fidelity, main
+from analysis.testing import random_anynet_spec, write_sweep
+
+
+def _specs(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [random_anynet_spec(rng) for _ in range(n)]
+
+
+def test_identical_errors_give_rho_one_and_exact_trained_fraction(tmp_path):
+    specs = _specs(20)
+    errors = [10.0 + i for i in range(16)] + [80.0, 85.0, 88.0, 90.0]  # 4 above 45 = chance/2
+    write_sweep(tmp_path / "a", "anynetx_a", specs, errors)
+    write_sweep(tmp_path / "b", "anynetx_a", specs, errors, seed=1)
+    f = fidelity(load_sweep(tmp_path / "a"), load_sweep(tmp_path / "b"), n_boot=200)
+    assert f.n == 20
+    assert f.spearman.value == pytest.approx(1.0)
+    assert f.spearman.low == pytest.approx(1.0) and f.spearman.high == pytest.approx(1.0)
+    assert f.trained_ref.value == pytest.approx(16 / 20)
+    assert f.trained_other.value == pytest.approx(16 / 20)
+    assert f.trained_ref.low <= 0.8 <= f.trained_ref.high
+
+
+def test_reversed_order_gives_rho_minus_one_and_unpaired_models_are_dropped(tmp_path):
+    specs = _specs(12)
+    errors = [5.0 + i for i in range(12)]
+    write_sweep(tmp_path / "a", "anynetx_a", specs, errors)
+    write_sweep(tmp_path / "b", "anynetx_a", specs[:10], errors[:10][::-1])
+    f = fidelity(load_sweep(tmp_path / "a"), load_sweep(tmp_path / "b"), n_boot=200)
+    assert f.n == 10
+    assert f.spearman.value == pytest.approx(-1.0)
+    assert f.trained_ref.value == 1.0
+
+
+def test_diverged_model_counts_as_not_trained(tmp_path, capsys):
+    specs = _specs(6)
+    errors = [5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    write_sweep(tmp_path / "a", "anynetx_a", specs, errors)
+    paths = write_sweep(tmp_path / "b", "anynetx_a", specs, errors)
+    record = json.loads(paths[5].read_text())
+    record.update(status="diverged", error=None)
+    paths[5].write_text(json.dumps(record))
+    f = fidelity(load_sweep(tmp_path / "a"), load_sweep(tmp_path / "b"), n_boot=100)
+    assert f.n == 6
+    assert f.trained_ref.value == 1.0
+    assert f.trained_other.value == pytest.approx(5 / 6)
+    assert f.spearman.value == pytest.approx(1.0)
+    out = tmp_path / "f.csv"
+    main([str(tmp_path / "a"), str(tmp_path / "b"), "--n-boot", "50", "--csv", str(out)])
+    assert "spearman" in capsys.readouterr().out
+    assert out.read_text().startswith("comparison,n,")
