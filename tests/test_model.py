@@ -61,25 +61,25 @@ def test_output_shape_four_stages_224() -> None:
         assert build_model(spec).eval()(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
 
 
+def _stage_sizes(spec: AnyNetSpec, resolution: int) -> list[int]:
+    """Spatial size after the stem and after each stage of `build_model(spec)`."""
+    model = build_model(spec).eval()
+    with torch.no_grad():
+        x = model.stem(torch.randn(1, spec.in_channels, resolution, resolution))
+        sizes = [x.shape[-1]]
+        for stage in model.stages:
+            x = stage(x)
+            sizes.append(x.shape[-1])
+    return sizes
+
+
 def test_feature_map_sizes_follow_strides() -> None:
     """At 224 px: stem 112, then 56, 28, 14, 7 ([DDS] Fig. 3); stride-1 stages keep the size."""
     spec = AnyNetSpec(depths=[1, 1, 1, 1], widths=[8, 16, 24, 32], bottleneck_ratios=[1] * 4,
                       group_widths=[8] * 4, strides=[2, 2, 2, 2], stem_width=8)
-    model = build_model(spec).eval()
-    x = model.stem(torch.randn(1, 3, 224, 224))
-    sizes = [x.shape[-1]]
-    for stage in model.stages:
-        x = stage(x)
-        sizes.append(x.shape[-1])
-    assert sizes == [112, 56, 28, 14, 7]
+    assert _stage_sizes(spec, 224) == [112, 56, 28, 14, 7]
     spec1 = AnyNetSpec(**{**spec.to_dict(), "strides": [1, 2, 1, 2], "stem_stride": 1})
-    model = build_model(spec1).eval()
-    x = model.stem(torch.randn(1, 3, 32, 32))
-    sizes = [x.shape[-1]]
-    for stage in model.stages:
-        x = stage(x)
-        sizes.append(x.shape[-1])
-    assert sizes == [32, 32, 16, 16, 8]
+    assert _stage_sizes(spec1, 32) == [32, 32, 16, 16, 8]
 
 
 def test_stem_and_head() -> None:
