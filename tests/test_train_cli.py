@@ -12,8 +12,8 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from train.cli import run
 from train.job import ConfigError
+from train.runner import run
 
 torch.set_num_threads(1)
 
@@ -142,3 +142,19 @@ def test_corrupt_record_is_kept_aside_and_retrained(tmp_path):
         rec["epochs"][0]["test_error"]
     aside = list(path.parent.glob("record.json.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_text() == '{"status": "ok", "err'
+
+
+def test_launching_process_does_not_import_torch():
+    # under -m the launching process only composes configs, dispatches jobs and runs the summary
+    # callback; importing torch there cost ~1.4 s per sweep (benchmarks/bench_sweep.py)
+    code = ("import sys, train, train.cli, train.callbacks; "
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('anynet')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    # the package's names still resolve (PEP 562), to the same objects as their modules'
+    import train
+    import train.runner
+    assert train.run is train.runner.run and "run" in dir(train)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        train.nope  # noqa: B018

@@ -2,29 +2,33 @@
 ([DDS] §3: every model of a design-space population is trained under one cheap regime).
 
 ``run(cfg) -> record`` trains the model one Hydra config names; see docs/TRAINING.md.
+
+Names are imported on first access (PEP 562) so that ``dse-train -m``'s launching process and
+its Hydra callback (`train.callbacks`) never import torch; see `train.cli`.
 """
 
-from .cli import run
-from .data import DataError, Dataset, load_dataset
-from .job import ConfigError, Job, resolve_job
-from .record import read_record, write_json_atomic
-from .regime import Regime, RegimeError
-from .trainer import TrainOptions, TrainResult, evaluate, train
+from __future__ import annotations
 
-__all__ = [
-    "ConfigError",
-    "DataError",
-    "Dataset",
-    "Job",
-    "Regime",
-    "RegimeError",
-    "TrainOptions",
-    "TrainResult",
-    "evaluate",
-    "load_dataset",
-    "read_record",
-    "resolve_job",
-    "run",
-    "train",
-    "write_json_atomic",
-]
+from importlib import import_module
+from typing import Any
+
+_SOURCES = {
+    "ConfigError": "job", "Job": "job", "resolve_job": "job",
+    "DataError": "data", "Dataset": "data", "load_dataset": "data",
+    "read_record": "record", "write_json_atomic": "record",
+    "Regime": "regime", "RegimeError": "regime",
+    "TrainOptions": "trainer", "TrainResult": "trainer", "evaluate": "trainer", "train": "trainer",
+    "run": "runner",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'train' has no attribute {name!r}")
+    return getattr(import_module(f".{_SOURCES[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
