@@ -5,7 +5,10 @@ fn. 5; [NDS] §3). Given two sweeps of the *same* sampled models (paired by desi
 index), this measures (a) the fraction of models that train at all (error below half of
 chance) and (b) Spearman's ρ between the two runs' errors, each with a percentile bootstrap
 interval over models. Run it on two training seeds (noise floor) and on the proxy against a
-4× longer regime (fidelity). Command: ``python -m analysis.fidelity REF OTHER [--label …]``.
+4× longer regime (fidelity). `mean_over_seeds` averages each model's error over several training
+seeds of one regime first, which estimates the regime's expected ranking with less noise.
+Command: ``python -m analysis.fidelity REF OTHER [OTHER …]``, where each argument is a sweep dir
+or several comma-separated sweep dirs (seeds) to average.
 """
 
 from __future__ import annotations
@@ -67,6 +70,33 @@ def pair_runs(ref: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     return paired
 
 
+def mean_over_seeds(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame from `load_sweep` frames of the same models under different training seeds:
+    per (design_space, index), the mean final error over the runs. A model counts as finished
+    (status ``ok``) only if it finished in every run; otherwise it takes the first other status
+    and no error. ``wall_seconds`` is the mean. Models missing from a run are dropped."""
+    if not runs:
+        raise ValueError("runs: need at least one sweep to average")
+    keys = ["design_space", "index"]
+    merged = None
+    for k, df in enumerate(runs):
+        part = df.loc[df["index"].notna(), [*keys, "status", "error", "wall_seconds"]].copy()
+        part["error"] = pd.to_numeric(part["error"], errors="coerce").where(part["status"] == "ok")
+        part = part.rename(columns={c: f"{c}_{k}" for c in ("status", "error", "wall_seconds")})
+        merged = part if merged is None else merged.merge(part, on=keys)
+    n = len(runs)
+    statuses = merged[[f"status_{k}" for k in range(n)]]
+    all_ok = (statuses == "ok").all(axis=1)
+    first_bad = statuses.where(statuses != "ok").bfill(axis=1).iloc[:, 0]
+    return pd.DataFrame({
+        "design_space": merged["design_space"], "index": merged["index"],
+        "status": np.where(all_ok, "ok", first_bad),
+        "error": merged[[f"error_{k}" for k in range(n)]].mean(axis=1).where(all_ok),
+        "wall_seconds": merged[[f"wall_seconds_{k}" for k in range(n)]].astype(float)
+        .mean(axis=1),
+    }).reset_index(drop=True)
+
+
 def _bootstrap(stat, n: int, n_boot: int, seed: int, ci: float) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
@@ -109,18 +139,30 @@ def fidelity(ref: pd.DataFrame, other: pd.DataFrame, chance_error: float = 90.0,
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def load_runs(dirs: str) -> pd.DataFrame:
+    """`load_sweep` of one sweep dir, or `mean_over_seeds` of several comma-separated ones
+    (runs of the same models under different training seeds). Mixed regimes are allowed:
+    comparing regimes is the point here."""
     from .sweep import load_sweep
 
+    frames = [load_sweep(d, allow_mixed=True) for d in dirs.split(",") if d]
+    if not frames:
+        raise ValueError(f"runs: {dirs!r} names no sweep dir")
+    return frames[0] if len(frames) == 1 else mean_over_seeds(frames)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("ref", help="sweep dir of the reference run (e.g. proxy, seed 0)")
-    parser.add_argument("other", nargs="+", help="sweep dirs of runs to compare with it")
+    parser.add_argument("ref", help="sweep dir of the reference run (e.g. proxy, seed 0); "
+                        "comma-separated dirs (seeds) are averaged per model")
+    parser.add_argument("other", nargs="+", help="sweep dirs of runs to compare with it "
+                        "(each may be comma-separated seeds to average)")
     parser.add_argument("--chance", type=float, default=90.0, help="chance error, percent")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument("--csv", help="also write the table to this CSV file")
     args = parser.parse_args(argv)
-    ref = load_sweep(args.ref, allow_mixed=True)
-    rows = [fidelity(ref, load_sweep(o, allow_mixed=True), args.chance, n_boot=args.n_boot)
+    ref = load_runs(args.ref)
+    rows = [fidelity(ref, load_runs(o), args.chance, n_boot=args.n_boot)
             .as_row(f"{args.ref} vs {o}") for o in args.other]
     table = pd.DataFrame(rows)
     if args.csv:

@@ -2,6 +2,7 @@
 
     python results/export.py study runs/study                # -> results/study.csv
     python results/export.py fidelity LABEL REF OTHER ...    # -> rows of results/fidelity.csv
+                                        # (REF, OTHER: a sweep dir, or comma-separated seeds)
 
 study.csv: one row per model (design_space, index, status, error, min_error, complexity,
 spec columns, wall_seconds). fidelity.csv: analysis.fidelity rows (trained fraction and
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import load_sweep
-from analysis.fidelity import fidelity
+from analysis.fidelity import fidelity, load_runs
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ["design_space", "index", "status", "error", "min_error", "flops", "params", "acts",
@@ -33,10 +34,10 @@ def study(sweep_dir: str, out: Path = HERE / "study.csv") -> pd.DataFrame:
 
 def fidelity_rows(label: str, ref: str, others: list[str], out: Path = HERE / "fidelity.csv",
                   chance: float = 90.0) -> pd.DataFrame:
-    r = load_sweep(ref, allow_mixed=True)
+    r = load_runs(ref)
     rows = []
     for o in others:
-        row = fidelity(r, load_sweep(o, allow_mixed=True), chance).as_row(f"{ref} vs {o}")
+        row = fidelity(r, load_runs(o), chance).as_row(f"{ref} vs {o}")
         rows.append({"candidate": label, **row})
     new = pd.DataFrame(rows)
     if out.exists():

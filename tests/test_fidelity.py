@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis import load_sweep
-from analysis.fidelity import fidelity, main
+from analysis.fidelity import fidelity, main, mean_over_seeds
 from analysis.testing import random_anynet_spec, write_sweep
 
 
@@ -57,3 +57,24 @@ def test_diverged_model_counts_as_not_trained(tmp_path, capsys):
     main([str(tmp_path / "a"), str(tmp_path / "b"), "--n-boot", "50", "--csv", str(out)])
     assert "spearman" in capsys.readouterr().out
     assert out.read_text().startswith("comparison,n,")
+
+
+def test_mean_over_seeds_averages_errors_and_needs_every_seed(tmp_path, capsys):
+    specs = _specs(5)
+    write_sweep(tmp_path / "s0", "anynetx_a", specs, [10.0, 20.0, 30.0, 40.0, 50.0])
+    paths = write_sweep(tmp_path / "s1", "anynetx_a", specs, [14.0, 18.0, 36.0, 40.0, 60.0],
+                        seed=1)
+    record = json.loads(paths[4].read_text())
+    record.update(status="diverged", error=None)
+    paths[4].write_text(json.dumps(record))
+    runs = [load_sweep(tmp_path / "s0"), load_sweep(tmp_path / "s1")]
+    m = mean_over_seeds(runs).sort_values("index")
+    assert m["error"].tolist()[:4] == [12.0, 19.0, 33.0, 40.0]
+    assert np.isnan(m["error"].iloc[4]) and m["status"].tolist() == ["ok"] * 4 + ["diverged"]
+    # averaged runs compare like any other: the same ranking gives rho 1 over finished models
+    f = fidelity(m, runs[0], n_boot=50)
+    assert f.spearman.value == pytest.approx(1.0) and f.trained_ref.value == pytest.approx(0.8)
+    main([f"{tmp_path / 's0'},{tmp_path / 's1'}", str(tmp_path / "s0"), "--n-boot", "20"])
+    assert "1.000" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="at least one"):
+        mean_over_seeds([])
