@@ -13,7 +13,7 @@ machine load (``os.getloadavg``) before and after, since the machine may be shar
 machine gives to other processes counts as overhead here). The fixed part (interpreter and
 worker start, the last model running alone) is amortized over the models, so the ratio falls
 with longer training. By default the models train under the ``proxy`` regime as configured
-(3 epochs); ``--epochs N`` overrides it.
+(5 epochs of 2,500 digits); ``--epochs N`` overrides it.
 """
 
 from __future__ import annotations
