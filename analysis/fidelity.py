@@ -51,19 +51,23 @@ class Fidelity:
         return row
 
 
+KEYS = ["design_space", "index"]
+VALUES = ["status", "error", "wall_seconds"]
+
+
+def _finished_errors(df: pd.DataFrame) -> pd.DataFrame:
+    """The key and value columns of a `load_sweep` frame; the error of a model that did not
+    finish (status not ``ok``) is NaN, i.e. it did not train."""
+    df = df.loc[df["index"].notna(), [*KEYS, *VALUES]].copy()
+    df["error"] = pd.to_numeric(df["error"], errors="coerce").where(df["status"] == "ok")
+    return df
+
+
 def pair_runs(ref: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     """Inner-join two `load_sweep` frames on (design_space, index), whatever the status; the
     error of a model that did not finish (status not ``ok``) is NaN, i.e. it did not train."""
-    keys = ["design_space", "index"]
-    cols = [*keys, "status", "error", "wall_seconds"]
-
-    def clean(df: pd.DataFrame) -> pd.DataFrame:
-        df = df.loc[df["index"].notna(), cols].copy()
-        err = pd.to_numeric(df["error"], errors="coerce")
-        df["error"] = err.where(df["status"] == "ok")
-        return df
-
-    paired = clean(ref).merge(clean(other), on=keys, suffixes=("_ref", "_other"))
+    paired = _finished_errors(ref).merge(_finished_errors(other), on=KEYS,
+                                         suffixes=("_ref", "_other"))
     if paired.empty:
         raise ValueError("runs: no model appears in both sweeps; pair the same design spaces "
                          "and sample indices")
@@ -77,13 +81,10 @@ def mean_over_seeds(runs: list[pd.DataFrame]) -> pd.DataFrame:
     and no error. ``wall_seconds`` is the mean. Models missing from a run are dropped."""
     if not runs:
         raise ValueError("runs: need at least one sweep to average")
-    keys = ["design_space", "index"]
     merged = None
     for k, df in enumerate(runs):
-        part = df.loc[df["index"].notna(), [*keys, "status", "error", "wall_seconds"]].copy()
-        part["error"] = pd.to_numeric(part["error"], errors="coerce").where(part["status"] == "ok")
-        part = part.rename(columns={c: f"{c}_{k}" for c in ("status", "error", "wall_seconds")})
-        merged = part if merged is None else merged.merge(part, on=keys)
+        part = _finished_errors(df).rename(columns={c: f"{c}_{k}" for c in VALUES})
+        merged = part if merged is None else merged.merge(part, on=KEYS)
     n = len(runs)
     statuses = merged[[f"status_{k}" for k in range(n)]]
     all_ok = (statuses == "ok").all(axis=1)
