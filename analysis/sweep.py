@@ -1,9 +1,12 @@
-"""Load a sweep of run records into one flat table (DESIGN.md §Run record; pycls `load_sweep`).
+"""Load a sweep of run records into one flat table (docs/ARCHITECTURE.md "Run record"; pycls
+`load_sweep`).
 
-Records live at ``<sweep.dir>/<design_space>/<index>/record.json`` (sampled models) or
-``<sweep.dir>/<model>/record.json`` (published zoo models). Each becomes one row; the spec is
-flattened to per-stage columns ``d1..dn, w1..wn, b1..bn, g1..gn`` plus derived columns (total
-depth, shared ``b``/``g``, stage-width ratios ``wr_i = w_{i+1}/w_i``).
+Records live at ``<sweep.dir>/<design_space>/<index>/<run id>/record.json`` (sampled models) or
+``<sweep.dir>/<model>/<run id>/record.json`` (published zoo models), see `anynet.record`. Each
+becomes one row; the spec is flattened to per-stage columns ``d1..dn, w1..wn, b1..bn, g1..gn,
+s1..sn`` plus derived columns (total depth, shared ``b``/``g``, stage-width ratios
+``wr_i = w_{i+1}/w_i``) and the run's identity (geometry, training seed, precision, threads, …).
+Runs of different identity are never pooled silently: `load_sweep` names the fields that differ.
 """
 
 from __future__ import annotations
@@ -11,18 +14,17 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-RECORD_NAME = "record.json"
+from anynet.record import find_records, flat_identity, record_identity
+
 # Fields a record must have to be usable at all; the rest are optional.
 _REQUIRED = ("status", "spec")
-# Record sections that must agree across a sweep (a proxy regime ranks models only against
-# models trained the same way, [DDS] §3 fn. 5).
-_MUST_MATCH = ("regime", "data")
 
 
 class SweepWarning(UserWarning):
@@ -35,18 +37,21 @@ def ok_rows(df: pd.DataFrame, metric: str = "error") -> pd.DataFrame:
     return df.loc[mask]
 
 
-def load_sweep(sweep_dir: str | Path, allow_mixed: bool = False) -> pd.DataFrame:
-    """One row per ``record.json`` under `sweep_dir` (any depth), sorted by space and index.
+def load_sweep(sweep_dir: str | Path, allow_mixed: bool | Sequence[str] = False
+               ) -> pd.DataFrame:
+    """One row per record under `sweep_dir` (any depth), sorted by space and index.
 
-    Unreadable or partial files are skipped with a `SweepWarning` naming them. Records trained
-    under different regimes or datasets raise ``ValueError`` listing the differing fields, unless
-    ``allow_mixed=True``.
+    Unreadable or partial files are skipped with a `SweepWarning` naming them. Records whose run
+    identities differ in anything but the spec (regime, data, training seed, precision, threads,
+    memory format, device kind, geometry is in the spec) raise ``ValueError`` naming the
+    differing fields, unless ``allow_mixed=True`` or it lists those fields (e.g.
+    ``["train_seed"]``; a field covers its sub-fields, ``regime`` covers ``regime.lr``).
     """
     root = Path(sweep_dir)
     if not root.is_dir():
         raise ValueError(f"sweep_dir: {str(root)!r} is not a directory")
     rows, records = [], []
-    for path in sorted(root.rglob(RECORD_NAME)):
+    for path in find_records(root):
         record = _read_record(path)
         if record is None:
             continue
@@ -58,8 +63,8 @@ def load_sweep(sweep_dir: str | Path, allow_mixed: bool = False) -> pd.DataFrame
             continue
         rows.append(row)
         records.append(record)
-    if not allow_mixed:
-        _check_uniform(records, rows)
+    if allow_mixed is not True:
+        _check_uniform(records, () if allow_mixed is False else tuple(allow_mixed))
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=["design_space", "index", "status", "error", "min_error",
@@ -102,6 +107,9 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     model = record.get("model") or None
     space = _space_name(record, path, root)
     cx = record.get("complexity") or {}
+    identity = record_identity(record)
+    data = identity.get("data") if isinstance(identity.get("data"), dict) else {}
+    strides = list(spec.get("strides") or [2] * n)
     row: dict[str, Any] = {
         "design_space": space,
         "index": record.get("index"),
@@ -115,7 +123,7 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
         "depth": int(sum(depths)),
         "num_stages": n,
     }
-    for name, values in (("d", depths), ("w", widths), ("b", bs), ("g", gs)):
+    for name, values in (("d", depths), ("w", widths), ("b", bs), ("g", gs), ("s", strides)):
         for i, v in enumerate(values, start=1):
             row[f"{name}{i}"] = v
     for i in range(1, n):
@@ -124,6 +132,16 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     row["b"], row["g"] = float(max(bs)), int(max(gs))
     row["se_ratio"] = float(spec.get("se_ratio", 0.0))
     row["stem_width"] = spec.get("stem_width")
+    row["stem_stride"] = spec.get("stem_stride", 2)
+    row["strides"] = ",".join(str(v) for v in strides)
+    row["resolution"] = record.get("resolution", data.get("resolution"))
+    row["num_classes"] = spec.get("num_classes")
+    row["run_id"] = record.get("run_id")
+    row["train_seed"] = identity.get("train_seed")
+    seeds = record.get("seeds") if isinstance(record.get("seeds"), dict) else {}
+    row["sample_seed"] = seeds.get("sample")
+    for key in ("precision", "threads", "channels_last", "device_kind"):
+        row[key] = identity.get(key)
     row["epochs"] = len(epochs)
     row["wall_seconds"] = _float(record.get("wall_seconds"))
     row["images_per_second"] = _float(record.get("images_per_second"))
@@ -131,7 +149,11 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     row["regime_name"] = _name_of(record.get("regime"))
     row["data_name"] = _name_of(record.get("data"))
     row["message"] = record.get("message")
+    row["failure"] = record.get("failure")
     row["spec"] = spec
+    row["regime"] = record.get("regime")
+    row["data"] = record.get("data")
+    row["versions"] = record.get("versions")
     row["path"] = str(path) if path is not None else None
     return row
 
@@ -170,30 +192,23 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _flat(d: Any, prefix: str) -> dict[str, str]:
-    """Dotted-key view of a nested section, values as canonical JSON (for comparison)."""
-    if not isinstance(d, dict):
-        return {prefix: json.dumps(d, sort_keys=True)}
-    out: dict[str, str] = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}.{k}"))
-    return out
-
-
-def _check_uniform(records: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
-    """Refuse a sweep whose records were trained under different regimes or datasets."""
+def _check_uniform(records: list[dict[str, Any]], allowed: tuple[str, ...]) -> None:
+    """Refuse records whose run identities differ in a field other than the spec and those
+    `allowed` (each covers its dotted sub-fields)."""
     if len(records) < 2:
         return
-    flats = [{k: v for s in _MUST_MATCH for k, v in _flat(r.get(s), s).items()} for r in records]
-    keys = sorted(set().union(*flats))
+    flats = [flat_identity(record_identity(r), skip=("spec",)) for r in records]
     differing = []
-    for key in keys:
+    for key in sorted(set().union(*flats)):
+        if any(key == a or key.startswith(f"{a}.") for a in allowed):
+            continue
         values = {f.get(key, "<missing>") for f in flats}
         if len(values) > 1:
-            differing.append(f"{key} ({', '.join(sorted(values))})")
+            shown = sorted(values)
+            more = f", … {len(shown) - 4} more" if len(shown) > 4 else ""
+            differing.append(f"{key} ({', '.join(shown[:4])}{more})")
     if differing:
         raise ValueError(
-            f"sweep mixes {len(records)} records trained under different regimes or data; "
-            f"fields that differ: {'; '.join(differing)}. Analyse them separately or pass "
-            "allow_mixed=True"
-        )
+            f"sweep mixes {len(records)} records of different run identities; fields that "
+            f"differ: {'; '.join(differing)}. Analyse them apart, or allow those fields "
+            "(load_sweep(..., allow_mixed=[...]); dse-analyze allow_mixed=[...])")

@@ -1,5 +1,5 @@
-"""Synthetic sweeps for tests, notebooks and benchmarks: real ``record.json`` files in the
-DESIGN.md schema, written from AnyNetSpecs and *chosen* errors (no training happens).
+"""Synthetic sweeps for tests, notebooks and benchmarks: real record files (the schema and
+layout of `anynet.record`), written from AnyNetSpecs and *chosen* errors (no training happens).
 
 `random_anynet_spec` draws AnyNetX-like specs (log-uniform d_i <= 16 and w_i <= 1024, b and g
 shared, optionally non-decreasing widths and depths as in AnyNetX_E, [DDS] §3.2); the caller
@@ -8,9 +8,6 @@ decides each model's error, so analyses can be checked against a known answer.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from anynet import AnyNetSpec, complexity
+from anynet import record as contract
 
 DEFAULT_REGIME = {"name": "proxy", "epochs": 3, "lr": 0.05, "wd": 5e-5, "batch_size": 128,
                   "warmup_epochs": 0}
@@ -29,44 +27,35 @@ def write_record(sweep_dir: str | Path, design_space: str | None, index: int | N
                  model: str | None = None, regime: dict[str, Any] | None = None,
                  data: dict[str, Any] | None = None, n_epochs: int = 3,
                  seed: int = 0, wall_seconds: float = 1.0) -> Path:
-    """Write one record (atomically: temp file + rename) and return its path. With `model`, the
-    record is a zoo model's at ``<sweep_dir>/<model>/record.json``."""
+    """Write one record through the record contract (`anynet.record`: layout, identity,
+    atomic write) and return its path. With `model`, the record is a zoo model's."""
     data = dict(DEFAULT_DATA if data is None else data)
     regime = dict(DEFAULT_REGIME if regime is None else regime)
     cx = complexity(spec, resolution=int(data.get("resolution", 224)))
     # A plausible curve ending at `error`: the trainer's per-epoch fields, decreasing errors.
     curve = [float(error) * (1 + 0.5 * (n_epochs - 1 - e) / n_epochs) for e in range(n_epochs)]
-    epochs = [{"train_loss": 2.0 / (e + 1), "train_error": c + 1.0, "test_error": c,
-               "lr": regime.get("lr", 0.05) * (n_epochs - e) / n_epochs, "seconds": 0.1}
-              for e, c in enumerate(curve)]
+    epochs = [{"epoch": e + 1, "train_loss": 2.0 / (e + 1), "train_error": c + 1.0,
+               "test_error": c, "lr": regime.get("lr", 0.05) * (n_epochs - e) / n_epochs,
+               "seconds": 0.1} for e, c in enumerate(curve)]
     ok = status == "ok"
-    record = {
-        "status": status,
-        "error": float(error) if ok else None,
-        "min_error": float(min(curve)) if ok else None,
-        "epochs": epochs if ok else [],
-        "spec": spec.to_dict(),
-        "complexity": cx,
-        "design_space": None if model else {"name": design_space, "config": {}},
-        "model": model,
-        "index": index,
-        "seeds": {"sample": 0, "train": seed},
-        "regime": regime,
-        "data": data,
-        "images_per_second": 1000.0,
-        "wall_seconds": wall_seconds,
-        "versions": {"python": "synthetic", "torch": "synthetic", "package": "synthetic"},
-        "device": "cpu",
-        "message": None if ok else f"synthetic {status}",
-    }
-    where = Path(sweep_dir) / (model if model else f"{design_space}/{index}")
-    where.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=where, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f)
-    final = where / "record.json"
-    os.replace(tmp, final)
-    return final
+    identity = contract.make_identity(spec=spec.to_dict(), data=data, regime=regime,
+                                      train_seed=seed, precision="fp32", threads=1,
+                                      channels_last=True, device_kind="cpu")
+    record = contract.new_record(
+        identity, status=status, error=float(error) if ok else None,
+        min_error=float(min(curve)) if ok else None, epochs=epochs if ok else [],
+        complexity=cx, resolution=int(data.get("resolution", 224)),
+        source="model" if model else "design_space",
+        design_space=None if model else {"name": design_space, "config": {}},
+        model=model, index=index, seeds={"sample": 0, "train": seed}, data=data,
+        images_per_second=1000.0, wall_seconds=wall_seconds, device="cpu",
+        failure=None if ok or status == "diverged" else "model",
+        message=None if ok else f"synthetic {status}",
+        versions={"python": "synthetic", "torch": "synthetic", "package": "synthetic"})
+    folder = contract.model_dir(sweep_dir, design_space=design_space, index=index, model=model)
+    path = contract.run_dir(folder, identity) / contract.RECORD_NAME
+    contract.write_record(path, record)
+    return path
 
 
 def random_anynet_spec(rng: np.random.Generator, sorted_stages: bool = True,

@@ -1,8 +1,17 @@
-"""AnyNet/RegNet model family, the RegNet rule, analytic complexity and the published zoo."""
+"""AnyNet/RegNet model family, the RegNet rule, analytic complexity, the published zoo and the
+run-record contract (docs/ARCHITECTURE.md "Public API").
+
+Only `build_model` needs torch; it is imported on first access (PEP 562), so the torch-free parts
+(`AnyNetSpec`, `complexity`, the RegNet rule, `zoo`, `anynet.record`) load without torch, and so
+do the sampling package and a sweep's launching process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from . import zoo
 from .complexity import complexity
-from .model import build_model
 from .regnet import (
     RegNetStages,
     adjust_compatibility,
@@ -23,3 +32,11 @@ __all__ = [
     "regnet_stages",
     "zoo",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "build_model":
+        from .model import build_model
+
+        return build_model
+    raise AttributeError(f"module 'anynet' has no attribute {name!r}")

@@ -11,7 +11,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from .config import CONF_DIR, space_from_config
+import conf
+from anynet.record import write_text_atomic
+
+from .config import space_from_config
 from .space import Population
 
 
@@ -48,18 +51,18 @@ def run(cfg: DictConfig) -> int:
     except ValueError as exc:
         print(f"dse-sample: {exc}", file=sys.stderr)
         return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w") as f:
-        for s in pop.samples:
-            f.write(json.dumps({"design_space": space.name, **s.to_dict()}) + "\n")
-    tmp.rename(out)
+    lines = [json.dumps({"design_space": space.name, **s.to_dict()}) for s in pop.samples]
+    try:
+        write_text_atomic(out, "".join(line + "\n" for line in lines))
+    except OSError as exc:
+        print(f"dse-sample: out: {exc}", file=sys.stderr)
+        return 1
     print(summary(space.name, pop))
     print(f"wrote {out}")
     return 0
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="sample", version_base=None)
+@hydra.main(config_path=str(conf.path()), config_name="sample", version_base=None)
 def _main(cfg: DictConfig) -> None:
     code = run(cfg)
     if code:

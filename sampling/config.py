@@ -2,17 +2,23 @@
 
 `space_from_config` takes the composed `design_space` node (DictConfig or plain dict), checks
 every key, and returns an `AnyNetSpace` or `RegNetSpace`. `load_design_space` composes the
-repo's `conf/sample.yaml` with ``design_space=<name>`` and the given overrides (no global Hydra
-state is left behind).
+package's `conf/space.yaml` with ``design_space=<name>`` and the given overrides (no global
+Hydra state is left behind).
+
+Geometry is part of every space: ``stem_stride`` (1 or 2) and ``strides`` (one 1 or 2 per stage;
+null: 2 for every stage, the paper's). The ``geometry`` config group names the two used here:
+``paper`` (stride-2 stem and stages) and ``small`` (stride-1 stem, for 28-32 px inputs), see
+docs/DESIGN_SPACES.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
+
+import conf
 
 from .anynet_space import AnyNetSpace
 from .batch_complexity import Stem
@@ -22,15 +28,18 @@ from .regnet_space import PARAMS as REGNET_PARAMS
 from .regnet_space import RegNetSpace
 from .space import DesignSpace
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 ANYNET_PARAMS = ("depth", "width", "bottleneck_ratio", "group_width")
 FAMILIES = {"anynet": ANYNET_PARAMS, "regnet": REGNET_PARAMS}
 KEYS = {"name", "family", "stages", "resolution", "in_channels", "num_classes", "stem_width",
-        "stem_stride", "se_ratio", "max_tries", "domains", "complexity", "constraints", "q"}
+        "stem_stride", "strides", "se_ratio", "max_tries", "domains", "complexity",
+        "constraints", "q"}
+SE_RANGE = (0.0, 1.0)
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / "design_space").glob("*.yaml"))
+    """Design spaces of the package and of the folders in ``$ANYNET_DSE_CONF``."""
+    dirs = [conf.path(), *conf.search_dirs()]
+    return sorted({p.stem for d in dirs for p in (d / "design_space").glob("*.yaml")})
 
 
 def _int(cfg: Mapping[str, Any], key: str, low: int, default: Any = None) -> int:
@@ -57,11 +66,14 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
     stages = _int(cfg, "stages", 1)
     resolution = _int(cfg, "resolution", 1)
     se = cfg.get("se_ratio", 0.0)
-    if isinstance(se, bool) or not isinstance(se, (int, float)) or se < 0:
-        raise ValueError(f"design_space.se_ratio: {se!r} is not allowed; use a number >= 0")
+    if (isinstance(se, bool) or not isinstance(se, (int, float))
+            or not SE_RANGE[0] <= se <= SE_RANGE[1]):
+        raise ValueError(f"design_space.se_ratio: {se!r} is not allowed; use a number from "
+                         f"{SE_RANGE[0]:g} (X block) to {SE_RANGE[1]:g} (0.25: the Y block)")
     stem_stride = _int(cfg, "stem_stride", 1, 2)
     if stem_stride not in (1, 2):
         raise ValueError(f"design_space.stem_stride: {stem_stride} is not allowed; use 1 or 2")
+    strides = _strides(cfg.get("strides"), stages)
     stem = Stem(resolution=resolution, in_channels=_int(cfg, "in_channels", 1),
                 num_classes=_int(cfg, "num_classes", 1),
                 stem_width=_int(cfg, "stem_width", 1, 32), stem_stride=stem_stride,
@@ -74,33 +86,45 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
     dists = {p: make_distribution(f"design_space.domains.{p}", dict(domains[p]))
              for p in wanted}
     named, custom = parse_constraints(cfg.get("constraints"))
-    common = dict(config=cfg, stem=stem, strides=(2,) * stages,
-                  windows=resolve_windows(cfg.get("complexity"), resolution),
+    common = dict(config=cfg, stem=stem, strides=strides,
+                  windows=resolve_windows(cfg.get("complexity"), resolution, stem_stride),
                   named=named, custom=custom, max_tries=_int(cfg, "max_tries", 1, 100_000))
     if family == "anynet":
         return AnyNetSpace(dists, **common)
     return RegNetSpace(dists, q=_int(cfg, "q", 1, 8), **common)
 
 
+def _strides(value: Any, stages: int) -> tuple[int, ...]:
+    if value is None:
+        return (2,) * stages
+    ok = (isinstance(value, (list, tuple)) and len(value) == stages
+          and all(s in (1, 2) and not isinstance(s, bool) for s in value))
+    if not ok:
+        raise ValueError(f"design_space.strides: {value!r} is not allowed; use one stride (1 or "
+                         f"2) per stage ({stages} stages), or null for 2 everywhere")
+    return tuple(int(s) for s in value)
+
+
 def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
-    """Compose `conf/<config_name>.yaml` with `overrides` through Hydra, restoring any global
-    Hydra state (so it also works inside a running Hydra app)."""
+    """Compose the package's `conf/<config_name>.yaml` with `overrides` through Hydra's compose
+    API, leaving no global Hydra state behind. Inside a running Hydra app the app's own search
+    path is used (the ``dse-*`` apps compose from the same folder)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    if not GlobalHydra.instance().is_initialized():
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            return hydra_compose(config_name=config_name, overrides=list(overrides))
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.utils import create_config_search_path
-    from hydra.types import RunMode
+    overrides = [*_search_path_override(), *overrides]
+    if GlobalHydra.instance().is_initialized():
+        return hydra_compose(config_name=config_name, overrides=overrides)
+    with initialize_config_dir(config_dir=str(conf.path()), version_base=None):
+        return hydra_compose(config_name=config_name, overrides=overrides)
 
-    loader = ConfigLoaderImpl(create_config_search_path(str(CONF_DIR)))
-    cfg = loader.load_configuration(config_name, list(overrides), RunMode.RUN)
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
+
+def _search_path_override() -> list[str]:
+    dirs = conf.search_dirs()
+    if not dirs:
+        return []
+    return ["hydra.searchpath=[" + ",".join(f"file://{d}" for d in dirs) + "]"]
 
 
 def load_design_space(name: str, overrides: Sequence[str] = ()) -> DesignSpace:
@@ -110,9 +134,10 @@ def load_design_space(name: str, overrides: Sequence[str] = ()) -> DesignSpace:
     if name not in names:
         raise ValueError(f"design_space: {name!r} is not a design space; available: {names}")
     from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     try:
-        cfg = compose("sample", [f"design_space={name}", *overrides])
-    except HydraException as exc:
+        cfg = compose("space", [f"design_space={name}", *overrides])
+    except (HydraException, OmegaConfBaseException) as exc:
         raise ValueError(" ".join(str(exc).split())) from None
     return space_from_config(cfg.design_space)

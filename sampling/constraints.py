@@ -75,7 +75,19 @@ class CustomConstraint:
     fn: Callable[[AnyNetSpec], bool]
 
     def check(self, spec: AnyNetSpec) -> bool:
-        return bool(self.fn(spec))
+        """The predicate's answer; anything but a bool, or an exception, is a one-line
+        ValueError naming the constraint."""
+        field = f"design_space.constraints.{self.name}"
+        try:
+            value = self.fn(spec)
+        except Exception as e:  # noqa: BLE001 - a user predicate may raise anything
+            message = f"{type(e).__name__}: {e}".splitlines()[0]
+            raise ValueError(f"{field}: {self.path!r} raised {message}; it must return true or "
+                             "false for every AnyNetSpec") from None
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{field}: {self.path!r} returned {value!r}; it must return true "
+                             "or false")
+        return bool(value)
 
 
 def load_custom(name: str, path: Any) -> CustomConstraint:
@@ -161,10 +173,28 @@ def parse_window(metric: str, value: Any, field: str) -> Window | None:
     return Window(metric, float(low) if low else None, float(high) if high else None)
 
 
-def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int) -> tuple[Window, ...]:
+SCALES = ("input", "stem_output")
+PAPER_STEM_STRIDE = 2  # the reference window is the paper's, at its stride-2 stem
+
+
+def window_scale(resolution: int, r_ref: int, rule: str, stem_stride: int) -> float:
+    """Factor from the reference window's flops/acts to the space's (docs/DESIGN_SPACES.md
+    "Geometry"): ``input`` scales by the input area, (r / r_ref)²; ``stem_output`` by the stem's
+    output map against the paper's (r_ref / 2)², ((r / stem_stride) / (r_ref / 2))². The two agree
+    for the paper's stride-2 stem."""
+    if rule == "input":
+        return (resolution / r_ref) ** 2
+    if rule == "stem_output":
+        return ((resolution / stem_stride) / (r_ref / PAPER_STEM_STRIDE)) ** 2
+    raise ValueError(f"design_space.complexity.reference.scale: {rule!r} is not allowed; use "
+                     f"one of {', '.join(SCALES)}")
+
+
+def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int,
+                    stem_stride: int = 2) -> tuple[Window, ...]:
     """Windows at `resolution`: each given `complexity.<metric>` as is; otherwise the paper's
     reference window (`complexity.reference`, stated at `reference.resolution`) with flops and
-    acts scaled by (r / r_ref)² (params do not depend on resolution)."""
+    acts scaled by `window_scale` (params do not depend on resolution)."""
     cfg = dict(cfg or {})
     ref = dict(cfg.pop("reference", None) or {})
     unknown = sorted(set(cfg) - set(METRICS))
@@ -172,10 +202,12 @@ def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int) -> tuple[Win
         raise ValueError(f"design_space.complexity: unknown key(s) {unknown}; allowed: "
                          f"{list(METRICS)} and reference")
     r_ref = ref.pop("resolution", 224)
+    rule = ref.pop("scale", "input")
     unknown = sorted(set(ref) - set(METRICS))
     if unknown:
         raise ValueError(f"design_space.complexity.reference: unknown key(s) {unknown}; "
-                         f"allowed: {list(METRICS)} and resolution")
+                         f"allowed: {list(METRICS)}, resolution and scale")
+    scale = window_scale(resolution, r_ref, rule, stem_stride)
     windows = []
     for m in METRICS:
         if cfg.get(m) is not None:
@@ -184,7 +216,6 @@ def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int) -> tuple[Win
             w = parse_window(m, None if ref.get(m) is None else list(ref[m]),
                              f"design_space.complexity.reference.{m}")
             if w is not None and m != "params":
-                scale = (resolution / r_ref) ** 2
                 w = Window(m, None if w.low is None else w.low * scale,
                            None if w.high is None else w.high * scale)
         if w is not None:

@@ -76,9 +76,22 @@ class Population:
     stats: Stats
 
 
+# Keys added after populations were first drawn, at the values that mean the earlier behaviour:
+# left out of the hash, so that every earlier population keeps its members.
+NEUTRAL = {"strides": None}
+NEUTRAL_REFERENCE = {"scale": "input"}
+
+
 def config_words(config: Mapping[str, Any]) -> list[int]:
-    """Eight 32-bit words of the SHA-256 of the canonical JSON of `config` (stable everywhere)."""
-    body = {k: v for k, v in config.items() if k != "max_tries"}
+    """Eight 32-bit words of the SHA-256 of the canonical JSON of `config` (stable everywhere),
+    without ``max_tries`` and without keys at their `NEUTRAL` values."""
+    body = {k: v for k, v in config.items()
+            if k != "max_tries" and not (k in NEUTRAL and v == NEUTRAL[k])}
+    cx = body.get("complexity")
+    if isinstance(cx, Mapping) and isinstance(cx.get("reference"), Mapping):
+        ref = {k: v for k, v in cx["reference"].items()
+               if not (k in NEUTRAL_REFERENCE and v == NEUTRAL_REFERENCE[k])}
+        body["complexity"] = {**cx, "reference": ref}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).digest()
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4)]

@@ -48,7 +48,7 @@ def _compose_proposed(conf_dir, name):
     """Compose the written file the way dse-train would (config group design_space), with the
     file's folder added to Hydra's search path, and build it with the sampling package."""
     sampling_config = pytest.importorskip("sampling.config")
-    cfg = sampling_config.compose("sample", [f"design_space={name}",
+    cfg = sampling_config.compose("space", [f"design_space={name}",
                                              f"hydra.searchpath=[file://{conf_dir}]"])
     return sampling_config.space_from_config(cfg.design_space)
 

@@ -37,7 +37,8 @@ def test_flattens_one_row_per_record(tmp_path):
 
 
 def test_zoo_and_spec_records_are_picked_up(tmp_path):
-    write_record(tmp_path, "regnetx", 3, SPEC, 33.0)
+    path = write_record(tmp_path, "regnetx", 3, SPEC, 33.0)
+    assert path.parent.parent == tmp_path / "regnetx" / "3"  # <space>/<index>/<run id>/
     write_record(tmp_path, None, None, zoo.get("RegNetX-200MF", num_classes=10), 31.0,
                  model="RegNetX-200MF")
     df = load_sweep(tmp_path)
@@ -45,10 +46,10 @@ def test_zoo_and_spec_records_are_picked_up(tmp_path):
     assert zoo_row.model == "RegNetX-200MF" and zoo_row.depth == 13
     assert zoo_row.isna()["index"]
     # a record naming no space (dse-train spec=...) is named after its folder
-    rec = json.loads((tmp_path / "regnetx" / "3" / "record.json").read_text())
+    rec = json.loads(path.read_text())
     rec["design_space"] = None
-    (tmp_path / "spec-abc").mkdir()
-    (tmp_path / "spec-abc" / "record.json").write_text(json.dumps(rec))
+    (tmp_path / "spec-abc" / "run").mkdir(parents=True)
+    (tmp_path / "spec-abc" / "run" / "record.json").write_text(json.dumps(rec))
     assert "spec-abc" in set(load_sweep(tmp_path).design_space)
 
 
@@ -61,6 +62,9 @@ def test_unreadable_and_partial_files_are_skipped_with_a_warning(tmp_path):
     partial.parent.mkdir()
     partial.write_text(json.dumps({"status": "ok", "error": 3.0}))  # no spec
     (tmp_path / "anynetx_a" / "0" / ".record.json.x.tmp").write_text("{")  # ignored
+    hydra_copy = tmp_path / ".hydra" / "x" / "record.json"  # Hydra's folder is not a run
+    hydra_copy.parent.mkdir(parents=True)
+    hydra_copy.write_text("{")
     with pytest.warns(SweepWarning) as caught:
         df = load_sweep(tmp_path)
     assert len(df) == 1
@@ -78,6 +82,22 @@ def test_mixed_regimes_or_data_are_refused_naming_the_fields(tmp_path):
     assert "regime.epochs" in str(err.value) and "data.name" in str(err.value)
     assert "allow_mixed" in str(err.value)
     assert len(load_sweep(tmp_path, allow_mixed=True)) == 3
+    assert len(load_sweep(tmp_path, allow_mixed=["regime", "data"])) == 3
+    with pytest.raises(ValueError, match="data.name"):
+        load_sweep(tmp_path, allow_mixed=["regime"])
+
+
+def test_runs_of_another_seed_are_kept_apart_and_not_pooled(tmp_path):
+    a = write_record(tmp_path, "anynetx_a", 0, SPEC, 40.0, seed=0)
+    b = write_record(tmp_path, "anynetx_a", 0, SPEC, 44.0, seed=1)
+    assert a != b and a.parent.parent == b.parent.parent  # one folder per run identity
+    with pytest.raises(ValueError, match=r"train_seed \(0, 1\)"):
+        load_sweep(tmp_path)
+    df = load_sweep(tmp_path, allow_mixed=["train_seed"])
+    assert sorted(df.train_seed) == [0, 1] and sorted(df.error) == [40.0, 44.0]
+    assert set(df.run_id) == {a.parent.name, b.parent.name}
+    assert (df.stem_stride == 2).all() and (df.strides == "2,2,2,2").all()
+    assert (df.precision == "fp32").all() and (df.threads == 1).all()
 
 
 def test_empty_and_missing_dirs(tmp_path):

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+import conf
 from anynet import AnyNetSpec, complexity, zoo
 from sampling import available, load_design_space, space_from_config
-from sampling.config import CONF_DIR, compose
+from sampling.config import compose
 
 SPACES = ["anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnetx",
           "regnetx_refined", "regnety"]
@@ -35,10 +36,10 @@ def test_available_spaces():
     ("anynetx_e", "anynetx_d", "increasing_depths"),
 ])
 def test_refinements_compose_previous(child, parent, key):
-    text = (CONF_DIR / "design_space" / f"{child}.yaml").read_text()
+    text = (conf.path() / "design_space" / f"{child}.yaml").read_text()
     assert f"- {parent}" in text and "domains" not in text  # composed, nothing copied
-    a = OmegaConf.to_container(compose("sample", [f"design_space={parent}"]).design_space)
-    b = OmegaConf.to_container(compose("sample", [f"design_space={child}"]).design_space)
+    a = OmegaConf.to_container(compose("space", [f"design_space={parent}"]).design_space)
+    b = OmegaConf.to_container(compose("space", [f"design_space={child}"]).design_space)
     assert a["constraints"][key] is False and b["constraints"][key] is True
     a["constraints"][key] = True
     a["name"] = child
@@ -46,11 +47,11 @@ def test_refinements_compose_previous(child, parent, key):
 
 
 def test_regnet_refined_ranges():
-    cfg = compose("sample", ["design_space=regnetx_refined"]).design_space
+    cfg = compose("space", ["design_space=regnetx_refined"]).design_space
     assert cfg.domains.bottleneck_ratio["values"] == [1]
     assert cfg.domains.wm.low == 2.0 and cfg.domains.depth.high == 40
     assert cfg.domains.w0.high == 248 and cfg.domains.wa.low == 0.1
-    assert compose("sample", ["design_space=regnety"]).design_space.se_ratio == 0.25
+    assert compose("space", ["design_space=regnety"]).design_space.se_ratio == 0.25
 
 
 def test_sizes_exact():
@@ -123,7 +124,7 @@ def test_pure_function_of_config_seed_index():
     other = load_design_space("anynetx_e", ["design_space.domains.depth.high=15"])
     assert [other.sample(i) for i in range(5)] != [sp.sample(i) for i in range(5)]
     # and a plain dict config gives the same space
-    cfg = OmegaConf.to_container(compose("sample", ["design_space=anynetx_e"]).design_space)
+    cfg = OmegaConf.to_container(compose("space", ["design_space=anynetx_e"]).design_space)
     assert space_from_config(cfg).sample(4) == sp.sample(4)
 
 
@@ -237,14 +238,25 @@ def test_impossible_window_fails_fast(name):
 def test_cli_writes_population_and_refuses_overwrite(tmp_path: Path):
     out = tmp_path / "pop.jsonl"
     cmd = [sys.executable, "-c", "from sampling.cli import main; main()", "design_space=anynetx_e",
-           "n=20", f"out={out}", "design_space.resolution=28"]
+           "n=20", f"out={out}"]  # the defaults of dse-train: the data's 28 px, 1 channel
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "acceptance rate" in res.stdout and "flops" in res.stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["index"] for r in rows] == list(range(20))
-    sp = load_design_space("anynetx_e", ["design_space.resolution=28"])
+    sp = load_design_space("anynetx_e", ["design_space.resolution=28",
+                                         "design_space.in_channels=1",
+                                         "design_space.num_classes=10"])
     assert AnyNetSpec.from_dict(rows[3]["spec"]) == sp.sample(3)
+    # member 3 of dse-sample is member 3 of dse-train with the same (default) config
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from train.job import resolve_job
+    with initialize_config_dir(config_dir=str(conf.path()), version_base="1.3"):
+        train_cfg = hydra_compose("config", ["design_space=anynetx_e", "sample.index=3"])
+    plain = OmegaConf.to_container(train_cfg, resolve=True)
+    assert resolve_job(plain, train_cfg.design_space, tmp_path).spec == sp.sample(3)
     assert rows[3]["complexity"] == complexity(sp.sample(3), 28)
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert again.returncode == 1 and "refusing to overwrite" in again.stderr

@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from train.callbacks import count_jobs, format_summary, snapshot, summarize
+from train.callbacks import (
+    count_sweep_jobs,
+    format_summary,
+    held_records,
+    progress_line,
+    read_outcomes,
+    tally,
+    write_outcome,
+)
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 # Tiny models on tiny data: a few seconds per model on one thread.
@@ -115,34 +123,48 @@ def test_slurm_preset_makes_a_valid_sbatch_array(tmp_path, monkeypatch):
         assert line in text
 
 
-def test_summary_counts_written_and_skipped(tmp_path):
-    def put(rel: str, status: str) -> Path:
-        path = tmp_path / rel / "record.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"status": status}))
-        return path
+def test_summary_counts_job_outcomes(tmp_path):
+    hydra_dir = tmp_path / "multirun"
+    outcomes = [("trained", "ok"), ("trained", "diverged"), ("trained", "failed"),
+                ("skipped", "ok"), ("busy", None), ("error", None)]
+    (hydra_dir).mkdir()
+    (hydra_dir / "dse_sweep.json").write_text(json.dumps({"total": 8, "started": time.time()}))
+    for job, (kind, status) in enumerate(outcomes):
+        write_outcome(hydra_dir / str(job), kind, f"anynetx_a#{job}", status,
+                      message="bad" if kind == "error" else None)
+    (hydra_dir / "9").mkdir()
+    (hydra_dir / "9" / "dse_outcome.json").write_text("{")  # unreadable: not counted
+    counts = tally(read_outcomes(hydra_dir))
+    assert counts == Counter(ok=1, diverged=1, failed=1, skipped=1, busy=1, error=1)
+    line = progress_line(hydra_dir, {"label": "anynetx_a#5", "text": "ok 7.50%"})
+    assert line.startswith("dse-train [6/8] ok 1, diverged 1, failed 1, skipped 1, busy 1, "
+                           "error 1 · ETA ")
+    assert line.endswith(" · anynetx_a#5 ok 7.50%")
+    lines = format_summary(counts, 8, tmp_path, Counter(ok=2, failed=1), [], 1)
+    assert lines[0] == ("dse-train sweep: 8 jobs: ok 1, diverged 1, failed 1, skipped 1, "
+                        "busy 1, error 1, unfinished 2")
+    assert lines[1] == f"records: {tmp_path} (3 in all: ok 2, failed 1)"
 
-    put("a/0", "ok")
-    put("a/1", "failed")
-    before = snapshot(tmp_path)
-    time.sleep(0.01)
-    put("a/2", "ok")
-    put("a/3", "diverged")
-    put("a/1", "failed")  # retried, failed again: rewritten
-    after = snapshot(tmp_path)
-    counts = summarize(before, after, jobs=5)
-    assert counts == {"ok": 1, "diverged": 1, "failed": 1, "unreadable": 0, "skipped": 2}
-    lines = format_summary(counts, 5, tmp_path, Counter(ok=2, diverged=1, failed=1))
-    assert lines[0] == "dse-train sweep: 5 jobs: ok 1, diverged 1, failed 1, skipped 2"
-    assert lines[1].startswith(f"records: {tmp_path} (4 in all")
+
+def test_summary_names_differing_run_identities(tmp_path):
+    from analysis.testing import write_record
+    from anynet import AnyNetSpec
+
+    spec = AnyNetSpec(depths=[1, 1], widths=[8, 16], bottleneck_ratios=[1, 1],
+                      group_widths=[8, 8], strides=[2, 2], num_classes=10)
+    write_record(tmp_path, "anynetx_a", 0, spec, 10.0, seed=0)
+    write_record(tmp_path, "anynetx_a", 0, spec, 12.0, seed=1)
+    held, differing, distinct = held_records(tmp_path)
+    assert held == Counter(ok=2) and differing == ["train_seed"] and distinct == 2
+    lines = format_summary(Counter(ok=2), 2, tmp_path, held, differing, distinct)
+    assert "2 run identities, differing in train_seed" in lines[2]
 
 
-def test_count_jobs_reads_hydra_job_dirs(tmp_path):
-    for job in range(3):
-        (tmp_path / str(job) / ".hydra").mkdir(parents=True)
-        (tmp_path / str(job) / ".hydra" / "overrides.yaml").write_text("[]\n")
-    assert count_jobs(tmp_path, ".hydra") == 3
-    assert count_jobs(tmp_path, None) is None
+def test_count_sweep_jobs_expands_config_and_command_line_sweeps():
+    params = {"design_space": "anynetx_a,anynetx_e,regnetx", "sample.index": "range(0,6)"}
+    assert count_sweep_jobs(params, []) == 18
+    assert count_sweep_jobs(params, ["sample.index=0,1", "train.seed=0,1,2"]) == 18
+    assert count_sweep_jobs({}, ["regime.lr=0.1", "train.seed=0,1"]) == 2
 
 
 # --- end to end: real sweeps through the launchers ------------------------------------------
@@ -170,8 +192,9 @@ def test_resume_after_sigkill_with_joblib(tmp_path):
     out = finish(dse_train(*args))
     final = records(sweep)
     assert len(final) == 6
-    assert sorted(p.relative_to(sweep).as_posix() for p in final) == [
-        f"anynetx_a/{i}/record.json" for i in range(6)]
+    assert sorted(p.relative_to(sweep).parent.parent.as_posix() for p in final) == [
+        f"anynetx_a/{i}" for i in range(6)]
+    assert held_records(sweep)[2] == 1  # one run identity (apart from the spec)
     assert all(final[p] == mtime for p, mtime in first.items()), "finished records touched"
     assert stray_files(sweep) == []
     assert not list(sweep.rglob("checkpoint.pt")), "a finished model left its checkpoint"
@@ -191,14 +214,14 @@ def test_same_sweep_with_submitit_local(tmp_path):
     args = ["-m", "design_space=anynetx_a,regnetx", "sample.index=0,1", *TINY,
             "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"sweep.dir={sweep}"]
     out = finish(dse_train(*args))
-    assert sorted(p.relative_to(sweep).as_posix() for p in records(sweep)) == [
-        "anynetx_a/0/record.json", "anynetx_a/1/record.json",
-        "regnetx/0/record.json", "regnetx/1/record.json"]
+    assert sorted(p.relative_to(sweep).parent.parent.as_posix() for p in records(sweep)) == [
+        "anynetx_a/0", "anynetx_a/1", "regnetx/0", "regnetx/1"]
     assert summary_line(out) == "dse-train sweep: 4 jobs: ok 4, diverged 0, failed 0, skipped 0"
     assert list((sweep / ".hydra" / "multirun").glob("*/.submitit"))
     # Re-run: everything is skipped; with the report flag the report path is the last line.
     rerun = finish(dse_train(*args, "++sweep.report=true"))
-    assert summary_line(rerun) == "dse-train sweep: 4 jobs: ok 0, diverged 0, failed 0, skipped 4"
+    assert summary_line(rerun) == ("dse-train sweep: 4 jobs: ok 0, diverged 0, failed 0, "
+                                   "skipped 4")
     assert rerun.strip().splitlines()[-1] == f"report: {sweep / 'report' / 'report.html'}"
     assert (sweep / "report" / "report.html").is_file()
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from train.job import ConfigError
 from train.runner import run
+from train.settings import ConfigError
 
 torch.set_num_threads(1)
 
@@ -29,31 +29,56 @@ def cfg(tmp_path, *overrides):
         return compose("config", [f"sweep.dir={tmp_path}", *FAST, *overrides])
 
 
+def records(root):
+    """Record files of explicit-spec runs: <sweep.dir>/spec-<hash>/<run id>/record.json."""
+    return sorted(root.glob("spec-*/*/record.json"))
+
+
 def test_spec_record_is_complete(tmp_path):
     rec = run(cfg(tmp_path, f"spec={SPEC}"))
-    paths = list(tmp_path.glob("spec-*/record.json"))
+    paths = records(tmp_path)
     assert len(paths) == 1 and json.loads(paths[0].read_text()) == rec
     assert rec["status"] == "ok" and rec["error"] == rec["epochs"][-1]["test_error"]
-    assert rec["min_error"] == min(e["test_error"] for e in rec["epochs"])
+    assert rec["min_error"] == rec["error"]  # only the last epoch is evaluated
     for key in ("spec", "complexity", "design_space", "index", "seeds", "regime", "data",
-                "images_per_second", "wall_seconds", "versions", "device", "message"):
+                "images_per_second", "wall_seconds", "versions", "device", "message",
+                "identity", "run_id", "precision", "threads", "channels_last"):
         assert key in rec
+    identity = rec["identity"]
+    assert sorted(identity) == sorted(["spec", "data", "regime", "train_seed", "precision",
+                                       "threads", "channels_last", "device_kind"])
+    assert identity["threads"] == 1 and identity["precision"] == "fp32"
+    assert identity["spec"] == rec["spec"] and paths[0].parent.name == rec["run_id"]
+    assert rec["run_id"].startswith("proxy-s0-")
     assert set(rec["epochs"][0]) >= {"train_loss", "train_error", "test_error", "lr", "seconds"}
     assert rec["spec"]["in_channels"] == 1 and rec["spec"]["num_classes"] == 4
     assert rec["complexity"]["flops"] > 0 and rec["data"]["train_size"] == 128
     assert not (paths[0].parent / "checkpoint.pt").exists()
-    assert sorted(p.name for p in paths[0].parent.iterdir()) == ["record.json"]
+    assert sorted(p.name for p in paths[0].parent.iterdir()) == ["record.json", "run.lock"]
+    # evaluated after the last epoch only (train.eval=final, the default)
+    assert [e["test_error"] is None for e in rec["epochs"]] == [True, False]
 
 
 def test_same_config_same_errors_and_skip(tmp_path, capsys):
-    a = run(cfg(tmp_path / "a", f"spec={SPEC}"))
+    a = run(cfg(tmp_path / "a", f"spec={SPEC}", "train.eval=epoch"))
     b = run(cfg(tmp_path / "b", f"spec={SPEC}"))
-    assert [e["test_error"] for e in a["epochs"]] == [e["test_error"] for e in b["epochs"]]
-    path = next((tmp_path / "a").glob("spec-*/record.json"))
+    assert a["error"] == b["error"]  # evaluating every epoch changes nothing
+    assert [e["test_error"] is None for e in a["epochs"]] == [False, False]
+    (path,) = records(tmp_path / "a")
     before = (path.read_bytes(), path.stat().st_mtime_ns)
-    again = run(cfg(tmp_path / "a", f"spec={SPEC}", "regime.epochs=3"))
+    again = run(cfg(tmp_path / "a", f"spec={SPEC}"))
     assert again == a and (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert "skip" in capsys.readouterr().out
+    # another regime, seed or data is another run: trained beside it, never reused
+    for override in ("regime.epochs=3", "train.seed=1", "data.test_size=32"):
+        other = run(cfg(tmp_path / "a", f"spec={SPEC}", override))
+        assert other["run_id"] != a["run_id"] and other["status"] == "ok"
+    assert len(records(tmp_path / "a")) == 4
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    # sweep.overwrite=true retrains the run in place, to the same error (CPU determinism)
+    redone = run(cfg(tmp_path / "a", f"spec={SPEC}", "train.eval=epoch", "sweep.overwrite=true"))
+    assert redone["run_id"] == a["run_id"] and redone["error"] == a["error"]
+    assert path.stat().st_mtime_ns != before[1]
 
 
 def test_failure_record_and_retry(tmp_path):
@@ -61,20 +86,24 @@ def test_failure_record_and_retry(tmp_path):
     bad = ["data.resolution=8", "regime.batch_size=1", f"spec={SPEC}"]
     rec = run(cfg(tmp_path, *bad))
     assert rec["status"] == "failed" and "ValueError" in rec["message"]
-    path = next(tmp_path.glob("spec-*/record.json"))
+    assert rec["failure"] == "model"
+    (path,) = records(tmp_path)
     assert json.loads(path.read_text())["status"] == "failed"
-    assert run(cfg(tmp_path, *bad))["status"] == "failed"  # skipped: still the same record
-    fixed = ["data.resolution=8", "regime.batch_size=16", f"spec={SPEC}",
-             "sweep.retry_failed=true"]
-    # a different regime is a different run, but the record path (spec hash) is the same
-    assert run(cfg(tmp_path, *fixed))["status"] == "ok"
-    assert json.loads(path.read_text())["status"] == "ok"
+    assert run(cfg(tmp_path, *bad)) == rec  # skipped: still the same record
+    again = run(cfg(tmp_path, *bad, "sweep.retry_failed=true"))  # retrained, fails again
+    assert again["status"] == "failed" and again["wall_seconds"] != rec["wall_seconds"]
+    # a machine failure is retried by any rerun: mark the record so and rerun
+    record = json.loads(path.read_text())
+    record["failure"] = "environment"
+    path.write_text(json.dumps(record))
+    assert run(cfg(tmp_path, *bad))["wall_seconds"] != record["wall_seconds"]
 
 
 def test_diverged_record_is_final(tmp_path):
     rec = run(cfg(tmp_path, f"spec={SPEC}", "regime.lr=1e30"))
     assert rec["status"] == "diverged" and rec["error"] is None
-    assert run(cfg(tmp_path, f"spec={SPEC}", "sweep.retry_failed=true")) == rec
+    again = run(cfg(tmp_path, f"spec={SPEC}", "regime.lr=1e30", "sweep.retry_failed=true"))
+    assert again == rec
 
 
 def test_zoo_model_and_bad_values(tmp_path):
@@ -100,7 +129,7 @@ def test_design_space_sample(tmp_path):
     c = cfg(tmp_path, *overrides)
     expected = sampling.space_from_config(c.design_space).sample(2, 0)
     rec = run(c)
-    assert (tmp_path / rec["design_space"]["name"] / "2" / "record.json").is_file()
+    assert (tmp_path / rec["design_space"]["name"] / "2" / rec["run_id"] / "record.json").is_file()
     assert rec["spec"] == expected.to_dict() and rec["index"] == 2
     assert rec["design_space"]["config"]["resolution"] == 8
     assert rec["status"] in ("ok", "diverged")
@@ -118,7 +147,7 @@ def test_hydra_app(tmp_path):
             *FAST[:-1], "regime.epochs=1"]  # progress auto: one log line per epoch (no tty)
     p = _dse_train(*args, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    rec = json.loads(next((tmp_path / "sw").glob("spec-*/record.json")).read_text())
+    rec = json.loads(records(tmp_path / "sw")[0].read_text())
     assert rec["status"] == "ok" and "epoch 1/1" in p.stdout + p.stderr
     p = _dse_train(*args, cwd=tmp_path)
     assert p.returncode == 0 and "skip" in p.stdout
@@ -135,7 +164,7 @@ def test_hydra_app(tmp_path):
 
 def test_corrupt_record_is_kept_aside_and_retrained(tmp_path):
     rec = run(cfg(tmp_path, f"spec={SPEC}", "regime.epochs=1"))
-    path = next(tmp_path.glob("spec-*/record.json"))
+    (path,) = records(tmp_path)
     path.write_text('{"status": "ok", "err')  # not written by dse-train: someone else's file
     again = run(cfg(tmp_path, f"spec={SPEC}", "regime.epochs=1"))
     assert again["status"] == "ok" and again["epochs"][0]["test_error"] == \
@@ -147,8 +176,8 @@ def test_corrupt_record_is_kept_aside_and_retrained(tmp_path):
 def test_launching_process_does_not_import_torch():
     # under -m the launching process only composes configs, dispatches jobs and runs the summary
     # callback; importing torch there cost ~1.4 s per sweep (benchmarks/bench_sweep.py)
-    code = ("import sys, train, train.cli, train.callbacks; "
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('anynet')))")
+    code = ("import sys, train, train.cli, train.callbacks, analysis.callbacks, sampling; "
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('anynet.model')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

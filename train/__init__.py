@@ -13,12 +13,13 @@ from importlib import import_module
 from typing import Any
 
 _SOURCES = {
-    "ConfigError": "job", "Job": "job", "resolve_job": "job",
+    "ConfigError": "settings", "RunSettings": "settings", "settings_from_config": "settings",
+    "Job": "job", "resolve_job": "job",
     "DataError": "data", "Dataset": "data", "load_dataset": "data",
-    "read_record": "record", "write_json_atomic": "record",
+    "load_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
     "Regime": "regime", "RegimeError": "regime",
     "TrainOptions": "trainer", "TrainResult": "trainer", "evaluate": "trainer", "train": "trainer",
-    "run": "runner",
+    "Outcome": "runner", "run": "runner", "run_job": "runner",
 }
 
 __all__ = sorted(_SOURCES)

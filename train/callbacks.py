@@ -1,142 +1,257 @@
-"""Hydra callback of ``dse-train -m``: summary of a sweep and, on request, its analysis report.
+"""Hydra callback of ``dse-train``: checks a config before anything starts, follows a sweep, and
+summarizes it (docs/SWEEPS.md). Torch-free: it runs in the launching process.
 
-`SweepSummary` runs on the launching machine only (``on_multirun_start``/``on_multirun_end``),
-so it works the same with every launcher (basic, joblib, submitit local or SLURM). It snapshots
-the records under ``sweep.dir`` before the sweep and compares after it: a record that is new or
-rewritten was trained by this sweep (counted by its status ok / diverged / failed); every other
-job of the sweep found its record and was skipped. Jobs are counted by the per-job
-``overrides.yaml`` Hydra writes under ``hydra.sweep.dir``.
-
-With ``sweep.report=true`` it then writes the analysis report of ``sweep.dir`` (as
-``dse-analyze`` does), which prints the path of ``report.html`` as the last line.
+- Before a run or sweep starts (``on_run_start`` / ``on_multirun_start``) the config's
+  ``train``/``sweep``/``sample`` keys are checked (`train.settings`); a bad value is one line and
+  exit status 2, before Hydra creates any folder.
+- Each job writes an outcome file into its Hydra job folder (`write_outcome`); after each job a
+  line ``[k/N] ok · diverged · failed · skipped · busy · error · ETA`` follows the sweep
+  (`progress_line`). The total N is counted from the sweep's overrides before it starts.
+- SIGTERM or SIGINT to the launching process prints the summary so far, stops the workers (the
+  launcher aborts its pool), keeps every checkpoint, and exits with one line.
+- ``on_multirun_end`` prints the counts of this sweep and what ``sweep.dir`` holds.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import signal
 import sys
+import time
+import warnings
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-RECORD_NAME = "record.json"
+from anynet.record import find_records, flat_identity, record_identity, write_json_atomic
+
+from .settings import ConfigError, settings_from_config
+
+OUTCOME_NAME = "dse_outcome.json"
+SWEEP_NAME = "dse_sweep.json"
+KINDS = ("trained", "skipped", "busy", "error")
 STATUSES = ("ok", "diverged", "failed")
 
 
-def snapshot(sweep_dir: Path) -> dict[Path, tuple[int, int]]:
-    """``{record path: (mtime_ns, size)}`` for every record under `sweep_dir` (any depth)."""
-    if not sweep_dir.is_dir():
-        return {}
-    out = {}
-    for path in sweep_dir.rglob(RECORD_NAME):
+# -- files the jobs and the launcher share -----------------------------------------------------
+
+def write_outcome(job_dir: Path, kind: str, label: str, status: str | None = None,
+                  record: Path | None = None, message: str | None = None) -> None:
+    """What one job did, in its Hydra job folder (read by `progress_line` and the summary)."""
+    write_json_atomic(Path(job_dir) / OUTCOME_NAME, {
+        "kind": kind, "label": label, "status": status,
+        "record": None if record is None else str(record), "message": message,
+        "time": time.time()})
+
+
+def read_outcomes(hydra_sweep_dir: Path) -> list[dict[str, Any]]:
+    """The outcome of every finished job of a sweep (unreadable files are skipped)."""
+    out = []
+    if not Path(hydra_sweep_dir).is_dir():
+        return out
+    for path in sorted(Path(hydra_sweep_dir).glob(f"*/{OUTCOME_NAME}")):
         try:
-            st = path.stat()
-        except OSError:  # removed between listing and stat
+            item = json.loads(path.read_text())
+        except (OSError, ValueError):
             continue
-        out[path] = (st.st_mtime_ns, st.st_size)
+        if isinstance(item, dict) and item.get("kind") in KINDS:
+            out.append(item)
     return out
 
 
-def record_status(path: Path) -> str:
-    """The ``status`` field of the record at `path`; ``unreadable`` if it cannot be parsed."""
+def count_sweep_jobs(params: Mapping[str, str], task_overrides: Iterable[str]) -> int | None:
+    """Jobs of a basic-sweeper multirun: the product of the lengths of its sweep overrides
+    (``hydra.sweeper.params`` first, command-line overrides of the same key win); None when a
+    sweep cannot be expanded here (e.g. a glob)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    by_key = {str(k): f"{k}={v}" for k, v in params.items()}
+    parser = OverridesParser.create()
+    for text in task_overrides:
+        (override,) = parser.parse_overrides([str(text)])
+        by_key[override.get_key_element()] = str(text)
+    total = 1
     try:
-        status = json.loads(path.read_text()).get("status")
-    except (OSError, ValueError, AttributeError):
-        return "unreadable"
-    return status if status in STATUSES else "unreadable"
-
-
-def count_jobs(hydra_sweep_dir: Path, output_subdir: str | None) -> int | None:
-    """Jobs Hydra started under `hydra_sweep_dir` (one ``<job>/<output_subdir>/overrides.yaml``
-    each), or None when Hydra writes no per-job files (``hydra.output_subdir=null``)."""
-    if not output_subdir or not hydra_sweep_dir.is_dir():
+        for override in parser.parse_overrides(list(by_key.values())):
+            if override.is_sweep_override():
+                total *= len(list(override.sweep_string_iterator()))
+    except Exception:  # noqa: BLE001 - a sweep kind this count does not expand
         return None
-    return sum(1 for p in hydra_sweep_dir.rglob("overrides.yaml") if p.parent.name == output_subdir)
+    return total
 
 
-def summarize(before: dict[Path, tuple[int, int]], after: dict[Path, tuple[int, int]],
-              jobs: int | None) -> dict[str, int]:
-    """Counts of this sweep: ``ok``, ``diverged``, ``failed`` (records it wrote, by status),
-    ``skipped`` (jobs whose record was already there) and ``unreadable``."""
-    written = [p for p, stamp in after.items() if before.get(p) != stamp]
-    counts = Counter(record_status(p) for p in written)
-    out = {s: counts.get(s, 0) for s in (*STATUSES, "unreadable")}
-    out["skipped"] = max(0, jobs - len(written)) if jobs is not None else 0
-    return out
+def tally(outcomes: list[dict[str, Any]]) -> Counter:
+    """Counts by status for trained jobs and by kind for the others."""
+    counts: Counter = Counter()
+    for o in outcomes:
+        counts[o["status"] if o["kind"] == "trained" and o.get("status") else o["kind"]] += 1
+    return counts
 
 
-def format_summary(counts: dict[str, int], jobs: int | None, sweep_dir: Path,
-                   totals: Counter) -> list[str]:
-    """The lines `SweepSummary` prints."""
-    parts = [f"{s} {counts[s]}" for s in (*STATUSES, "skipped")]
-    if counts["unreadable"]:
-        parts.append(f"unreadable {counts['unreadable']}")
-    head = f"dse-train sweep: {jobs if jobs is not None else '?'} jobs: " + ", ".join(parts)
-    held = ", ".join(f"{s} {totals[s]}" for s in STATUSES if totals[s])
-    lines = [head, f"records: {sweep_dir} ({sum(totals.values())} in all: {held or 'none'})"]
-    if counts["skipped"] and totals["failed"]:
+def _parts(counts: Counter) -> str:
+    names = (*STATUSES, "skipped", "busy", "error")
+    return ", ".join(f"{n} {counts[n]}" for n in names
+                     if counts[n] or n in (*STATUSES, "skipped"))
+
+
+def progress_line(hydra_sweep_dir: Path, last: dict[str, Any] | None = None) -> str:
+    """``dse-train [k/N] ok a, diverged b, failed c · ETA 3 min · anynetx_a#3 ok 7.84%``."""
+    outcomes = read_outcomes(hydra_sweep_dir)
+    meta = _read_meta(hydra_sweep_dir)
+    total, started = meta.get("total"), meta.get("started")
+    k = len(outcomes)
+    head = f"[{k}/{total}]" if total else f"[{k}]"
+    eta = ""
+    if total and started and 0 < k < total:
+        left = (time.time() - float(started)) / k * (total - k)
+        eta = f" · ETA {_duration(left)}"
+    tail = f" · {last['label']} {last['text']}" if last else ""
+    return f"dse-train {head} {_parts(tally(outcomes))}{eta}{tail}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{math.ceil(seconds)} s"
+    if seconds < 5400:
+        return f"{math.ceil(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _read_meta(hydra_sweep_dir: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((Path(hydra_sweep_dir) / SWEEP_NAME).read_text())
+        return meta if isinstance(meta, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def held_records(sweep_dir: Path) -> tuple[Counter, list[str], int]:
+    """What `sweep_dir` holds: counts by status, the identity fields (other than the spec) that
+    differ between its runs, and the number of distinct run identities."""
+    counts: Counter = Counter()
+    flats = []
+    for path in find_records(sweep_dir):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            counts["unreadable"] += 1
+            continue
+        if not isinstance(record, dict):
+            counts["unreadable"] += 1
+            continue
+        counts[record.get("status") if record.get("status") in STATUSES else "unreadable"] += 1
+        flats.append(flat_identity(record_identity(record), skip=("spec",)))
+    keys = sorted(set().union(*flats)) if flats else []
+    differing = [k for k in keys if len({f.get(k) for f in flats}) > 1]
+    distinct = len({json.dumps(f, sort_keys=True) for f in flats})
+    return counts, differing, distinct
+
+
+def format_summary(counts: Counter, jobs: int | None, sweep_dir: Path, held: Counter,
+                   differing: list[str], distinct: int) -> list[str]:
+    """The lines `SweepSummary` prints at the end of a sweep."""
+    done = sum(counts.values())
+    unfinished = f", unfinished {jobs - done}" if jobs is not None and jobs > done else ""
+    lines = [f"dse-train sweep: {jobs if jobs is not None else done} jobs: "
+             f"{_parts(counts)}{unfinished}"]
+    held_text = ", ".join(f"{s} {held[s]}" for s in (*STATUSES, "unreadable") if held[s])
+    lines.append(f"records: {sweep_dir} ({sum(held.values())} in all: {held_text or 'none'})")
+    if distinct > 1:
+        lines.append(f"{distinct} run identities, differing in {', '.join(differing)}: analyse "
+                     "them apart (dse-analyze allow_mixed=[FIELD, …] to pool them)")
+    if counts["skipped"] and held["failed"]:
         lines.append("failed records are kept; re-run with sweep.retry_failed=true to retrain them")
+    if counts["busy"]:
+        lines.append(f"{counts['busy']} run(s) were being trained by another process and were "
+                     "left to it; re-run later to collect them")
     return lines
 
 
-def write_report(sweep_dir: Path) -> Path:
-    """Write ``<sweep_dir>/report/report.html`` as ``dse-analyze sweep.dir=<sweep_dir>`` does
-    (it prints ``report: <path>`` last); the path."""
-    from analysis.cli import analyze
-
-    return Path(analyze({"sweep": {"dir": str(sweep_dir)}}))
-
+# -- the callback ------------------------------------------------------------------------------
 
 class SweepSummary(Callback):
-    """Prints ok / diverged / failed / skipped counts and where the records are after a
-    multirun; with ``sweep.report=true`` also writes the report and prints its path last."""
+    """Checks the config first, follows a sweep, prints its summary; see the module docstring."""
 
     def __init__(self) -> None:
-        self._before: dict[Path, tuple[int, int]] = {}
+        self._handlers: dict[int, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        # Launchers pickle the callbacks into every job; the snapshot stays on the launcher.
-        return {"_before": {}}
+        # Launchers pickle the callbacks into every job; handlers stay with the launcher.
+        return {"_handlers": {}}
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _report_flag(config)  # bad values stop the sweep before any job starts
-        self._before = snapshot(_sweep_dir(config))
+        _check(config)
+        hydra_dir = _hydra_sweep_dir(config)
+        params = OmegaConf.to_container(config.hydra.sweeper.get("params") or {}, resolve=False)
+        total = count_sweep_jobs(params or {}, config.hydra.overrides.task)
+        write_json_atomic(hydra_dir / SWEEP_NAME, {"total": total, "started": time.time()})
+        print(f"dse-train: {total if total is not None else 'a sweep of'} jobs -> "
+              f"{_sweep_dir(config)}", flush=True)
+        # loky replaces a worker whose memory grew (torch's allocator) and warns about it; the
+        # job is rerun by a fresh worker, nothing is lost.
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._handlers[sig] = signal.signal(sig, self._stop(config))
+
+    def _stop(self, config: DictConfig):
+        def handler(signum: int, frame: Any) -> None:
+            for sig, old in self._handlers.items():
+                signal.signal(sig, old)
+            self._print_summary(config)
+            print(f"dse-train: stopped by {signal.Signals(signum).name}: workers stopped, "
+                  "checkpoints kept; re-run the same command to resume", file=sys.stderr,
+                  flush=True)
+            raise KeyboardInterrupt
+
+        return handler
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = _sweep_dir(config)
-        after = snapshot(sweep_dir)
-        jobs = count_jobs(Path(str(config.hydra.sweep.dir)).absolute(),
-                          config.hydra.output_subdir)
-        counts = summarize(self._before, after, jobs)
-        totals = Counter(record_status(p) for p in after)
-        for line in format_summary(counts, jobs, sweep_dir, totals):
+        for sig, old in self._handlers.items():
+            signal.signal(sig, old)
+        if self._print_summary(config)["error"]:
+            sys.exit(1)
+
+    def _print_summary(self, config: DictConfig) -> Counter:
+        hydra_dir = _hydra_sweep_dir(config)
+        outcomes = read_outcomes(hydra_dir)
+        counts = tally(outcomes)
+        held, differing, distinct = held_records(_sweep_dir(config))
+        total = _read_meta(hydra_dir).get("total")
+        for line in format_summary(counts, total, _sweep_dir(config), held, differing,
+                                   distinct):
             print(line, flush=True)
-        if _report_flag(config):
-            if not after:
-                print(f"dse-train: no records under {sweep_dir}; no report written", flush=True)
-                return
-            try:
-                write_report(sweep_dir)
-            except ValueError as e:  # e.g. records trained under different regimes
-                print(f"dse-train: no report: {str(e).splitlines()[0]}; see "
-                      f"dse-analyze sweep.dir={sweep_dir} (allow_mixed=true)", file=sys.stderr)
-                sys.exit(1)
+        errors = [o for o in outcomes if o["kind"] == "error"]
+        if errors:
+            print(f"dse-train: {len(errors)} job(s) stopped on bad input, e.g. "
+                  f"{errors[0]['label']}: {errors[0]['message']}", file=sys.stderr, flush=True)
+        return counts
 
 
-def _report_flag(config: DictConfig) -> bool:
-    """``sweep.report`` (false when absent); any other value than true/false exits with one
-    line naming it."""
-    report = OmegaConf.select(config, "sweep.report", default=False)
-    if not isinstance(report, bool):
-        print(f"dse-train: error: sweep.report: {report!r} is not allowed; use true or false",
-              file=sys.stderr)
+def _check(config: DictConfig) -> None:
+    """Check the torch-free part of the config; one line and exit 2 on a bad value."""
+    try:
+        task = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+        settings_from_config(OmegaConf.to_container(task, resolve=True))
+    except ConfigError as e:
+        print(f"dse-train: error: {e}", file=sys.stderr, flush=True)
         sys.exit(2)
-    return bool(report)
+    except Exception as e:  # noqa: BLE001 - e.g. an interpolation that does not resolve
+        print(f"dse-train: error: config: {str(e).splitlines()[0]}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 def _sweep_dir(config: DictConfig) -> Path:
     """``sweep.dir`` as an absolute path (relative paths are relative to the launch directory)."""
     return Path(str(config.sweep.dir)).expanduser().absolute()
+
+
+def _hydra_sweep_dir(config: DictConfig) -> Path:
+    return Path(str(config.hydra.sweep.dir)).expanduser().absolute()

@@ -1,9 +1,13 @@
-"""``dse-train``: the Hydra app that trains one model per job ([DDS] §3); see docs/TRAINING.md.
+"""``dse-train``: the Hydra app that trains one model per job ([DDS] §3); see docs/TRAINING.md
+and docs/SWEEPS.md.
 
-``main`` composes conf/config.yaml; each job calls `train.runner.run`. This module imports
+``main`` composes conf/config.yaml; each job calls `train.runner.run_job`. This module imports
 neither torch nor the model code at import time: under ``-m`` the launching process only composes
 configs and dispatches jobs, so it starts (and exits) without paying torch's import (~1.4 s on
 the reference laptop, benchmarks/bench_sweep.py). The job process imports it on its first job.
+
+Bad input is one line: exit status 2 for a single run; under ``-m`` the job records an ``error``
+outcome (the sweep's summary names it) and the other jobs go on.
 """
 
 from __future__ import annotations
@@ -12,16 +16,12 @@ import gc
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
+import conf
 
-def run(cfg: Any) -> dict[str, Any]:
-    """`train.runner.run`, imported on first use (see the module docstring)."""
-    from .runner import run as run_job
-
-    return run_job(cfg)
+from .callbacks import progress_line, write_outcome
 
 
 @cache
@@ -43,26 +43,58 @@ def _hydra_main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    single = HydraConfig.get().mode == RunMode.RUN
+    hydra_cfg = HydraConfig.get()
+    single = hydra_cfg.mode == RunMode.RUN
+    if not single and cfg.get("train", {}).get("progress", "auto") == "auto":
+        cfg.train.progress = "none"  # parallel jobs share a terminal: one line per model
+    job_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         _prepare_job_process()
-        record = run(cfg)
+        from .runner import run_job
+
+        outcome = run_job(cfg)
     except (ValueError, OSError) as e:
-        if not single:
-            raise
-        print(f"dse-train: error: {str(e).splitlines()[0]}", file=sys.stderr)
-        sys.exit(2)
-    if single and record.get("status") == "failed":
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"dse-train: error: {message}", file=sys.stderr, flush=True)
+        if single:
+            sys.exit(2 if isinstance(e, ValueError) else 1)
+        write_outcome(job_dir, "error", _label(cfg), message=message)
+        print(progress_line(job_dir.parent), flush=True)
+        return
+    record = outcome.record or {}
+    status = record.get("status")
+    if not single:
+        write_outcome(job_dir, outcome.kind, outcome.label, status, outcome.path,
+                      record.get("message"))
+        text = outcome.kind if outcome.kind != "trained" else _result(record)
+        print(progress_line(job_dir.parent, {"label": outcome.label, "text": text}),
+              flush=True)
+    elif status == "failed":
         sys.exit(1)
+
+
+def _result(record: dict) -> str:
+    error = record.get("error")
+    return record.get("status", "?") + ("" if error is None else f" {error:.2f}%")
+
+
+def _label(cfg: DictConfig) -> str:
+    if cfg.get("model"):
+        return str(cfg.model)
+    name = cfg.get("design_space", {}).get("name", "?")
+    return f"{name}#{cfg.get('sample', {}).get('index', '?')}"
 
 
 def main() -> None:
     """Console entry point ``dse-train`` (Hydra app over conf/config.yaml)."""
     import hydra
 
-    conf_dir = str(Path(__file__).resolve().parent.parent / "conf")
-    app = hydra.main(version_base="1.3", config_path=conf_dir, config_name="config")(_hydra_main)
-    app()
+    app = hydra.main(version_base="1.3", config_path=str(conf.path()),
+                     config_name="config")(_hydra_main)
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

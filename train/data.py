@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .record import write_atomic
+from anynet.record import write_atomic
+
 from .transforms import channel_stats, resize_uint8
 
 COMMON_KEYS = ("name", "resolution", "channels", "num_classes", "crop_padding", "flip")
@@ -269,12 +270,29 @@ def _synthetic(cfg: dict, res: int, channels: int, num_classes: int):
 
 # -- cifar10 ----------------------------------------------------------------------------------
 
+# What a CIFAR-10 batch may build: numpy arrays and their dtypes (the pickle's dicts, lists,
+# bytes and numbers need no global). Anything else is refused before it is built.
+CIFAR_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR-10 batch format and nothing else (docs/TRAINING.md "Data")."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in CIFAR_GLOBALS:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not part of the format")
+        return super().find_class(module, name)
+
+
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DataError(f"cifar10: {str(path)!r} is missing; expected {CIFAR_LAYOUT}")
     try:
         with open(path, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
+            d = _CifarUnpickler(f, encoding="bytes").load()
         x = np.asarray(d[b"data"], dtype=np.uint8)
         y = np.asarray(d[b"labels"], dtype=np.int64)
         if x.ndim != 2 or x.shape[1] != 3072 or len(y) != len(x) or len(y) == 0:
@@ -332,10 +350,13 @@ def _imagefolder(root: Path, res: int, channels: int):
     classes = _class_names(root, "train")
     out = []
     for split in ("train", "val"):
-        extra = sorted(set(_class_names(root, split)) - set(classes))
-        if extra:
-            raise DataError(f"imagefolder: {str(root / split)!r} has classes {extra} that "
-                            f"train/ lacks; expected {FOLDER_LAYOUT} with the same classes")
+        found = _class_names(root, split)
+        if found != classes:
+            extra = sorted(set(found) - set(classes))
+            missing = sorted(set(classes) - set(found))
+            raise DataError(f"imagefolder: {str(root / split)!r} has classes {found}, train/ "
+                            f"has {classes} (extra {extra}, missing {missing}); expected "
+                            f"{FOLDER_LAYOUT} with the same classes in both")
         xs, ys = [], []
         for label, cls in enumerate(classes):
             d = root / split / cls

@@ -1,9 +1,9 @@
-"""What one dse-train job trains and where its record goes (DESIGN.md "Configuration keys").
+"""What one dse-train job trains and where its runs go (docs/ARCHITECTURE.md "Configuration keys").
 
 Exactly one source names the model: an explicit ``spec`` mapping, a zoo ``model`` name, or (the
-default) member ``sample.index`` of ``design_space`` drawn with ``sample.seed``. Records go to
-``<sweep.dir>/<design space>/<index>/record.json``, ``<sweep.dir>/<model>/record.json`` or
-``<sweep.dir>/spec-<hash>/record.json`` (hash of the spec dict, stable across machines).
+default) member ``sample.index`` of ``design_space`` drawn with ``sample.seed``. The model's runs
+live under ``<sweep.dir>/<design space>/<index>/``, ``<sweep.dir>/<model>/`` or
+``<sweep.dir>/spec-<hash>/`` (`anynet.record.model_dir`), one folder per run identity.
 """
 
 from __future__ import annotations
@@ -14,37 +14,31 @@ from pathlib import Path
 from typing import Any
 
 from anynet import AnyNetSpec, zoo
+from anynet.record import model_dir
+from sampling import space_from_config
 
-from .record import stable_hash
-
-
-class ConfigError(ValueError):
-    """A bad config value: one line naming the key, the value and what is allowed."""
+from .settings import ConfigError
 
 
 @dataclass(frozen=True)
 class Job:
-    """The model of one job, where its files go, and the provenance the record keeps."""
+    """The model of one job, the folder of its runs, and the provenance the record keeps."""
 
     spec: AnyNetSpec
-    record_path: Path
+    model_dir: Path
     source: str  # design_space | model | spec
+    label: str  # e.g. "anynetx_a#3", shown in progress lines
     design_space: dict[str, Any] | None = None  # {"name", "config"}
     index: int | None = None
     sample_seed: int | None = None
     model: str | None = None
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.record_path.with_name("checkpoint.pt")
 
-
-def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any = None) -> Job:
+def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) -> Job:
     """Resolve the job from a plain (resolved) config dict. `design_space_cfg` is the original
     ``cfg.design_space`` node handed to ``sampling.space_from_config``."""
     data = cfg["data"]
     channels, classes = data["channels"], data["num_classes"]
-    sweep_dir = Path(str(cfg["sweep"]["dir"])).expanduser()
     spec_cfg, model = cfg.get("spec"), cfg.get("model")
     if spec_cfg is not None and model is not None:
         raise ConfigError(f"spec and model: both are set (model={model!r}); give one, not both")
@@ -55,37 +49,23 @@ def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any = None) -> Job:
         fields = {"in_channels": channels, "num_classes": classes, **spec_cfg}
         spec = AnyNetSpec.from_dict(fields)
         _check_io(spec, channels, classes, "spec")
-        path = sweep_dir / f"spec-{stable_hash(spec.to_dict())}" / "record.json"
-        return Job(spec, path, "spec")
+        folder = model_dir(sweep_dir, spec=spec.to_dict())
+        return Job(spec, folder, "spec", folder.name)
     if model is not None:
         if not isinstance(model, str) or model not in zoo.names():
             raise ConfigError(f"model: {model!r} is not in the zoo; allowed: "
                               f"{', '.join(zoo.names())}")
         spec = zoo.get(model, in_channels=channels, num_classes=classes)
-        return Job(spec, sweep_dir / model / "record.json", "model", model=model)
-    return _sampled_job(cfg, design_space_cfg, sweep_dir)
-
-
-def _sampled_job(cfg: Mapping[str, Any], ds_cfg: Any, sweep_dir: Path) -> Job:
+        return Job(spec, model_dir(sweep_dir, model=model), "model", model, model=model)
     sample = cfg.get("sample") or {}
-    index, seed = sample.get("index"), sample.get("seed", 0)
-    for key, value in (("index", index), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"sample.{key}: {value!r} is not allowed; use an integer >= 0")
-    try:
-        import sampling
-
-        space_from_config = sampling.space_from_config
-    except (ImportError, AttributeError):
-        raise ConfigError("design_space: the sampling package has no space_from_config yet; "
-                          "use model=<zoo name> or spec={...}") from None
-    space = space_from_config(ds_cfg if ds_cfg is not None else cfg["design_space"])
+    index, seed = sample.get("index", 0), sample.get("seed", 0)
+    space = space_from_config(design_space_cfg if design_space_cfg is not None
+                              else cfg["design_space"])
     spec = space.sample(index, seed)
-    data = cfg["data"]
-    _check_io(spec, data["channels"], data["num_classes"], "design_space")
+    _check_io(spec, channels, classes, "design_space")
     name = str(space.name)
-    return Job(spec, sweep_dir / name / str(index) / "record.json", "design_space",
-               design_space={"name": name, "config": cfg["design_space"]},
+    return Job(spec, model_dir(sweep_dir, design_space=name, index=index), "design_space",
+               f"{name}#{index}", design_space={"name": name, "config": cfg["design_space"]},
                index=index, sample_seed=seed)
 
 

@@ -49,6 +49,9 @@ class Regime:
             if not isinstance(getattr(self, key), bool):
                 raise RegimeError(f"regime.{key}: {getattr(self, key)!r} is not allowed; "
                                   "use true or false")
+        if self.momentum >= 1:
+            raise RegimeError(f"regime.momentum: {self.momentum} is not allowed; use a number "
+                              "from 0 to below 1")
         if self.label_smoothing >= 1:
             raise RegimeError(f"regime.label_smoothing: {self.label_smoothing} is not allowed; "
                               "use 0 <= label_smoothing < 1")

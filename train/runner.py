@@ -1,9 +1,12 @@
 """``run(cfg) -> record``: train the model one composed config names and write its run record
 ([DDS] §3). Called once per job by ``dse-train`` under any Hydra launcher, or directly.
 
-Skip and resume semantics (DESIGN.md, issue 4): a record with status ok or diverged is never
-retrained or touched; a failed one is retrained (resuming from its checkpoint) only with
-``sweep.retry_failed=true``; an interrupted run leaves its last checkpoint and resumes from it.
+Reuse and resume (docs/SWEEPS.md): a run lives in a folder named by its identity
+(`anynet.record`), so a record is only ever reused for the run it describes. Under the run's
+lock (one process per run at a time, across sweeps and machines sharing the folder): an ok or
+diverged record is kept; a failed one is retrained when the machine failed, or when the model
+failed and ``sweep.retry_failed=true``; ``sweep.overwrite=true`` retrains any run; an
+interrupted run resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -12,57 +15,64 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock, Timeout
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from anynet import complexity
+from anynet.record import (
+    CHECKPOINT_NAME,
+    ENVIRONMENT,
+    LOCK_NAME,
+    RECORD_NAME,
+    identity_diff,
+    make_identity,
+    needs_retry,
+    new_record,
+    read_record,
+    record_identity,
+    run_dir,
+    write_record,
+)
 
+from .checkpoint import CheckpointError
 from .data import load_dataset
-from .job import ConfigError, resolve_job
-from .record import FINAL_STATUSES, read_record, stable_hash, versions, write_json_atomic
+from .job import Job, resolve_job
 from .regime import Regime
+from .settings import ConfigError, RunSettings, settings_from_config
 from .trainer import TrainOptions, TrainResult, train
 
-PROGRESS = ("auto", "bar", "log", "none")
+# Failures of the machine, not of the model: a rerun retries them (anynet.record.ENVIRONMENT).
+ENVIRONMENT_ERRORS = (OSError, MemoryError, torch.OutOfMemoryError, CheckpointError)
 
 
-def resolve_device(name: Any) -> str:
+@dataclass(frozen=True)
+class Outcome:
+    """What one job did: ``trained`` (a new record), ``skipped`` (the record was there),
+    ``busy`` (another process holds the run's lock), with the record and its path."""
+
+    kind: str
+    path: Path
+    record: dict[str, Any] | None
+    label: str
+
+
+def resolve_device(name: str) -> str:
     """``cpu`` | ``cuda`` (or ``cuda:N``) | ``auto`` (cuda when available) → a device string."""
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        return "cpu"
-    if isinstance(name, str) and (name == "cuda" or name.startswith("cuda:")):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"train.device: {name!r} is not available on this machine "
-                              "(no CUDA); use cpu or auto")
-        return name
-    raise ConfigError(f"train.device: {name!r} is not allowed; use cpu, cuda or auto")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device: {name!r} is not available on this machine "
+                          "(no CUDA); use cpu or auto")
+    return name
 
 
-def _options(train_cfg: Mapping[str, Any], device: str) -> tuple[int, bool, str, int]:
-    seed, threads = train_cfg.get("seed", 0), train_cfg.get("threads", 1)
-    for key, value, low in (("seed", seed, 0), ("threads", threads, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"train.{key}: {value!r} is not allowed; use an integer >= {low}")
-    cl = train_cfg.get("channels_last", "auto")
-    if cl not in ("auto", True, False):
-        raise ConfigError(f"train.channels_last: {cl!r} is not allowed; use auto, true or false")
-    # auto: channels_last on CPU and GPU alike; on the CPU it is 1.4-2.7x faster for sampled
-    # AnyNetX models at 28 px (benchmarks/bench_trainer.py, docs/TRAINING.md)
-    channels_last = True if cl == "auto" else cl
-    progress = train_cfg.get("progress", "auto")
-    if progress not in PROGRESS:
-        raise ConfigError(f"train.progress: {progress!r} is not allowed; use one of {PROGRESS}")
-    if progress == "auto":
-        progress = "bar" if sys.stderr.isatty() else "log"
-    return seed, channels_last, progress, threads
-
-
-def _plain(cfg: DictConfig | Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+def plain_config(cfg: DictConfig | Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
     """The resolved config as plain containers, and the original design_space node."""
     node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
     try:
@@ -74,70 +84,107 @@ def _plain(cfg: DictConfig | Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
     return plain, node.get("design_space")
 
 
-def run(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """Train the model the config names and write its record; returns the record (the existing
-    one when the job is skipped). Bad input raises `ConfigError`/`ValueError` before anything is
-    written; an exception during training writes a ``failed`` record and is not re-raised."""
-    t0 = time.perf_counter()
-    plain, ds_node = _plain(cfg)
-    for group in ("data", "regime", "train", "sweep"):
-        if not isinstance(plain.get(group), Mapping):
-            raise ConfigError(f"{group}: missing from the config; compose conf/config.yaml")
-    job = resolve_job(plain, ds_node)
-    existing = read_record(job.record_path)
-    retry = plain["sweep"].get("retry_failed", False)
-    if existing is not None:
-        status = existing.get("status")
-        if status in FINAL_STATUSES or not retry:
-            hint = "" if status in FINAL_STATUSES else " (sweep.retry_failed=true retrains it)"
-            print(f"dse-train: skip {job.record_path}: status {status}{hint}", flush=True)
-            return existing
+def run(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any] | None:
+    """Train the model the config names and write its record; returns the record (the
+    existing one when the run is reused; None when another process is training it)."""
+    return run_job(cfg).record
 
+
+def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
+    """`run` with what the job did. Bad input raises `ConfigError` before anything is written;
+    an exception during training writes a ``failed`` record and is not re-raised (a
+    KeyboardInterrupt is: the checkpoint of the last finished epoch stays)."""
+    t0 = time.perf_counter()
+    plain, ds_node = plain_config(cfg)
+    settings = settings_from_config(plain)
+    job = resolve_job(plain, ds_node, settings.sweep_dir)
     regime = Regime.from_config(plain["regime"])
-    device = resolve_device(plain["train"].get("device", "cpu"))
-    seed, channels_last, progress, threads = _options(plain["train"], device)
+    device = resolve_device(settings.device)
+    identity = make_identity(
+        spec=job.spec.to_dict(), data=plain["data"], regime=regime.to_dict(),
+        train_seed=settings.seed, precision=settings.precision, threads=settings.threads,
+        channels_last=settings.channels_last, device_kind=torch.device(device).type)
+    folder = run_dir(job.model_dir, identity)
+    path = folder / RECORD_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / LOCK_NAME))
+        lock.acquire(blocking=False)
+    except Timeout:
+        print(f"dse-train: busy {folder}: another process is training this run; left to it",
+              flush=True)
+        return Outcome("busy", path, None, job.label)
+    except OSError as e:
+        raise ConfigError(f"sweep.dir: cannot create {folder} ({e.strerror or e}); give a "
+                          "writable folder") from None
+    try:
+        existing = read_record(path)
+        if existing is not None:
+            _check_same_run(existing, identity, path)
+            if not settings.overwrite and not needs_retry(existing, settings.retry_failed):
+                hint = ("" if existing["status"] != "failed"
+                        else " (sweep.retry_failed=true retrains it)")
+                print(f"dse-train: skip {path}: status {existing['status']}{hint}", flush=True)
+                return Outcome("skipped", path, existing, job.label)
+        record = _train(plain, job, regime, device, settings, identity, folder, t0)
+        return Outcome("trained", path, record, job.label)
+    finally:
+        lock.release()
+
+
+def _check_same_run(existing: dict[str, Any], identity: dict[str, Any], path: Path) -> None:
+    diff = identity_diff(record_identity(existing), identity)
+    if diff:
+        raise ConfigError(f"sweep.dir: {path} holds a record of another run (differing: "
+                          f"{'; '.join(diff)}); use another sweep.dir or sweep.overwrite=true")
+
+
+def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
+           settings: RunSettings, identity: dict[str, Any], folder: Path,
+           t0: float) -> dict[str, Any]:
     dataset = load_dataset(plain["data"])
-    resolution = dataset.resolution
-    data_info = {**plain["data"], **dataset.summary()}
-    record: dict[str, Any] = {
-        "status": None, "error": None, "min_error": None, "epochs": [],
-        "spec": job.spec.to_dict(), "complexity": complexity(job.spec, resolution),
-        "resolution": resolution, "source": job.source, "design_space": job.design_space,
-        "index": job.index, "model": job.model,
-        "seeds": {"train": seed, "sample": job.sample_seed,
-                  "data": plain["data"].get("split_seed", plain["data"].get("seed"))},
-        "regime": regime.to_dict(), "data": data_info, "images_per_second": None,
-        "wall_seconds": None, "versions": versions(), "device": _device_name(device),
-        "threads": threads, "channels_last": channels_last, "message": None,
-    }
-    data_id = {k: v for k, v in plain["data"].items() if k != "cache_dir"}
-    fingerprint = stable_hash({"spec": record["spec"], "data": data_id,
-                               "regime": record["regime"], "seed": seed})
-    options = TrainOptions(seed=seed, device=device, channels_last=channels_last,
-                           progress=progress, checkpoint=job.checkpoint_path,
-                           fingerprint=fingerprint)
+    record = new_record(
+        identity, complexity=complexity(job.spec, dataset.resolution),
+        resolution=dataset.resolution, source=job.source, design_space=job.design_space,
+        index=job.index, model=job.model,
+        seeds={"train": settings.seed, "sample": job.sample_seed,
+               "data": plain["data"].get("split_seed", plain["data"].get("seed"))},
+        data={**plain["data"], **dataset.summary()}, device=_device_name(device))
+    checkpoint = folder / CHECKPOINT_NAME
+    options = TrainOptions(seed=settings.seed, device=device, precision=settings.precision,
+                           channels_last=settings.channels_last,
+                           eval_every_epoch=settings.eval_every_epoch,
+                           progress=settings.progress, checkpoint=checkpoint,
+                           fingerprint=record["run_id"], label=job.label)
+    path = folder / RECORD_NAME
     old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(settings.threads)
     try:
         result = train(job.spec, dataset, regime, options)
     except Exception as e:  # noqa: BLE001 - any training failure becomes a failed record
-        record.update(status="failed", message=f"{type(e).__name__}: {e}".splitlines()[0],
+        failure = ENVIRONMENT if isinstance(e, ENVIRONMENT_ERRORS) else "model"
+        record.update(status="failed", failure=failure,
+                      message=f"{type(e).__name__}: {e}".splitlines()[0],
                       traceback=traceback.format_exc(limit=8),
                       wall_seconds=time.perf_counter() - t0)
-        write_json_atomic(job.record_path, record)
-        print(f"dse-train: failed {job.record_path}: {record['message']}", file=sys.stderr)
+        write_record(path, record)
+        retry = ("a rerun retries it" if failure == ENVIRONMENT
+                 else "sweep.retry_failed=true retrains it")
+        print(f"dse-train: failed {path}: {record['message']} ({failure}; {retry})",
+              file=sys.stderr, flush=True)
         return record
     finally:
         torch.set_num_threads(old_threads)
     _finish(record, result, time.perf_counter() - t0)
-    write_json_atomic(job.record_path, record)
-    job.checkpoint_path.unlink(missing_ok=True)
-    print(f"dse-train: {record['status']} {job.record_path}: error {record['error']}", flush=True)
+    write_record(path, record)
+    checkpoint.unlink(missing_ok=True)
+    error = "" if record["error"] is None else f": error {record['error']:.2f}"
+    print(f"dse-train: {record['status']} {path}{error}", flush=True)
     return record
 
 
 def _finish(record: dict[str, Any], result: TrainResult, wall: float) -> None:
-    errors = [e["test_error"] for e in result.epochs]
+    errors = [e["test_error"] for e in result.epochs if e.get("test_error") is not None]
     ok = result.status == "ok"
     record.update(status=result.status, epochs=result.epochs,
                   error=errors[-1] if ok and errors else None,

@@ -1,12 +1,14 @@
 """The fixed-regime training loop ([DDS] §3: every model of a population is trained the same way).
 
 `train` trains one `AnyNetSpec` on an in-memory `Dataset` under a `Regime`, evaluates on the full
-test split in eval mode after every epoch, checkpoints atomically after every epoch and resumes
-from a matching checkpoint bit-exactly. All randomness comes from ``seed``: the initialisation is
-drawn under a forked, seeded torch RNG, shuffling and augmentation from one explicit CPU
-``torch.Generator`` (so CPU and GPU runs see the same batches). A non-finite loss stops the run
-with status ``diverged``. Exceptions (KeyboardInterrupt included) propagate; the checkpoint of the
-last finished epoch stays on disk.
+test split in eval mode after the last epoch (after every epoch on request; evaluation changes no
+state, so the final error is the same either way), checkpoints atomically after every epoch and
+resumes from a matching checkpoint bit-exactly. ``precision="bf16"`` runs the forward pass under
+bfloat16 autocast (CPU or CUDA); the loss is always computed in float32. All randomness comes
+from ``seed``: the initialisation is drawn under a forked, seeded torch RNG, shuffling and
+augmentation from one explicit CPU ``torch.Generator`` (so CPU and GPU runs see the same batches).
+A non-finite loss stops the run with status ``diverged``. Exceptions (KeyboardInterrupt
+included) propagate; the checkpoint of the last finished epoch stays on disk.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from torch import nn
 
 from anynet import AnyNetSpec, build_model
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Dataset
-from .record import load_checkpoint, save_checkpoint
 from .regime import Regime
 from .transforms import normalize, random_crop, random_flip
 
@@ -37,11 +39,15 @@ EVAL_BATCH = 1000
 
 @dataclass
 class TrainOptions:
-    """How (not what) to train: seed, device, memory format, progress, checkpointing."""
+    """How (not what) to train: seed, device, precision, memory format, evaluation, progress,
+    checkpointing."""
 
     seed: int = 0
     device: str = "cpu"
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
     channels_last: bool = True
+    eval_every_epoch: bool = False  # False: evaluate after the last epoch only
+    label: str = ""  # shown on progress bars and log lines, e.g. "anynetx_a#3"
     progress: str = "none"  # bar | log | none
     checkpoint: Path | None = None
     fingerprint: str = ""  # identity of the run; a checkpoint with another one is refused
@@ -79,12 +85,13 @@ def init_model(spec: AnyNetSpec, regime: Regime, seed: int) -> nn.Module:
         return build_model(spec, zero_init_last_bn=regime.zero_init_last_bn)
 
 
-def evaluate(model: nn.Module, data: Dataset, channels_last: bool = True) -> float:
+def evaluate(model: nn.Module, data: Dataset, channels_last: bool = True,
+             precision: str = "fp32") -> float:
     """Top-1 error (percent) on the full test split, in eval mode."""
     was_training = model.training
     model.eval()
     wrong = torch.zeros((), dtype=torch.long, device=data.x_test.device)
-    with torch.inference_mode(), _autocast(data.x_test.device):
+    with torch.inference_mode(), _autocast(data.x_test.device, precision):
         for s in range(0, data.x_test.shape[0], EVAL_BATCH):
             x = normalize(data.x_test[s:s + EVAL_BATCH], data.mean, data.std)
             if channels_last:
@@ -94,9 +101,11 @@ def evaluate(model: nn.Module, data: Dataset, channels_last: bool = True) -> flo
     return 100.0 * int(wrong) / data.x_test.shape[0]
 
 
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    if precision != "fp32":
+        raise ValueError(f"train.precision: {precision!r} is not allowed; use fp32 or bf16")
     return contextlib.nullcontext()
 
 
@@ -146,7 +155,7 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), dtype=torch.long, device=device)
             seen = 0
-            bar = _bar(opt.progress, len(bounds), epoch, regime.epochs)
+            bar = _bar(opt.progress, len(bounds), epoch, regime.epochs, opt.label)
             lr0 = regime.lr_at(epoch)
             for i, (s, e) in enumerate(bounds):
                 idx = perm[s:e]
@@ -157,7 +166,7 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
                 lr = regime.lr_at(epoch + i / len(bounds))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                with _autocast(device):
+                with _autocast(device, opt.precision):
                     out = model(x)
                 loss = F.cross_entropy(out.float(), y, label_smoothing=regime.label_smoothing)
                 loss_sum += loss.detach() * (e - s)
@@ -177,7 +186,9 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
                 if bar is not None:
                     bar.update(1)
             t_train = time.perf_counter() - t0
-            test_error = evaluate(model, data, opt.channels_last)
+            last = epoch + 1 == regime.epochs
+            test_error = (evaluate(model, data, opt.channels_last, opt.precision)
+                          if last or opt.eval_every_epoch else None)
             stats = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen,
                      "train_error": 100.0 * (1.0 - int(correct) / seen),
                      "test_error": test_error, "lr": lr0,
@@ -185,12 +196,11 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
             history.append(stats)
             train_images += seen
             train_seconds += t_train
-            _report(bar, stats, regime.epochs)
+            _report(bar, stats, regime.epochs, opt.label)
             if opt.checkpoint and epoch + 1 < regime.epochs:
                 save_checkpoint(opt.checkpoint, {
                     "fingerprint": opt.fingerprint, "epoch": epoch + 1,
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": {"epoch": epoch + 1, "steps_per_epoch": len(bounds)},
                     "generator": gen.get_state(), "history": history,
                     "train_images": train_images, "train_seconds": train_seconds})
             if opt.on_epoch_end is not None:
@@ -198,21 +208,24 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
     return TrainResult("ok", history, train_images, train_seconds, None, start, model)
 
 
-def _bar(progress: str, total: int, epoch: int, epochs: int):
+def _bar(progress: str, total: int, epoch: int, epochs: int, label: str):
     if progress != "bar":
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True,
-                dynamic_ncols=True)
+    prefix = f"{label} " if label else ""
+    return tqdm(total=total, desc=f"{prefix}epoch {epoch + 1}/{epochs}", unit="batch",
+                leave=False, dynamic_ncols=True)
 
 
-def _report(bar, stats: dict[str, Any], epochs: int) -> None:
-    line = (f"epoch {stats['epoch']}/{epochs} loss {stats['train_loss']:.4f} "
-            f"train_err {stats['train_error']:.2f}% test_err {stats['test_error']:.2f}% "
+def _report(bar, stats: dict[str, Any], epochs: int, label: str) -> None:
+    test = stats["test_error"]
+    test_text = "" if test is None else f" test_err {test:.2f}%"
+    prefix = f"{label} " if label else ""
+    line = (f"{prefix}epoch {stats['epoch']}/{epochs} loss {stats['train_loss']:.4f} "
+            f"train_err {stats['train_error']:.2f}%{test_text} "
             f"lr {stats['lr']:.4g} {stats['seconds']:.1f}s")
     if bar is not None:
-        bar.set_postfix_str(f"test_err {stats['test_error']:.2f}%")
         bar.close()
     else:
         log.info(line)

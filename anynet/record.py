@@ -1,0 +1,298 @@
+"""The run-record contract (docs/ARCHITECTURE.md "Run record"): one torch-free home for the
+record's file name, statuses, path layout, identity and its hash, atomic writes and reads.
+
+A record is one JSON file per trained run. Its **identity** is everything that decides the
+result (the spec with its geometry, the data, the regime, the training seed, precision, torch
+threads, memory format and device kind); a run lives at
+
+    <sweep.dir>/<design space>/<index>/<run id>/record.json      (a sampled model)
+    <sweep.dir>/<zoo model>/<run id>/record.json                 (a published model)
+    <sweep.dir>/spec-<spec hash>/<run id>/record.json            (an explicit spec)
+
+where the run id is ``<regime name>-s<training seed>-<identity hash>``, so runs of different
+identity never share a folder and a rerun can reuse a record only for the run it describes.
+Every file is written atomically (temp file, fsync, rename) with the permissions the umask
+gives; a reader sees the old file or the new one, never a partial one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any, BinaryIO
+
+RECORD_NAME = "record.json"
+CHECKPOINT_NAME = "checkpoint.pt"
+LOCK_NAME = "run.lock"
+STATUSES = ("ok", "diverged", "failed")
+FINAL_STATUSES = ("ok", "diverged")  # a verdict on the model: never retrained unless asked
+# Identity fields, in record order. `spec` carries the geometry (stem_stride, strides).
+IDENTITY_FIELDS = ("spec", "data", "regime", "train_seed", "precision", "threads",
+                   "channels_last", "device_kind")
+PRECISIONS = ("fp32", "bf16")
+# A failure of the machine rather than the model (disk full, out of memory, a lost lock):
+# such a record is retried by every rerun, never kept as a verdict.
+ENVIRONMENT = "environment"
+
+
+class RecordError(ValueError):
+    """A record that cannot be written or does not match the run: one line naming the path."""
+
+
+# -- identity --------------------------------------------------------------------------------
+
+def canonical_json(obj: Any) -> bytes:
+    """Canonical JSON (sorted keys, no spaces): equal objects give equal bytes everywhere."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def stable_hash(obj: Any, n: int = 10) -> str:
+    """Short hex SHA-256 of the canonical JSON of `obj` (stable across runs and machines)."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()[:n]
+
+
+def make_identity(*, spec: Mapping[str, Any], data: Mapping[str, Any],
+                  regime: Mapping[str, Any], train_seed: int, precision: str, threads: int,
+                  channels_last: bool, device_kind: str) -> dict[str, Any]:
+    """The identity of a run: everything that decides its result (docs/SWEEPS.md). `data` is
+    the data config; a cache location is where the data is kept, not what it is, and is left
+    out."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"train.precision: {precision!r} is not allowed; use one of "
+                         f"{', '.join(PRECISIONS)}")
+    return {"spec": dict(spec),
+            "data": {k: v for k, v in data.items() if k != "cache_dir"},
+            "regime": dict(regime), "train_seed": int(train_seed), "precision": precision,
+            "threads": int(threads), "channels_last": bool(channels_last),
+            "device_kind": str(device_kind)}
+
+
+def identity_hash(identity: Mapping[str, Any]) -> str:
+    return stable_hash(dict(identity), 12)
+
+
+def run_id(identity: Mapping[str, Any]) -> str:
+    """``<regime name>-s<training seed>-<identity hash>``: readable, unique per identity."""
+    name = str((identity.get("regime") or {}).get("name", "run"))
+    safe = "".join(c if c.isalnum() or c in "._" else "_" for c in name) or "run"
+    return f"{safe}-s{identity.get('train_seed')}-{identity_hash(identity)}"
+
+
+def flat_identity(identity: Mapping[str, Any], skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Dotted-key view of an identity (``regime.lr``, ``train_seed``, ``spec.strides``) with
+    canonical JSON values, for comparing runs field by field."""
+    out: dict[str, str] = {}
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, Mapping) and value:
+            for k, v in value.items():
+                walk(v, f"{key}.{k}")
+        else:
+            out[key] = canonical_json(value).decode()
+
+    for field in IDENTITY_FIELDS:
+        if field not in skip:
+            walk(identity.get(field), field)
+    return out
+
+
+def identity_diff(a: Mapping[str, Any], b: Mapping[str, Any],
+                  skip: tuple[str, ...] = ()) -> list[str]:
+    """``["regime.lr (0.1 vs 1000)", …]``: the identity fields that differ between two runs."""
+    fa, fb = flat_identity(a, skip), flat_identity(b, skip)
+    return [f"{k} ({fa.get(k, 'missing')} vs {fb.get(k, 'missing')})"
+            for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def record_identity(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity a record carries; for a record written before identities existed, the
+    one its sections imply (precision fp32, the device it names)."""
+    if isinstance(record.get("identity"), Mapping):
+        return dict(record["identity"])
+    seeds = record.get("seeds") if isinstance(record.get("seeds"), Mapping) else {}
+    data = record.get("data") if isinstance(record.get("data"), Mapping) else {}
+    device = str(record.get("device") or "cpu")
+    return {"spec": record.get("spec"),
+            "data": {k: v for k, v in data.items() if k not in ("cache_dir", *DATA_SUMMARY)},
+            "regime": record.get("regime"), "train_seed": seeds.get("train"),
+            "precision": "fp32", "threads": record.get("threads"),
+            "channels_last": record.get("channels_last"),
+            "device_kind": "cuda" if device.startswith("cuda") else "cpu"}
+
+
+# Fields the trainer adds to a record's data section after loading (not part of the config).
+DATA_SUMMARY = ("train_size", "mean", "std")
+
+
+# -- layout ----------------------------------------------------------------------------------
+
+def model_dir(sweep_dir: str | Path, *, design_space: str | None = None,
+              index: int | None = None, model: str | None = None,
+              spec: Mapping[str, Any] | None = None) -> Path:
+    """Folder of all runs of one model: a sampled member, a zoo model or an explicit spec."""
+    root = Path(sweep_dir)
+    if model is not None:
+        return root / model
+    if design_space is not None and index is not None:
+        return root / design_space / str(index)
+    if spec is not None:
+        return root / f"spec-{stable_hash(dict(spec))}"
+    raise ValueError("a run needs a design space and index, a zoo model or a spec")
+
+
+def run_dir(model_folder: Path, identity: Mapping[str, Any]) -> Path:
+    return Path(model_folder) / run_id(identity)
+
+
+def find_records(sweep_dir: str | Path) -> Iterator[Path]:
+    """Every record file under `sweep_dir`, sorted, skipping Hydra's own folder."""
+    root = Path(sweep_dir)
+    for path in sorted(root.rglob(RECORD_NAME)):
+        if ".hydra" not in path.relative_to(root).parts:
+            yield path
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def current_umask() -> int:
+    """The process umask, read without changing it where /proc allows (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write `path` through ``write(file)`` via a temp file in the same folder, fsync and
+    rename, with the permissions a plain ``open`` would give (0666 less the umask). On any
+    error the temp file is removed and an existing file is left as it was; an ``OSError`` is
+    re-raised naming the path (e.g. a full disk)."""
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~current_umask())
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        reason = e.strerror or type(e).__name__
+        raise OSError(e.errno, f"cannot write {path}: {reason}") from None
+    except BaseException:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    data = text.encode()
+    write_atomic(path, lambda f: f.write(data))
+
+
+def write_json_atomic(path: str | Path, obj: Mapping[str, Any]) -> None:
+    """`obj` as indented JSON (no NaN: not JSON), written atomically."""
+    write_text_atomic(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+
+
+# -- records ---------------------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    """Versions of the software a record was produced with (without importing torch)."""
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    return {"torch": version("torch"), "python": platform.python_version(),
+            "numpy": version("numpy"), "package": version("anynet-dse")}
+
+
+def new_record(identity: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    """A record with every schema field (None where unknown), `fields` filled in, and its
+    identity and run id. The one place that builds a record's shape."""
+    unknown = sorted(set(fields) - set(RECORD_FIELDS))
+    if unknown:
+        raise ValueError(f"record: unknown field(s) {unknown}; allowed: {list(RECORD_FIELDS)}")
+    record: dict[str, Any] = dict.fromkeys(RECORD_FIELDS)
+    record.update(epochs=[], spec=identity["spec"], regime=identity["regime"],
+                  threads=identity["threads"], channels_last=identity["channels_last"],
+                  precision=identity["precision"], versions=versions())
+    record.update(fields)
+    record.update(identity=dict(identity), run_id=run_id(identity))
+    return record
+
+
+RECORD_FIELDS = (
+    "status", "failure", "error", "min_error", "epochs", "spec", "complexity", "resolution",
+    "source", "design_space", "index", "model", "seeds", "regime", "data",
+    "images_per_second", "wall_seconds", "versions", "device", "threads", "channels_last",
+    "precision", "message", "traceback", "resumed_from_epoch", "predicted", "identity",
+    "run_id")
+
+
+def write_record(path: str | Path, record: Mapping[str, Any]) -> None:
+    """Atomically write a record; its status must be one of `STATUSES`."""
+    if record.get("status") not in STATUSES:
+        raise ValueError(f"record.status: {record.get('status')!r} is not allowed; use one of "
+                         f"{', '.join(STATUSES)}")
+    write_json_atomic(path, _json_safe(record))
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN and infinities (not JSON) become None."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Mapping):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def read_record(path: str | Path) -> dict[str, Any] | None:
+    """The record at `path`, or None if there is none. A file that is not a record (only
+    possible if something else wrote it) is moved aside to ``<name>.corrupt-<time>`` so that
+    nothing on disk is lost, and None is returned."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+        if isinstance(rec, dict) and rec.get("status") in STATUSES:
+            return rec
+    except (OSError, ValueError):
+        pass
+    os.replace(path, path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"))
+    return None
+
+
+def is_final(record: Mapping[str, Any]) -> bool:
+    """ok or diverged: a verdict on the model, reused by every rerun."""
+    return record.get("status") in FINAL_STATUSES
+
+
+def needs_retry(record: Mapping[str, Any], retry_failed: bool) -> bool:
+    """Whether a rerun trains this run again: a failure of the environment always, a failure
+    of the model only with ``sweep.retry_failed=true``, a final record never."""
+    if is_final(record):
+        return False
+    return record.get("failure") == ENVIRONMENT or retry_failed

@@ -1,0 +1,146 @@
+"""How a ``dse-train`` job runs: the ``train.*``, ``sweep.*`` and ``sample.*`` keys, checked
+once (docs/ARCHITECTURE.md "Configuration keys"; docs/SWEEPS.md). Torch-free, so the launching
+process of a sweep checks a config before any job starts.
+
+Every bad value is a `ConfigError`: one line naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anynet.record import PRECISIONS
+
+
+class ConfigError(ValueError):
+    """A bad config value: one line naming the key, the value and what is allowed."""
+
+
+ROOT_KEYS = ("design_space", "data", "regime", "sample", "model", "spec", "train", "sweep")
+TRAIN_KEYS = ("seed", "device", "threads", "channels_last", "progress", "precision", "eval")
+SWEEP_KEYS = ("dir", "retry_failed", "report", "overwrite", "n")
+SAMPLE_KEYS = ("index", "seed")
+PROGRESS = ("auto", "bar", "log", "none")
+EVAL = ("final", "epoch")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The checked ``train.*`` and ``sweep.*`` values of one job."""
+
+    seed: int
+    device: str
+    threads: int
+    channels_last: bool
+    progress: str
+    precision: str
+    eval_every_epoch: bool
+    sweep_dir: Path
+    retry_failed: bool
+    overwrite: bool
+    report: bool
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a SLURM allocation)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _unknown(section: str, cfg: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{section}: unknown key(s) {unknown}; allowed: {list(allowed)}")
+
+
+def _bool(section: str, cfg: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = cfg.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{section}.{key}: {value!r} is not allowed; use true or false")
+    return value
+
+
+def _int(section: str, cfg: Mapping[str, Any], key: str, default: int, low: int,
+         high: int | None = None) -> int:
+    value = cfg.get(key, default)
+    bad = isinstance(value, bool) or not isinstance(value, int) or value < low
+    if bad or (high is not None and value > high):
+        limit = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ConfigError(f"{section}.{key}: {value!r} is not allowed; use an integer {limit}")
+    return value
+
+
+def _choice(section: str, cfg: Mapping[str, Any], key: str, default: str,
+            allowed: tuple[str, ...]) -> str:
+    value = cfg.get(key, default)
+    if value not in allowed:
+        raise ConfigError(f"{section}.{key}: {value!r} is not allowed; use one of "
+                          f"{', '.join(allowed)}")
+    return value
+
+
+def _section(cfg: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = cfg.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: {value!r} is not a mapping of {key}.* keys")
+    return value
+
+
+def check_sweep_dir(value: Any) -> Path:
+    """``sweep.dir`` as a path that exists (created if needed) and is writable."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"sweep.dir: {value!r} is not allowed; give a folder path (it is "
+                          "created if needed)")
+    path = Path(value).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"sweep.dir: {value!r} cannot be created ({e.strerror or e}); give a "
+                          "writable folder") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"sweep.dir: {value!r} is not a writable folder; give a writable "
+                          "folder")
+    return path
+
+
+def settings_from_config(cfg: Mapping[str, Any]) -> RunSettings:
+    """Check the root keys and the ``train``, ``sweep`` and ``sample`` sections of a resolved
+    dse-train config; the design space, data and regime are checked where they are built."""
+    _unknown("config", cfg, ROOT_KEYS)
+    for group in ("data", "regime", "train", "sweep"):
+        if not isinstance(cfg.get(group), Mapping):
+            raise ConfigError(f"{group}: missing from the config; compose conf/config.yaml")
+    train, sweep, sample = cfg["train"], cfg["sweep"], _section(cfg, "sample")
+    _unknown("train", train, TRAIN_KEYS)
+    _unknown("sweep", sweep, SWEEP_KEYS)
+    _unknown("sample", sample, SAMPLE_KEYS)
+    for key in SAMPLE_KEYS:
+        _int("sample", sample, key, 0, 0)
+    if "n" in sweep:
+        _int("sweep", sweep, "n", 1, 1)
+    cpus = available_cpus()
+    device = train.get("device", "cpu")
+    if not isinstance(device, str) or not (device in ("cpu", "cuda", "auto")
+                                           or device.startswith("cuda:")):
+        raise ConfigError(f"train.device: {device!r} is not allowed; use cpu, cuda or auto")
+    return RunSettings(
+        seed=_int("train", train, "seed", 0, 0),
+        device=device,
+        threads=_int("train", train, "threads", 1, 1, cpus),
+        channels_last=_bool("train", train, "channels_last", True),
+        progress=_choice("train", train, "progress", "auto", PROGRESS),
+        precision=_choice("train", train, "precision", "fp32", PRECISIONS),
+        eval_every_epoch=_choice("train", train, "eval", "final", EVAL) == "epoch",
+        sweep_dir=check_sweep_dir(sweep.get("dir")),
+        retry_failed=_bool("sweep", sweep, "retry_failed", False),
+        overwrite=_bool("sweep", sweep, "overwrite", False),
+        report=_bool("sweep", sweep, "report", False),
+    )
