@@ -110,7 +110,8 @@ def _ratio_denominator(b: np.ndarray, who: str) -> None:
 class ShiftResult:
     """A two-sample test of a's errors against b's, with effect estimates.
 
-    `relative_median_diff` = median(a)/median(b) − 1 (−0.2: a's median error is 20 % lower),
+    `relative_median_diff` = median(a)/median(b) − 1 (−0.2: a's median error is 20 % lower;
+    NaN unless median(b) > 0),
     `median_diff` = median(a) − median(b), `hodges_lehmann` = median of all a_i − b_j (the
     shift estimate that goes with Mann-Whitney). `low`/`high` and `median_diff_low`/`_high`
     are `ci`% percentile-bootstrap intervals of the relative and absolute median differences.
@@ -157,16 +158,17 @@ def shift_test(a, b, alternative: str = "less", test: str = "mwu", ci: float = 9
     own size, `n_boot` times, seeded) and the Hodges-Lehmann shift. Non-finite values are
     dropped."""
     a, b = _samples(a, b, 2, "shift_test")
-    _ratio_denominator(b, "shift_test")
     statistic, p = shift_pvalue(a, b, test, alternative)
     dist = bootstrap_distribution((a, b), _median_diff, n_boot, seed)
     rel = bootstrap_distribution((a, b), _median_ratio, n_boot, seed)  # same resamples
+    if not np.median(b) > 0:  # a relative difference needs positive errors
+        rel = np.full_like(rel, np.nan)
     return ShiftResult(
         test=test, alternative=alternative, statistic=statistic, pvalue=p,
         n_a=int(a.size), n_b=int(b.size),
         median_diff=float(_median_diff(a, b)), **_named(percentile_interval(dist, ci),
                                                         "median_diff_"),
-        relative_median_diff=float(_median_ratio(a, b)),
+        relative_median_diff=float(_median_ratio(a, b)) if np.median(b) > 0 else np.nan,
         **_named(percentile_interval(rel, ci), ""),
         hodges_lehmann=hodges_lehmann(a, b), mean_diff=float(a.mean() - b.mean()), ci=ci)
 

@@ -44,7 +44,8 @@ def num_classes_of(df: pd.DataFrame, num_classes: int | None = None) -> int:
     else:
         values = []
     if len(values) != 1:
-        raise ValueError(f"num_classes: the sweep gives {sorted(values)!r}; pass num_classes= "
+        found = sorted(int(v) for v in values)
+        raise ValueError(f"num_classes: the sweep gives {found!r}; pass num_classes= "
                          "(one value for the whole table)")
     return int(values[0])
 
