@@ -192,7 +192,7 @@ def _kind_params(where: str, kind: str, h: dict) -> dict[str, Any]:
     if kind == "trend":
         _choice(f"{where}.sign", out["sign"], ("positive", "negative"))
         spaces = out["spaces"]
-        if isinstance(spaces, str) or not all(isinstance(s, str) for s in spaces):
+        if not isinstance(spaces, (list, tuple)) or not all(isinstance(s, str) for s in spaces):
             raise _bad(f"{where}.spaces", spaces, "a list of design-space names")
         out["spaces"] = tuple(spaces)
     if kind == "best_value":

@@ -76,6 +76,7 @@ def test_bad_plan_fields(change, message):
      r"hypotheses\[0\]\.a\.where: 'g >> 1' is not allowed"),
     (_h("x", "better", a={"spaces": "s1"}, b="s2"), r"hypotheses\[0\]\.a: unknown key"),
     (_h("x", "trend", parameter="b", sign="up"), r"\.sign: 'up' is not allowed"),
+    (_h("x", "trend", parameter="b", sign="positive", spaces=3), r"\.spaces: 3 is not"),
     (_h("x", "best_value", space="s", parameter="depth", range=[25, 15]),
      r"\.range: \[25, 15\] is not allowed; use \[low, high\] with low < high"),
     (_h("x", "best_as_good", a="s1", b="s2", margin=0.1, quantile=0.9), r"\.quantile: 0.9"),
