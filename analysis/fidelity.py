@@ -98,13 +98,27 @@ def mean_over_seeds(runs: list[pd.DataFrame]) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def _bootstrap(stat, n: int, n_boot: int, seed: int, ci: float) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    values = np.array([stat(i) for i in idx])
+def _bootstrap(data: tuple[np.ndarray, ...], stat, n_boot: int, seed: int, ci: float
+               ) -> tuple[float, float]:
+    """Percentile-bootstrap `ci`% interval of a vectorized `stat(*data, axis=-1)` over models
+    (`scipy.stats.bootstrap`, ``paired=True``: the samples are resampled jointly, model by
+    model). Resamples where the statistic is undefined (e.g. a constant resample) are dropped."""
+    res = stats.bootstrap(data, stat, n_resamples=n_boot, paired=True, vectorized=True,
+                          method="percentile", rng=np.random.default_rng(seed))
+    values = np.asarray(res.bootstrap_distribution, dtype=float)
     values = values[np.isfinite(values)]
     half = (100 - ci) / 2
     return float(np.percentile(values, half)), float(np.percentile(values, 100 - half))
+
+
+def _spearman(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman's rho along `axis` (Pearson's r of average ranks), NaN for a constant sample."""
+    ra, rb = stats.rankdata(a, axis=axis), stats.rankdata(b, axis=axis)
+    ra = ra - ra.mean(axis=axis, keepdims=True)
+    rb = rb - rb.mean(axis=axis, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (ra * rb).sum(axis=axis) / np.sqrt((ra**2).sum(axis=axis)
+                                                  * (rb**2).sum(axis=axis))
 
 
 def fidelity(ref: pd.DataFrame, other: pd.DataFrame, chance_error: float = 90.0,
@@ -120,22 +134,19 @@ def fidelity(ref: pd.DataFrame, other: pd.DataFrame, chance_error: float = 90.0,
 
     def frac(e: np.ndarray) -> Interval:
         ok = (np.nan_to_num(e, nan=np.inf) < threshold).astype(float)
-        return Interval(float(ok.mean()), *_bootstrap(lambda i: ok[i].mean(), len(ok),
-                                                      n_boot, seed, ci))
+        return Interval(float(ok.mean()), *_bootstrap((ok,), np.mean, n_boot, seed, ci))
 
     both = np.isfinite(e_ref) & np.isfinite(e_oth)
     a, b = e_ref[both], e_oth[both]
     if len(a) < 3:
         raise ValueError(f"runs: only {len(a)} models finished in both sweeps; need >= 3")
 
-    def rho(i: np.ndarray) -> float:
-        return float(stats.spearmanr(a[i], b[i]).statistic)
-
     return Fidelity(
         n=len(p),
         trained_ref=frac(e_ref),
         trained_other=frac(e_oth),
-        spearman=Interval(rho(np.arange(len(a))), *_bootstrap(rho, len(a), n_boot, seed, ci)),
+        spearman=Interval(float(stats.spearmanr(a, b).statistic),
+                          *_bootstrap((a, b), _spearman, n_boot, seed, ci)),
         median_seconds_ref=float(np.median(pd.to_numeric(p["wall_seconds_ref"]))),
     )
 

@@ -63,18 +63,28 @@ def bootstrap_best(df: pd.DataFrame, metric: str, frac: float = 0.25, n: int = 1
     x = pd.to_numeric(rows[metric], errors="coerce").to_numpy(float)
     e = rows[error].to_numpy(float)
     keep = np.isfinite(x)
-    x, e = x[keep], e[keep]
-    if x.size == 0:
+    if not keep.any():
         raise ValueError(f"bootstrap_best: no ok model has a finite {metric!r} and {error!r}")
+    percentiles = _percentiles(ci)
+    low, med, high = np.percentile(best_values(x[keep], e[keep], frac, n, seed), percentiles)
+    return float(low), float(med), float(high)
+
+
+def best_values(x, e, frac: float = 0.25, n: int = 10_000, seed: int = 0) -> np.ndarray:
+    """The `n` bootstrap winners' values of `x` ([DDS] fn. 4): each draw takes
+    max(1, int(frac·N)) of the (x, e) pairs with replacement (``int(frac)`` pairs when
+    frac > 1, as pycls) and keeps the `x` of the lowest `e`. Seeded, vectorized."""
+    x, e = np.asarray(x, dtype=float), np.asarray(e, dtype=float)
+    if x.shape != e.shape or x.ndim != 1 or x.size == 0:
+        raise ValueError(f"best_values: needs two equal-length 1-D arrays of values (got "
+                         f"shapes {x.shape} and {e.shape})")
     if not frac > 0:
         raise ValueError(f"frac: {frac!r} is not allowed; use a fraction in (0, 1] (or a "
                          "sample size > 1, as pycls)")
     if n < 1:
         raise ValueError(f"n: {n!r} is not allowed; use at least one draw")
     m = int(frac) if frac > 1 else max(1, int(x.size * frac))
-    winners = _bootstrap_winners(e, m, n, np.random.default_rng(seed))
-    low, med, high = np.percentile(x[winners], _percentiles(ci))
-    return float(low), float(med), float(high)
+    return x[_bootstrap_winners(e, m, n, np.random.default_rng(seed))]
 
 
 def _bootstrap_winners(e: np.ndarray, m: int, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from analysis import (
+    best_values,
     bootstrap_best,
     bootstrap_mean_difference,
     comparison_table,
@@ -93,6 +94,18 @@ def test_bootstrap_best_matches_a_loop_and_is_seeded():
                                              0.25, 2000, 5), [2.5, 50, 97.5])
     assert np.allclose(got, ref)
     assert bootstrap_best(df, "depth", n=2000, seed=5) == got
+
+
+def test_best_values_are_the_winners_of_each_draw():
+    rng = np.random.default_rng(6)
+    x, e = rng.integers(1, 40, 50).astype(float), rng.normal(30, 2, 50)
+    assert np.array_equal(best_values(x, e, 0.25, 300, 2),
+                          _reference_bootstrap(x, e, 0.25, 300, 2))
+    assert np.array_equal(best_values(x, e, 1e-9, 5, 0), _reference_bootstrap(x, e, 1e-9, 5, 0))
+    with pytest.raises(ValueError, match="equal-length"):
+        best_values(x, e[:10])
+    with pytest.raises(ValueError, match="frac: 0 is not allowed"):
+        best_values(x, e, 0)
 
 
 def test_bootstrap_best_recovers_the_optimum(tmp_path):

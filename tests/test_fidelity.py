@@ -78,3 +78,23 @@ def test_mean_over_seeds_averages_errors_and_needs_every_seed(tmp_path, capsys):
     assert "1.000" in capsys.readouterr().out
     with pytest.raises(ValueError, match="at least one"):
         mean_over_seeds([])
+
+
+def test_spearman_interval_is_scipys_paired_percentile_bootstrap():
+    """The vectorized rank correlation equals scipy's spearmanr (ties included), and the
+    interval is `scipy.stats.bootstrap(paired=True, method="percentile")` of spearmanr."""
+    from scipy import stats
+
+    from analysis.fidelity import _bootstrap, _spearman
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 8, (5, 30)).astype(float)  # many ties
+    b = a + rng.normal(0, 2, (5, 30))
+    for x, y in zip(a, b, strict=True):
+        assert _spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert np.allclose(_spearman(a, b), [stats.spearmanr(x, y).statistic
+                                         for x, y in zip(a, b, strict=True)])
+    ref = stats.bootstrap((a[0], b[0]), lambda x, y: stats.spearmanr(x, y).statistic,
+                          paired=True, vectorized=False, n_resamples=300, method="percentile",
+                          rng=np.random.default_rng(9)).confidence_interval
+    assert np.allclose(_bootstrap((a[0], b[0]), _spearman, 300, 9, 95), ref)

@@ -1,0 +1,404 @@
+"""Pre-registered analysis plans and their verdicts (issue 12): a YAML file under `conf/plan/`
+lists the paper's claims as testable hypotheses; `verdicts(df, plan)` tests them all on a sweep,
+corrects for multiplicity (Holm) and reads each as supported, contradicted, equivalent or not
+resolved. Format and rules: docs/ANALYSIS.md, "Plans and verdicts".
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats as sst
+
+from .fit import fit_models
+from .inference import (
+    EQUIVALENCE_METHODS,
+    SHIFT_TESTS,
+    best_noninferiority,
+    bootstrap_pvalue,
+    equivalence_test,
+    finite,
+    holm,
+    percentile_interval,
+    shift_pvalue,
+    shift_test,
+    trend_test,
+)
+from .stats import best_values
+from .trainability import METRICS, WORST_ERROR, metric_frame
+
+KINDS = ("better", "equivalent", "best_as_good", "trend", "best_value")
+CORRECTIONS = ("holm", "none")
+VERDICTS = ("supported", "contradicted", "equivalent", "not resolved")
+_COMMON = ("id", "text", "kind", "metric", "family")
+_KIND_KEYS = {
+    "better": {"a": None, "b": None, "test": "mwu"},
+    "equivalent": {"a": None, "b": None, "margin": None, "method": "median_ratio"},
+    "best_as_good": {"a": None, "b": None, "margin": None, "quantile": 0.1},
+    "trend": {"parameter": None, "sign": None, "spaces": ()},
+    "best_value": {"space": None, "parameter": None, "range": None, "frac": 0.25},
+}
+_PLAN_KEYS = ("name", "description", "alpha", "correction", "metric", "column", "ci", "n_boot",
+              "seed", "num_classes", "worst", "n_per_space", "hypotheses")
+_FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit")
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "==": operator.eq, "!=": operator.ne}
+_WHERE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>)\s*"
+                    r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a two-sample hypothesis: the models of `space`, optionally only those whose
+    `where` condition holds (``"g > 1"``: a column, a comparison, a number)."""
+
+    space: str
+    where: str | None = None
+
+    def select(self, df: pd.DataFrame) -> pd.DataFrame:
+        rows = df[df["design_space"] == self.space]
+        if self.where is None:
+            return rows
+        col, op, value = _WHERE.match(self.where).groups()
+        if col not in rows.columns:
+            raise ValueError(f"where: column {col!r} is not in the sweep table")
+        x = pd.to_numeric(rows[col], errors="coerce")
+        return rows[_OPS[op](x, float(value)).fillna(False).to_numpy(bool)]
+
+    def __str__(self) -> str:
+        return self.space if self.where is None else f"{self.space}[{self.where.strip()}]"
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One planned claim: `kind` and its validated parameters (see `_KIND_KEYS`)."""
+
+    id: str
+    text: str
+    kind: str
+    params: Mapping[str, Any]
+    metric: str | None = None
+    family: str = "main"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A confirmatory analysis plan (docs/ANALYSIS.md, "Plans and verdicts")."""
+
+    hypotheses: tuple[Hypothesis, ...]
+    alpha: float = 0.05
+    correction: str = "holm"
+    metric: str = "all"
+    column: str = "error"
+    ci: float = 95.0
+    n_boot: int = 10_000
+    seed: int = 0
+    num_classes: int | None = None
+    worst: float = WORST_ERROR
+    n_per_space: int | None = None
+    name: str | None = None
+    description: str | None = None
+    source: str = field(default="plan", compare=False)
+
+
+# --- loading and validation --------------------------------------------------------------------
+
+def _bad(where: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"{where}: {value!r} is not allowed; use {allowed}")
+
+
+def _number(where: str, value: Any, low: float, high: float, allowed: str,
+            integer: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) and low <= value <= high
+    if not ok or (integer and int(value) != value):
+        raise _bad(where, value, allowed)
+    return int(value) if integer else float(value)
+
+
+def _choice(where: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise _bad(where, value, f"one of {', '.join(allowed)}")
+    return value
+
+
+def _text(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(where, value, "a non-empty string")
+    return value
+
+
+def _keys(where: str, d: Any, allowed: tuple[str, ...] | list[str]) -> dict:
+    if not isinstance(d, Mapping):
+        raise _bad(where, d, "a mapping")
+    unknown = [k for k in d if k not in allowed]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    return dict(d)
+
+
+def _side(where: str, value: Any) -> Side:
+    if isinstance(value, str):
+        return Side(_text(where, value))
+    d = _keys(where, value, ("space", "where"))
+    if "space" not in d:
+        raise ValueError(f"{where}: missing key 'space'")
+    cond = d.get("where")
+    if cond is not None and (not isinstance(cond, str) or not _WHERE.match(cond)):
+        raise _bad(f"{where}.where", cond, "'<column> <op> <number>' with op one of "
+                   + " ".join(_OPS))
+    return Side(_text(f"{where}.space", d["space"]), cond)
+
+
+def _kind_params(where: str, kind: str, h: dict) -> dict[str, Any]:
+    spec = _KIND_KEYS[kind]
+    out: dict[str, Any] = {}
+    for key, default in spec.items():
+        if key not in h:
+            if default is None:
+                raise ValueError(f"{where}: missing key {key!r} (kind {kind} needs "
+                                 f"{', '.join(k for k, v in spec.items() if v is None)})")
+            out[key] = default
+            continue
+        out[key] = h[key]
+    for key in ("a", "b"):
+        if key in out:
+            out[key] = _side(f"{where}.{key}", out[key])
+    if kind == "better":
+        _choice(f"{where}.test", out["test"], SHIFT_TESTS)
+    if kind == "equivalent":
+        method = _choice(f"{where}.method", out["method"], EQUIVALENCE_METHODS)
+        relative = method == "median_ratio"
+        out["margin"] = _number(f"{where}.margin", out["margin"], 1e-12,
+                                1 - 1e-12 if relative else 100,
+                                "a relative margin in (0, 1)" if relative
+                                else "a margin in error points in (0, 100]")
+    if kind == "best_as_good":
+        out["margin"] = _number(f"{where}.margin", out["margin"], 1e-12, 1 - 1e-12,
+                                "a relative margin in (0, 1)")
+        out["quantile"] = _number(f"{where}.quantile", out["quantile"], 1e-12, 0.5,
+                                  "a fraction in (0, 0.5]")
+    if kind in ("trend", "best_value"):
+        out["parameter"] = _text(f"{where}.parameter", out["parameter"])
+    if kind == "trend":
+        _choice(f"{where}.sign", out["sign"], ("positive", "negative"))
+        spaces = out["spaces"]
+        if not isinstance(spaces, (list, tuple)) or not all(isinstance(s, str) for s in spaces):
+            raise _bad(f"{where}.spaces", spaces, "a list of design-space names")
+        out["spaces"] = tuple(spaces)
+    if kind == "best_value":
+        out["space"] = _text(f"{where}.space", out["space"])
+        r = out["range"]
+        if not (isinstance(r, (list, tuple)) and len(r) == 2
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
+                and r[0] < r[1]):
+            raise _bad(f"{where}.range", r, "[low, high] with low < high")
+        out["range"] = (float(r[0]), float(r[1]))
+        out["frac"] = _number(f"{where}.frac", out["frac"], 1e-12, 1, "a fraction in (0, 1]")
+    return out
+
+
+def parse_plan(data: Any, source: str = "plan") -> Plan:
+    """A validated `Plan` from the YAML's mapping; errors are one line naming the field."""
+    d = _keys(source, data, _PLAN_KEYS)
+    hyps = d.get("hypotheses")
+    if not isinstance(hyps, list) or not hyps:
+        raise _bad(f"{source}: hypotheses", hyps, "a non-empty list of hypotheses")
+    kw: dict[str, Any] = {}
+    if "alpha" in d:
+        kw["alpha"] = _number(f"{source}: alpha", d["alpha"], 1e-12, 0.5, "a level in (0, 0.5]")
+    if "correction" in d:
+        kw["correction"] = _choice(f"{source}: correction", d["correction"], CORRECTIONS)
+    if "metric" in d:
+        kw["metric"] = _choice(f"{source}: metric", d["metric"], METRICS)
+    if "column" in d:
+        kw["column"] = _text(f"{source}: column", d["column"])
+    if "ci" in d:
+        kw["ci"] = _number(f"{source}: ci", d["ci"], 1e-9, 100 - 1e-9,
+                           "a percentage in (0, 100)")
+    if "n_boot" in d:
+        kw["n_boot"] = _number(f"{source}: n_boot", d["n_boot"], 1, 10**8, "an integer >= 1",
+                               integer=True)
+    if "seed" in d:
+        kw["seed"] = _number(f"{source}: seed", d["seed"], 0, 2**63, "an integer >= 0",
+                             integer=True)
+    for key, low in (("num_classes", 2), ("n_per_space", 2)):
+        if d.get(key) is not None:
+            kw[key] = _number(f"{source}: {key}", d[key], low, 10**9,
+                              f"an integer >= {low} or null", integer=True)
+    if "worst" in d:
+        kw["worst"] = _number(f"{source}: worst", d["worst"], 0, 1e9, "an error in percent")
+    for key in ("name", "description"):
+        if d.get(key) is not None:
+            kw[key] = _text(f"{source}: {key}", d[key])
+    out, seen = [], set()
+    for i, h in enumerate(hyps):
+        where = f"{source}: hypotheses[{i}]"
+        if isinstance(h, Mapping) and "kind" not in h:
+            raise ValueError(f"{where}: missing key 'kind' (one of {', '.join(KINDS)})")
+        kind = _choice(f"{where}.kind", h.get("kind"), KINDS) if isinstance(h, Mapping) \
+            else None
+        h = _keys(where, h, [*_COMMON, *(_KIND_KEYS[kind] if kind else ())])
+        for key in ("id", "text"):
+            if key not in h:
+                raise ValueError(f"{where}: missing key {key!r}")
+        hid = _text(f"{where}.id", h["id"])
+        if hid in seen:
+            raise _bad(f"{where}.id", hid, "an id not used by another hypothesis")
+        seen.add(hid)
+        metric = h.get("metric")
+        if metric is not None:
+            _choice(f"{where}.metric", metric, METRICS)
+        family = _text(f"{where}.family", h.get("family", "main"))
+        out.append(Hypothesis(hid, _text(f"{where}.text", h["text"]), kind,
+                              _kind_params(where, kind, h), metric, family))
+    return Plan(hypotheses=tuple(out), source=source, **kw)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan YAML (`conf/plan/*.yaml`)."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except OSError as exc:
+        raise ValueError(f"plan: cannot read {str(p)!r} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ValueError(f"plan: {str(p)!r} is not valid YAML ({first})") from None
+    return parse_plan(data, source=str(p))
+
+
+# --- verdicts ----------------------------------------------------------------------------------
+
+COLUMNS = ["id", "kind", "family", "metric", "text", "estimand", "estimate", "low", "high",
+           "n_a", "n_b", "p", "p_corrected", "p_contra", "p_contra_corrected", "verdict"]
+
+
+def _errors(frame: pd.DataFrame, side: Side, column: str) -> np.ndarray:
+    rows = side.select(frame)
+    e = finite(rows[column])
+    if e.size < 2:
+        raise ValueError(f"{side}: {e.size} usable models in the sweep; need >= 2")
+    return e
+
+
+def _better(frame, prm, plan, column) -> dict[str, Any]:
+    a, b = _errors(frame, prm["a"], column), _errors(frame, prm["b"], column)
+    test = prm["test"]
+    r = shift_test(a, b, "less", test, plan.ci, plan.n_boot, plan.seed)
+    out = {"p": r.pvalue, "p_contra": shift_pvalue(a, b, test, "greater")[1],
+           "n_a": r.n_a, "n_b": r.n_b}
+    if test == "welch":
+        ci = sst.ttest_ind(a, b, equal_var=False).confidence_interval(plan.ci / 100)
+        out.update(estimand="mean(a) - mean(b)", estimate=r.mean_diff, low=float(ci.low),
+                   high=float(ci.high))
+    else:
+        out.update(estimand="median(a)/median(b) - 1", estimate=r.relative_median_diff,
+                   low=r.low, high=r.high)
+    return out
+
+
+def _equivalent(frame, prm, plan, column) -> dict[str, Any]:
+    a, b = _errors(frame, prm["a"], column), _errors(frame, prm["b"], column)
+    r = equivalence_test(a, b, prm["margin"], prm["method"], plan.ci, plan.n_boot, plan.seed)
+    return {"estimand": f"{r.estimand} (margin ±{r.margin:g})", "estimate": r.estimate,
+            "low": r.low, "high": r.high, "n_a": r.n_a, "n_b": r.n_b, "p": r.pvalue,
+            "p_contra": r.p_beyond}
+
+
+def _best_as_good(frame, prm, plan, column) -> dict[str, Any]:
+    a, b = _errors(frame, prm["a"], column), _errors(frame, prm["b"], column)
+    r = best_noninferiority(a, b, prm["margin"], prm["quantile"], plan.ci, plan.n_boot,
+                            plan.seed)
+    q = f"Q{r.quantile:g}"
+    return {"estimand": f"{q}(a)/{q}(b) - 1 (margin {r.margin:g})", "estimate": r.estimate,
+            "low": r.low, "high": r.high, "n_a": r.n_a, "n_b": r.n_b, "p": r.pvalue,
+            "p_contra": r.p_worse}
+
+
+def _trend(frame, prm, plan, column) -> dict[str, Any]:
+    predicted = "greater" if prm["sign"] == "positive" else "less"
+    opposite = "less" if predicted == "greater" else "greater"
+    spaces = prm["spaces"] or None
+    t = trend_test(frame, prm["parameter"], column, spaces, predicted, plan.ci).iloc[-1]
+    if not t["n"]:
+        raise ValueError(f"parameter {prm['parameter']!r} varies in no space with >= 3 models")
+    back = trend_test(frame, prm["parameter"], column, spaces, opposite, plan.ci).iloc[-1]
+    return {"estimand": f"pooled within-space Spearman rho({prm['parameter']}, {column})",
+            "estimate": t["rho"], "low": t["low"], "high": t["high"], "n_a": int(t["n"]),
+            "n_b": pd.NA, "p": t["pvalue"], "p_contra": back["pvalue"]}
+
+
+def _best_value(frame, prm, plan, column) -> dict[str, Any]:
+    par = prm["parameter"]
+    rows = frame[frame["design_space"] == prm["space"]]
+    if par not in rows.columns and par in _FIT_COLUMNS and len(rows):
+        rows = fit_models(rows)
+    if par not in rows.columns:
+        raise ValueError(f"parameter {par!r} is not in the sweep table")
+    x = pd.to_numeric(rows[par], errors="coerce").to_numpy(float)
+    e = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+    keep = np.isfinite(x) & np.isfinite(e)
+    if keep.sum() < 2:
+        raise ValueError(f"{prm['space']}: {int(keep.sum())} usable models; need >= 2")
+    w = best_values(x[keep], e[keep], prm["frac"], plan.n_boot, plan.seed)
+    lo, hi = prm["range"]
+    low, high = percentile_interval(w, plan.ci)
+    return {"estimand": f"best {par} in {prm['space']} (range [{lo:g}, {hi:g}])",
+            "estimate": float(np.median(w)), "low": low, "high": high,
+            "n_a": int(keep.sum()), "n_b": pd.NA,
+            "p": max(bootstrap_pvalue(w, w < lo), bootstrap_pvalue(w, w > hi)),
+            "p_contra": min(1.0, 2 * min(bootstrap_pvalue(w, w >= lo),
+                                         bootstrap_pvalue(w, w <= hi)))}
+
+
+_TESTS = {"better": _better, "equivalent": _equivalent, "best_as_good": _best_as_good,
+          "trend": _trend, "best_value": _best_value}
+
+
+def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFrame:
+    """One row per hypothesis of `plan` (a `Plan`, a YAML path or its mapping) tested on the
+    `load_sweep` table `df`: estimand, estimate and `ci`% interval, models used, the raw
+    p-value of the claim (`p`) and of its opposite (`p_contra`), both corrected within each
+    family (Holm, or none), and the verdict (docs/ANALYSIS.md, "Verdict rules"):
+
+    - ``supported`` (``equivalent`` for kind ``equivalent``): p_corrected < alpha;
+    - ``contradicted``: p_contra_corrected < alpha;
+    - ``not resolved``: neither. No significant difference is never read as equivalence.
+    """
+    if not isinstance(plan, Plan):
+        plan = load_plan(plan) if isinstance(plan, (str, Path)) else parse_plan(plan)
+    frames: dict[str, pd.DataFrame] = {}
+    rows = []
+    for h in plan.hypotheses:
+        metric = h.metric or plan.metric
+        if metric not in frames:
+            frames[metric] = metric_frame(df, metric, plan.column, plan.num_classes,
+                                          plan.worst)
+        try:
+            res = _TESTS[h.kind](frames[metric], h.params, plan, plan.column)
+        except ValueError as exc:
+            raise ValueError(f"hypothesis {h.id!r}: {exc}") from None
+        rows.append({"id": h.id, "kind": h.kind, "family": h.family, "metric": metric,
+                     "text": h.text, **res})
+    out = pd.DataFrame(rows)
+    for col in ("p", "p_contra"):
+        adjusted = out[col].astype(float)
+        if plan.correction == "holm":
+            for _, idx in out.groupby("family", sort=False).groups.items():
+                adjusted.loc[idx] = holm(out.loc[idx, col].astype(float))
+        out[f"{col}_corrected"] = adjusted
+    support = np.where(out["kind"] == "equivalent", "equivalent", "supported")
+    out["verdict"] = np.select(
+        [out["p_corrected"] < plan.alpha, out["p_contra_corrected"] < plan.alpha],
+        [support, "contradicted"], "not resolved")
+    return out[COLUMNS]
