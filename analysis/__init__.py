@@ -2,112 +2,85 @@
 error distributions, fit the quantized linear rule, plot, report, and propose a RegNet space.
 See docs/ANALYSIS.md."""
 
-from .edf import EDF, complexity_weights, edf, normalized_edf
-from .fit import RegNetFit, block_widths_of, e_fit, fit_models, fit_regnet
-from .inference import (
-    EquivalenceResult,
-    NonInferiorityResult,
-    ShiftResult,
-    best_noninferiority,
-    equivalence_test,
-    hodges_lehmann,
-    holm,
-    shift_test,
-    trend_test,
-    within_group_ranks,
-)
-from .plan import Hypothesis, Plan, load_plan, parse_plan, verdicts
-from .plots import (
-    plot_block_widths,
-    plot_edfs,
-    plot_efit,
-    plot_normalized_edfs,
-    plot_staircases,
-    plot_trend,
-    plot_trends,
-)
-from .power_analysis import SampleSize, pilot_errors, power, sample_size
-from .propose import ProposedSpace, propose_regnet
-from .report import ReportSettings, write_report
-from .stats import (
-    KSResult,
-    best_values,
-    bootstrap_best,
-    bootstrap_mean_difference,
-    comparison_table,
-    ks_test,
-    space_summary,
-)
-from .sweep import SweepWarning, load_sweep, ok_rows
-from .trainability import (
-    TrainedComparison,
-    all_models,
-    chance_error,
-    compare_trained,
-    metric_frame,
-    num_classes_of,
-    trained_core,
-    trained_fractions,
-    trained_mask,
-)
+from __future__ import annotations
 
-__all__ = [
-    "EDF",
-    "EquivalenceResult",
-    "Hypothesis",
-    "KSResult",
-    "NonInferiorityResult",
-    "Plan",
-    "ProposedSpace",
-    "RegNetFit",
-    "ReportSettings",
-    "SampleSize",
-    "ShiftResult",
-    "SweepWarning",
-    "TrainedComparison",
-    "all_models",
-    "best_noninferiority",
-    "best_values",
-    "block_widths_of",
-    "bootstrap_best",
-    "bootstrap_mean_difference",
-    "chance_error",
-    "compare_trained",
-    "comparison_table",
-    "complexity_weights",
-    "e_fit",
-    "edf",
-    "equivalence_test",
-    "fit_models",
-    "fit_regnet",
-    "hodges_lehmann",
-    "holm",
-    "ks_test",
-    "load_plan",
-    "load_sweep",
-    "metric_frame",
-    "normalized_edf",
-    "num_classes_of",
-    "ok_rows",
-    "parse_plan",
-    "pilot_errors",
-    "plot_block_widths",
-    "plot_edfs",
-    "plot_efit",
-    "plot_normalized_edfs",
-    "plot_staircases",
-    "plot_trend",
-    "plot_trends",
-    "power",
-    "propose_regnet",
-    "sample_size",
-    "shift_test",
-    "space_summary",
-    "trained_core",
-    "trained_fractions",
-    "trained_mask",
-    "trend_test",
-    "verdicts",
-    "within_group_ranks",
-    "write_report",
-]
+from importlib import import_module
+from typing import Any
+
+# `edf` is both a module and its function: bound eagerly (numpy only), so that importing the
+# module `analysis.edf` can never shadow the function.
+from .edf import edf  # noqa: F401 - re-exported through __all__
+
+# Names are imported on first access (PEP 562): a sweep's launching process imports
+# `analysis.callbacks` without paying for pandas, scipy and matplotlib.
+_SOURCES = {
+    "EDF": "edf",
+    "EquivalenceResult": "inference",
+    "Hypothesis": "plan",
+    "KSResult": "stats",
+    "NonInferiorityResult": "inference",
+    "Plan": "plan",
+    "ProposedSpace": "propose",
+    "RegNetFit": "fit",
+    "ReportSettings": "report",
+    "SampleSize": "power_analysis",
+    "ShiftResult": "inference",
+    "SweepWarning": "sweep",
+    "TrainedComparison": "trainability",
+    "all_models": "trainability",
+    "best_noninferiority": "inference",
+    "best_values": "stats",
+    "block_widths_of": "fit",
+    "bootstrap_best": "stats",
+    "bootstrap_mean_difference": "stats",
+    "chance_error": "trainability",
+    "compare_trained": "trainability",
+    "comparison_table": "stats",
+    "complexity_weights": "edf",
+    "e_fit": "fit",
+    "equivalence_test": "inference",
+    "fit_models": "fit",
+    "fit_regnet": "fit",
+    "hodges_lehmann": "inference",
+    "holm": "inference",
+    "ks_test": "stats",
+    "load_plan": "plan",
+    "load_sweep": "sweep",
+    "metric_frame": "trainability",
+    "normalized_edf": "edf",
+    "num_classes_of": "trainability",
+    "ok_rows": "sweep",
+    "parse_plan": "plan",
+    "pilot_errors": "power_analysis",
+    "plot_block_widths": "plots",
+    "plot_edfs": "plots",
+    "plot_efit": "plots",
+    "plot_normalized_edfs": "plots",
+    "plot_staircases": "plots",
+    "plot_trend": "plots",
+    "plot_trends": "plots",
+    "power": "power_analysis",
+    "propose_regnet": "propose",
+    "sample_size": "power_analysis",
+    "shift_test": "inference",
+    "space_summary": "stats",
+    "trained_core": "trainability",
+    "trained_fractions": "trainability",
+    "trained_mask": "trainability",
+    "trend_test": "inference",
+    "verdicts": "plan",
+    "within_group_ranks": "inference",
+    "write_report": "report",
+}
+
+__all__ = sorted([*_SOURCES, "edf"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    return getattr(import_module(f".{_SOURCES[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
