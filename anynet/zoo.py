@@ -7,6 +7,7 @@ derived by `regnet_spec`, never stored, so the zoo tests the rule. Run ``dse-zoo
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .complexity import complexity
@@ -77,11 +78,24 @@ def table(resolution: int = 224) -> str:
     return "\n".join(rows)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (usage folded into the line)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; usage: {self.format_usage().strip()[7:]}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Print the zoo table (``dse-zoo [resolution]``)."""
-    argv = sys.argv[1:] if argv is None else argv
-    resolution = int(argv[0]) if argv else 224
-    print(table(resolution))
+    """Print the zoo table (``dse-zoo [RESOLUTION]``)."""
+    parser = _Parser(prog="dse-zoo", description="The 24 published RegNetX/RegNetY models "
+                     "(docs/PAPER.md §6): depths, widths, group widths, GF (multiply-adds), "
+                     "M params and M activations at a square input resolution.")
+    parser.add_argument("resolution", nargs="?", type=int, default=224,
+                        help="input resolution in px (default 224, the paper's)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.resolution < 1:
+        parser.error(f"resolution: {args.resolution} is not allowed; use an integer >= 1")
+    print(table(args.resolution))
 
 
 if __name__ == "__main__":
