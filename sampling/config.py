@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from .anynet_space import AnyNetSpace
-from .batch_complexity import Stem
+from .batch_complexity import FixedFields
 from .constraints import parse_constraints, resolve_windows
 from .distributions import make_distribution
 from .regnet_space import PARAMS as REGNET_PARAMS
@@ -62,10 +62,10 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
     stem_stride = _int(cfg, "stem_stride", 1, 2)
     if stem_stride not in (1, 2):
         raise ValueError(f"design_space.stem_stride: {stem_stride} is not allowed; use 1 or 2")
-    stem = Stem(resolution=resolution, in_channels=_int(cfg, "in_channels", 1),
-                num_classes=_int(cfg, "num_classes", 1),
-                stem_width=_int(cfg, "stem_width", 1, 32), stem_stride=stem_stride,
-                se_ratio=float(se))
+    fixed = FixedFields(resolution=resolution, in_channels=_int(cfg, "in_channels", 1),
+                        num_classes=_int(cfg, "num_classes", 1),
+                        stem_width=_int(cfg, "stem_width", 1, 32), stem_stride=stem_stride,
+                        se_ratio=float(se))
     domains = dict(cfg.get("domains") or {})
     wanted = FAMILIES[family]
     if sorted(domains) != sorted(wanted):
@@ -74,7 +74,7 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
     dists = {p: make_distribution(f"design_space.domains.{p}", dict(domains[p]))
              for p in wanted}
     named, custom = parse_constraints(cfg.get("constraints"))
-    common = dict(config=cfg, stem=stem, strides=(2,) * stages,
+    common = dict(config=cfg, fixed=fixed, strides=(2,) * stages,
                   windows=resolve_windows(cfg.get("complexity"), resolution),
                   named=named, custom=custom, max_tries=_int(cfg, "max_tries", 1, 100_000))
     if family == "anynet":
