@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from anynet import RegNetStages, regnet_block_widths, regnet_stages
+from anynet import AnyNetSpec, RegNetStages, regnet_block_widths, regnet_stages
 
 WA_MAX = 256.0
 WM_RANGE = (1.5, 3.0)
@@ -165,10 +166,11 @@ def fit_regnet(block_widths: Sequence[int], q: int = 8, w0_max: int | None = Non
                      fitted_widths=tuple(widths))
 
 
-def block_widths_of(spec: dict) -> list[int]:
-    """Per-block widths of a spec dict (stage width repeated d_i times, [DDS] Fig. 8)."""
-    return [int(w) for w, d in zip(spec["widths"], spec["depths"], strict=True)
-            for _ in range(int(d))]
+def block_widths_of(spec: dict[str, Any] | AnyNetSpec) -> list[int]:
+    """Per-block widths w_j of a spec or spec dict (`AnyNetSpec.block_widths`, [DDS] Fig. 8)."""
+    if not isinstance(spec, AnyNetSpec):
+        spec = AnyNetSpec.from_dict(spec)
+    return spec.block_widths()
 
 
 def fit_models(df: pd.DataFrame, q: int = 8) -> pd.DataFrame:

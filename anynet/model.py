@@ -2,7 +2,9 @@
 
 Stem: 3x3 conv (stride `stem_stride`) + BN + ReLU. Body: stages of X blocks (1x1 → 3x3 group conv
 carrying the stride → [SE] → 1x1, BN after each conv, ReLU after the residual add, projection
-shortcut when width or stride changes). Head: global average pool + FC with bias.
+shortcut when width or stride changes). Head: global average pool + FC with bias. Each block's
+widths, groups, SE width and shortcut come from `anynet.blocks.block_structure`, the same rule
+the complexity counts use.
 Initialisation is pycls's: conv ~ N(0, sqrt(2 / (k²·C_out))), BN γ=1 β=0 (optionally γ=0 for each
 block's last BN), FC ~ N(0, 0.01) with zero bias. SE conv biases keep PyTorch's default, as in
 pycls.
@@ -15,7 +17,8 @@ import math
 import torch
 from torch import nn
 
-from .spec import AnyNetSpec, bottleneck_width, se_width
+from .blocks import BlockStructure, block_structure
+from .spec import AnyNetSpec
 
 
 def _conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
@@ -39,18 +42,17 @@ class SqueezeExcitation(nn.Module):
 class XBlock(nn.Module):
     """Residual bottleneck block with group conv, optional SE ([DDS] Fig. 4, App. D)."""
 
-    def __init__(self, w_in: int, w_out: int, stride: int, b: float, g: int,
-                 se_ratio: float) -> None:
+    def __init__(self, st: BlockStructure) -> None:
         super().__init__()
-        w_b = bottleneck_width(w_out, b)
-        layers = [*_conv_bn(w_in, w_b, 1), nn.ReLU(inplace=True),
-                  *_conv_bn(w_b, w_b, 3, stride, groups=w_b // g), nn.ReLU(inplace=True)]
-        if se_ratio > 0:
-            layers.append(SqueezeExcitation(w_b, se_width(w_in, se_ratio)))
-        layers += _conv_bn(w_b, w_out, 1)
+        # construction order (f, then proj) fixes the order of torch RNG draws: keep it
+        layers = [*_conv_bn(st.w_in, st.w_b, 1), nn.ReLU(inplace=True),
+                  *_conv_bn(st.w_b, st.w_b, 3, st.stride, groups=st.groups),
+                  nn.ReLU(inplace=True)]
+        if st.se:
+            layers.append(SqueezeExcitation(st.w_b, st.w_se))
+        layers += _conv_bn(st.w_b, st.w_out, 1)
         self.f = nn.Sequential(*layers)
-        self.proj = (nn.Sequential(*_conv_bn(w_in, w_out, 1, stride))
-                     if w_in != w_out or stride != 1 else None)
+        self.proj = nn.Sequential(*_conv_bn(st.w_in, st.w_out, 1, st.stride)) if st.proj else None
         self.relu = nn.ReLU(inplace=True)
 
     @property
@@ -75,7 +77,8 @@ class AnyNet(nn.Module):
                                  spec.group_widths, spec.strides, strict=True):
             blocks = []
             for j in range(d):
-                blocks.append(XBlock(w_in, w, s if j == 0 else 1, b, g, spec.se_ratio))
+                blocks.append(XBlock(block_structure(w_in, w, s if j == 0 else 1, b, g,
+                                                     spec.se_ratio)))
                 w_in = w
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)

@@ -3,7 +3,12 @@
 Rounding follows pycls exactly (PAPER.md §2.3-2.4): the stage exponent uses numpy's
 half-to-even ``np.round``; widths are then rounded to a multiple of q (an extra step that is not
 in Eq. 4, but is how every published RegNet was built); the group/bottleneck compatibility step
-uses Python's (also half-to-even) ``round``.
+uses half-to-even rounding too, and truncation where pycls calls ``int``.
+
+Each step is written once, elementwise on numpy arrays (`continuous_widths`, `stage_exponents`,
+`quantized_widths`, `adjust`), with batch forms over N parameter sets (`rule_widths`,
+`rule_exponents`) used by `sampling.RegNetSpace`; the scalar `regnet_stages` and
+`adjust_compatibility` call the same functions.
 """
 
 from __future__ import annotations
@@ -51,12 +56,58 @@ def _check_params(depth: Any, w0: Any, wa: Any, wm: Any, q: Any) -> None:
         raise ValueError(f"wm: {wm!r} is not allowed; use a number > 1")
 
 
+# -- the rule, elementwise (scalars or broadcasting arrays) ------------------------------------
+def continuous_widths(w0: Any, wa: Any, j: Any) -> Any:
+    """u_j = w0 + wa·j (Eq. 2)."""
+    return w0 + wa * j
+
+
+def stage_exponents(u: Any, w0: Any, wm: Any) -> Any:
+    """k_j = round(log(u_j / w0) / log(wm)) (Eq. 3), numpy half-to-even rounding (floats)."""
+    return np.round(np.log(u / w0) / np.log(wm))
+
+
+def quantized_widths(w0: Any, wm: Any, k: Any, q: int) -> np.ndarray:
+    """round(w0·wm^k / q)·q (Eq. 4, then pycls's rounding to a multiple of q), int64."""
+    return (np.round(w0 * np.power(wm, k) / q) * q).astype(np.int64)
+
+
+def adjust(widths: np.ndarray, b: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Block compatibility ([DDS] App. D; pycls `adjust_block_compatibility`, PAPER.md §2.4),
+    elementwise over broadcasting arrays of widths, ratios b and group widths g: with
+    bot_mul = 1/b and v = int(max(1, w·bot_mul)), g becomes min(g, v); v is rounded
+    (half-to-even) to a multiple of m = g (lcm(g, int(bot_mul)) for an inverted bottleneck), at
+    least m; the width is int(v / bot_mul). Returns int64 (widths, group widths)."""
+    bm = 1.0 / np.asarray(b, dtype=float)
+    v = np.maximum(1.0, widths * bm).astype(np.int64)
+    g2 = np.minimum(g, v)
+    m = np.where(bm > 1, np.lcm(g2, np.floor(bm).astype(np.int64)), g2)
+    v = np.maximum(m, (np.round(v / m) * m).astype(np.int64))
+    return (v / bm).astype(np.int64), g2
+
+
+# -- batch forms: N parameter sets, one per row ----------------------------------------------
+def rule_widths(w0: np.ndarray, wm: np.ndarray, stages: int, q: int) -> np.ndarray:
+    """Stage widths round(w0·wm^k / q)·q for k < stages, (N, stages) int64."""
+    return quantized_widths(w0[:, None], wm[:, None], np.arange(stages, dtype=float), q)
+
+
+def rule_exponents(depth: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray
+                   ) -> np.ndarray:
+    """Per-block stage exponents k_j (Eqs. 2-3), (N, max depth) floats, −1 past each depth."""
+    j = np.arange(int(depth.max()))
+    ks = stage_exponents(continuous_widths(w0[:, None], wa[:, None], j), w0[:, None],
+                         wm[:, None])
+    return np.where(j[None, :] < depth[:, None], ks, -1.0)
+
+
+# -- one network ------------------------------------------------------------------------------
 def regnet_stages(depth: int, w0: float, wa: float, wm: float, q: int = 8) -> RegNetStages:
     """Eqs. 2-4 with pycls's rounding (`generate_regnet`, PAPER.md §2.3)."""
     _check_params(depth, w0, wa, wm, q)
-    u = w0 + wa * np.arange(depth)  # Eq. 2
-    ks = np.round(np.log(u / w0) / np.log(wm))  # Eqs. 3-4, half-to-even
-    ws_all = (np.round(w0 * np.power(wm, ks) / q) * q).astype(int)
+    u = continuous_widths(w0, wa, np.arange(depth))
+    ks = stage_exponents(u, w0, wm)
+    ws_all = quantized_widths(w0, wm, ks, q)
     ws, ds = np.unique(ws_all, return_counts=True)
     return RegNetStages(
         block_widths=tuple(int(w) for w in ws_all),
@@ -81,16 +132,13 @@ def adjust_compatibility(
     If g > w_b, g becomes w_b; otherwise w_b is rounded to a multiple of g (and of bot_mul for an
     inverted bottleneck), and the stage width is w_b * b. Returns (widths, group_widths).
     """
-    ws_out, gs_out = [], []
-    for w, b, g in zip(widths, bottleneck_ratios, group_widths, strict=True):
-        bm = 1.0 / b
-        v = int(max(1, w * bm))
-        g = int(min(g, v))
-        m = math.lcm(g, int(bm)) if bm > 1 else g
-        v = max(m, int(round(v / m) * m))
-        ws_out.append(int(v / bm))
-        gs_out.append(g)
-    return ws_out, gs_out
+    n = (len(widths), len(bottleneck_ratios), len(group_widths))
+    if len(set(n)) != 1:
+        raise ValueError(f"widths/bottleneck_ratios/group_widths: lengths {list(n)} differ; "
+                         "give one value per stage")
+    ws, gs = adjust(np.asarray(widths, dtype=np.int64), np.asarray(bottleneck_ratios, float),
+                    np.asarray(group_widths, dtype=np.int64))
+    return ws.tolist(), gs.tolist()
 
 
 def regnet_spec(

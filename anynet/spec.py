@@ -13,6 +13,8 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .blocks import exact_bottleneck_width, se_width
+
 _STAGE_FIELDS = ("depths", "widths", "bottleneck_ratios", "group_widths", "strides")
 
 
@@ -20,34 +22,16 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def bottleneck_width(width: int, ratio: float, stage: int | None = None) -> int:
-    """Bottleneck width w_b = w / b of a stage ([DDS] Fig. 4); exact integer or ValueError.
-    `stage` (0-based) only labels the error message."""
-    wb = width / ratio
-    if wb < 1 or not math.isclose(wb, round(wb), rel_tol=0.0, abs_tol=1e-9):
-        i = "" if stage is None else f"[{stage}]"
-        raise ValueError(
-            f"widths{i}/bottleneck_ratios{i}: width {width} / b {ratio:g} = {wb:g} is not a "
-            "positive integer; the bottleneck width must be a whole number of channels"
-        )
-    return int(round(wb))
-
-
-def se_width(w_in: int, se_ratio: float) -> int:
-    """SE width of a Y block: round(se_ratio * w_in) of the block *input* width ([DDS] App. D;
-    pycls, PAPER.md §1.3), Python half-to-even rounding."""
-    return int(round(w_in * se_ratio))
-
-
 @dataclass(frozen=True)
 class AnyNetSpec:
-    """A complete AnyNet architecture. Lists are accepted and stored as tuples."""
+    """A complete AnyNet architecture. Lists are accepted and stored as tuples; `strides`
+    defaults to 2 for every stage."""
 
     depths: tuple[int, ...]
     widths: tuple[int, ...]
     bottleneck_ratios: tuple[float, ...]
     group_widths: tuple[int, ...]
-    strides: tuple[int, ...] = (2, 2, 2, 2)
+    strides: tuple[int, ...] | None = None  # None: (2,) * number of stages
     stem_width: int = 32
     stem_stride: int = 2
     se_ratio: float = 0.0
@@ -55,14 +39,17 @@ class AnyNetSpec:
     num_classes: int = 1000
 
     def __post_init__(self) -> None:
-        for name in _STAGE_FIELDS:
+        for name in _STAGE_FIELDS:  # depths first: default strides follow its length
             value = getattr(self, name)
+            if name == "strides" and value is None:
+                value = (2,) * len(self.depths)
             if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
                 raise ValueError(f"{name}: {value!r} is not a list; give one value per stage")
             convert = _as_ratio if name == "bottleneck_ratios" else _as_int
             object.__setattr__(self, name, tuple(convert(v) for v in value))
         for name in ("stem_width", "stem_stride", "in_channels", "num_classes"):
             object.__setattr__(self, name, _as_int(getattr(self, name)))
+        object.__setattr__(self, "se_ratio", _as_ratio(self.se_ratio))
         self._validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -92,18 +79,14 @@ class AnyNetSpec:
         if not _is_int(self.stem_stride) or self.stem_stride not in (1, 2):
             raise ValueError(f"stem_stride: {self.stem_stride!r} is not allowed; use 1 or 2")
         se = self.se_ratio
-        if isinstance(se, numbers.Real) and not isinstance(se, bool):
-            object.__setattr__(self, "se_ratio", float(se))  # numpy scalars become floats
-        if not isinstance(self.se_ratio, float) or not (
-            math.isfinite(self.se_ratio) and self.se_ratio >= 0
-        ):
-            raise ValueError(f"se_ratio: {self.se_ratio!r} is not allowed; use a number >= 0")
-        object.__setattr__(self, "se_ratio", float(self.se_ratio))
+        if not (isinstance(se, float) and 0.0 <= se <= 1.0):
+            raise ValueError(f"se_ratio: {se!r} is not allowed; use a number in [0, 1] "
+                             "(0 = X block, 0.25 = Y block)")
         w_in = self.stem_width
         for i, (w, b, g) in enumerate(
             zip(self.widths, self.bottleneck_ratios, self.group_widths, strict=True)
         ):
-            wb = bottleneck_width(w, b, i)
+            wb = exact_bottleneck_width(w, b, i)
             if wb % g != 0:
                 raise ValueError(
                     f"group_widths[{i}]: {g} does not divide the bottleneck width {wb} "

@@ -27,7 +27,7 @@ def _draw(rng: np.random.Generator, dist) -> float:
 
 def naive_candidate(space: DesignSpace, rng: np.random.Generator) -> AnyNetSpec | None:
     """One candidate of the straightforward loop (None when it fails the RegNet stage rule)."""
-    st = space.stem
+    st = space.fixed
     fixed = dict(strides=list(space.strides), stem_width=st.stem_width,
                  stem_stride=st.stem_stride, se_ratio=st.se_ratio, in_channels=st.in_channels,
                  num_classes=st.num_classes)
@@ -58,7 +58,7 @@ def naive_rate(space: DesignSpace, seconds: float) -> tuple[float, int, int]:
         spec = naive_candidate(space, rng)
         if spec is None or not all(NAMED[c].check(spec) for c in space.named):
             continue
-        cx = complexity(spec, space.stem.resolution)
+        cx = complexity(spec, space.fixed.resolution)
         accepted += all(w.check(cx[w.metric]) for w in space.windows)
     return accepted / (time.perf_counter() - t0), accepted, tried
 

@@ -2,7 +2,7 @@
 
 Model. Per stage the raw parameters (d_i, w_i, b_i, g_i) are independent draws from their
 distributions; a *shared* parameter (b for AnyNetX_B, g for C) is drawn once for all stages. The
-network is built with the App. D compatibility rule (`anynet.adjust_compatibility`: g > w/b
+network is built with the App. D compatibility rule (`anynet.regnet.adjust`: g > w/b
 clips g to w/b, else w/b is rounded to a multiple of g), and every constraint is a condition on
 the *built* network (e.g. AnyNetX_D: built widths non-decreasing). The space's distribution is
 this induced distribution restricted to the networks passing all constraints.
@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from anynet import AnyNetSpec, adjust_compatibility
-from anynet.spec import bottleneck_width
+from anynet import AnyNetSpec
+from anynet.blocks import exact_bottleneck_width
+from anynet.regnet import adjust
 
 from .constraints import NAMED, StageArrays
 from .distributions import Categorical
@@ -32,14 +33,13 @@ from .exact import chain_tables, draw_categorical, draw_chain, suffix
 from .space import Candidates, DesignSpace
 
 
-def _built_stage(w: int, b: float, g: int) -> tuple[int, int] | None:
-    """(built width, built group width) of raw (w, b, g), or None if not a valid stage."""
-    (w2,), (g2,) = adjust_compatibility([int(w)], [float(b)], [int(g)])
+def _valid_stage(w2: int, b: float, g2: int) -> bool:
+    """Whether a built (width, b, group width) is a valid AnyNet stage."""
     try:
-        wb = bottleneck_width(w2, float(b))
+        wb = exact_bottleneck_width(w2, b)
     except ValueError:
-        return None
-    return (w2, g2) if w2 >= 1 and g2 >= 1 and wb % g2 == 0 else None
+        return False
+    return w2 >= 1 and g2 >= 1 and wb % g2 == 0
 
 
 class AnyNetSpace(DesignSpace):
@@ -62,11 +62,15 @@ class AnyNetSpace(DesignSpace):
     # -- tables ---------------------------------------------------------------------------------
     def _build_tables(self) -> None:
         nb, ng = len(self.db), len(self.dg)
-        built = {}
-        for bi, gi, wi in itertools.product(range(nb), range(ng), range(len(self.dw))):
-            out = _built_stage(self.dw.values[wi], self.db.values[bi], self.dg.values[gi])
-            if out is not None:
-                built[bi, gi, wi] = out
+        grid = list(itertools.product(range(nb), range(ng), range(len(self.dw))))
+        bi, gi, wi = (np.array(ix) for ix in zip(*grid, strict=True))
+        bs = self.db.values[bi].astype(float)
+        w2s, g2s = adjust(self.dw.values[wi].astype(np.int64), bs,
+                          self.dg.values[gi].astype(np.int64))
+        built = {}  # (bi, gi, wi) -> (built width, built group width), valid stages only
+        for key, w2, b, g2 in zip(grid, w2s.tolist(), bs.tolist(), g2s.tolist(), strict=True):
+            if _valid_stage(w2, b, g2):
+                built[key] = (w2, g2)
         self.wv = np.array(sorted({w for w, _ in built.values()}), dtype=np.int64)
         col = {w: k for k, w in enumerate(self.wv)}
         v = len(self.wv)

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 import conf
 
 from .anynet_space import AnyNetSpace
-from .batch_complexity import Stem
+from .batch_complexity import FixedFields
 from .constraints import parse_constraints, resolve_windows
 from .distributions import make_distribution
 from .regnet_space import PARAMS as REGNET_PARAMS
@@ -74,10 +74,10 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
     if stem_stride not in (1, 2):
         raise ValueError(f"design_space.stem_stride: {stem_stride} is not allowed; use 1 or 2")
     strides = _strides(cfg.get("strides"), stages)
-    stem = Stem(resolution=resolution, in_channels=_int(cfg, "in_channels", 1),
-                num_classes=_int(cfg, "num_classes", 1),
-                stem_width=_int(cfg, "stem_width", 1, 32), stem_stride=stem_stride,
-                se_ratio=float(se))
+    fixed = FixedFields(resolution=resolution, in_channels=_int(cfg, "in_channels", 1),
+                        num_classes=_int(cfg, "num_classes", 1),
+                        stem_width=_int(cfg, "stem_width", 1, 32), stem_stride=stem_stride,
+                        se_ratio=float(se))
     domains = dict(cfg.get("domains") or {})
     wanted = FAMILIES[family]
     if sorted(domains) != sorted(wanted):
@@ -86,7 +86,7 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
     dists = {p: make_distribution(f"design_space.domains.{p}", dict(domains[p]))
              for p in wanted}
     named, custom = parse_constraints(cfg.get("constraints"))
-    common = dict(config=cfg, stem=stem, strides=strides,
+    common = dict(config=cfg, fixed=fixed, strides=strides,
                   windows=resolve_windows(cfg.get("complexity"), resolution, stem_stride),
                   named=named, custom=custom, max_tries=_int(cfg, "max_tries", 1, 100_000))
     if family == "anynet":

@@ -4,8 +4,9 @@ sweep validity rule: exactly `stages` stages and no skipped exponent (pycls
 `check_regnet_constraints`). All other constraints are applied by rejection, so sampling is
 exact for the configured grid distributions restricted to the valid, constrained set.
 
-The rule is evaluated for a whole batch with the same floating-point operations as
-`anynet.regnet_stages` and `anynet.adjust_compatibility` (tested equal).
+The rule is evaluated for a whole batch with the batch forms of the one implementation in
+`anynet.regnet` (`rule_widths`, `rule_exponents`, `adjust`), which `anynet.regnet_stages` and
+`anynet.adjust_compatibility` also use.
 """
 
 from __future__ import annotations
@@ -17,37 +18,13 @@ from typing import Any
 import numpy as np
 
 from anynet import AnyNetSpec
+from anynet.regnet import adjust, continuous_widths, rule_exponents, rule_widths, stage_exponents
 
 from .constraints import StageArrays
 from .distributions import Categorical
 from .space import Candidates, DesignSpace
 
 PARAMS = ("depth", "w0", "wa", "wm", "bottleneck_ratio", "group_width")
-
-
-def rule_widths(w0: np.ndarray, wm: np.ndarray, stages: int, q: int) -> np.ndarray:
-    """Stage widths round(w0·wm^k / q)·q for k < stages (Eq. 4 + pycls q-rounding), (N, stages)."""
-    k = np.arange(stages, dtype=float)
-    return (np.round(w0[:, None] * np.power(wm[:, None], k) / q) * q).astype(np.int64)
-
-
-def rule_exponents(depth: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray
-                   ) -> np.ndarray:
-    """Per-block stage exponents round(log(u_j / w0) / log(wm)) (Eqs. 2-3), −1 past the depth."""
-    j = np.arange(int(depth.max()))
-    u = w0[:, None] + wa[:, None] * j
-    ks = np.round(np.log(u / w0[:, None]) / np.log(wm)[:, None])
-    return np.where(j[None, :] < depth[:, None], ks, -1.0)
-
-
-def adjust(widths: np.ndarray, b: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorized `anynet.adjust_compatibility` for a shared b and g per row."""
-    bm = (1.0 / b)[:, None]
-    v = np.maximum(1.0, widths * bm).astype(np.int64)
-    g2 = np.minimum(g[:, None], v)
-    m = np.where(bm > 1, np.lcm(g2, np.floor(bm).astype(np.int64)), g2)
-    v = np.maximum(m, (np.round(v / m) * m).astype(np.int64))
-    return (v / bm).astype(np.int64), g2
 
 
 class RegNetSpace(DesignSpace):
@@ -65,7 +42,7 @@ class RegNetSpace(DesignSpace):
         n = self.n
         widths = rule_widths(w0, wm, n, self.q)
         # the last block has the largest exponent: a cheap necessary test before the full rule
-        k_last = np.round(np.log((w0 + wa * (d - 1)) / w0) / np.log(wm))
+        k_last = stage_exponents(continuous_widths(w0, wa, d - 1), w0, wm)
         valid = (k_last == n - 1) & (np.diff(widths, axis=1) > 0).all(axis=1)
         depths = np.ones((len(d), n), dtype=np.int64)
         rows = np.flatnonzero(valid)
@@ -75,7 +52,7 @@ class RegNetSpace(DesignSpace):
             ok = (ks.max(axis=1) == n - 1) & (dk >= 1).all(axis=1) & (dk.sum(axis=1) == d[rows])
             valid[rows] = ok
             depths[rows] = np.where(ok[:, None], dk, 1)
-        widths, groups = adjust(np.where(valid[:, None], widths, 8), b, g)
+        widths, groups = adjust(np.where(valid[:, None], widths, 8), b[:, None], g[:, None])
         ratios = np.repeat(b[:, None], n, axis=1)
         return StageArrays(depths, widths, ratios, groups), valid
 
@@ -103,7 +80,7 @@ class RegNetSpace(DesignSpace):
             dw0.values[dw0.probs > 0], dwm.values[dwm.probs > 0], dg.values[dg.probs > 0],
             indexing="ij"))
         ws, g2 = adjust(rule_widths(w0s.astype(float), wms.astype(float), self.n, self.q),
-                        np.full(len(w0s), float(b)), gs.astype(np.int64))
+                        float(b), gs.astype(np.int64)[:, None])
         hit = (ws == np.array(spec.widths)).all(axis=1) & (g2 == np.array(spec.group_widths)
                                                           ).all(axis=1)
         was = dwa.values[dwa.probs > 0].astype(float)

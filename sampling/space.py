@@ -22,7 +22,7 @@ import numpy as np
 
 from anynet import AnyNetSpec, complexity
 
-from .batch_complexity import Stem, batch_complexity
+from .batch_complexity import FixedFields, batch_complexity
 from .constraints import NAMED, CustomConstraint, StageArrays, Window
 
 FIRST_BATCH = 64
@@ -102,12 +102,12 @@ class DesignSpace(ABC):
 
     family = ""
 
-    def __init__(self, config: Mapping[str, Any], stem: Stem, strides: tuple[int, ...],
+    def __init__(self, config: Mapping[str, Any], fixed: FixedFields, strides: tuple[int, ...],
                  windows: tuple[Window, ...], named: tuple[str, ...],
                  custom: tuple[CustomConstraint, ...], max_tries: int) -> None:
         self.config = dict(config)
         self.name = str(config["name"])
-        self.stem = stem
+        self.fixed = fixed
         self.strides = strides
         self.windows = windows
         self.named = named
@@ -128,9 +128,9 @@ class DesignSpace(ABC):
         return AnyNetSpec(
             depths=a.depths[row].tolist(), widths=a.widths[row].tolist(),
             bottleneck_ratios=a.ratios[row].tolist(), group_widths=a.groups[row].tolist(),
-            strides=list(self.strides), stem_width=self.stem.stem_width,
-            stem_stride=self.stem.stem_stride, se_ratio=self.stem.se_ratio,
-            in_channels=self.stem.in_channels, num_classes=self.stem.num_classes)
+            strides=list(self.strides), stem_width=self.fixed.stem_width,
+            stem_stride=self.fixed.stem_stride, se_ratio=self.fixed.se_ratio,
+            in_channels=self.fixed.in_channels, num_classes=self.fixed.num_classes)
 
     def _params(self, cand: Candidates, row: int) -> dict[str, Any]:
         return {k: v[row].item() for k, v in cand.params.items()}
@@ -145,7 +145,7 @@ class DesignSpace(ABC):
 
     # -- shared checks -------------------------------------------------------------------------
     def _fixed_fields_match(self, spec: AnyNetSpec) -> bool:
-        s = self.stem
+        s = self.fixed
         return (spec.num_stages == len(self.strides) and spec.strides == self.strides
                 and spec.stem_width == s.stem_width and spec.stem_stride == s.stem_stride
                 and spec.se_ratio == s.se_ratio and spec.in_channels == s.in_channels
@@ -153,7 +153,7 @@ class DesignSpace(ABC):
 
     def _passes_checks(self, spec: AnyNetSpec) -> bool:
         """Windows, switched-on named constraints and custom predicates on one spec."""
-        cx = complexity(spec, self.stem.resolution)
+        cx = complexity(spec, self.fixed.resolution)
         return (all(w.check(cx[w.metric]) for w in self.windows)
                 and all(NAMED[n].check(spec) for n in self.named)
                 and all(c.check(spec) for c in self.custom))
@@ -217,7 +217,7 @@ class DesignSpace(ABC):
                 fails[name] = ~NAMED[name].batch(a)
         if self.windows:
             cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides,
-                                  self.stem)
+                                  self.fixed)
             for w in self.windows:
                 fails[f"complexity.{w}"] = ~w.batch(cx[w.metric])
         return fails
@@ -231,7 +231,7 @@ class DesignSpace(ABC):
             for name in failed:
                 stats.reject(f"constraints.{name}", 1)
             if not failed:
-                cx = complexity(spec, self.stem.resolution)
+                cx = complexity(spec, self.fixed.resolution)
                 return Sample(index, seed, spec, cx, self._params(cand, int(row))), row - lo + 1
         return None, hi - lo
 
@@ -245,4 +245,4 @@ class DesignSpace(ABC):
             "candidates). Widen it or switch it off.")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, resolution={self.stem.resolution})"
+        return f"{type(self).__name__}({self.name!r}, resolution={self.fixed.resolution})"

@@ -14,7 +14,7 @@ from scipy.stats import chisquare
 
 from anynet import AnyNetSpec, adjust_compatibility, complexity, regnet_spec, regnet_stages
 from sampling import load_design_space
-from sampling.batch_complexity import Stem, batch_complexity
+from sampling.batch_complexity import FixedFields, batch_complexity
 from sampling.constraints import NAMED, StageArrays
 from sampling.distributions import make_distribution
 from sampling.regnet_space import PARAMS
@@ -53,7 +53,7 @@ def test_batch_complexity_equals_anynet():
                                     in_channels=cin, num_classes=nc))
         a = StageArrays.from_specs(specs)
         got = batch_complexity(a.depths, a.widths, a.ratios, a.groups, (2, 2, 2, 2),
-                               Stem(res, cin, nc, se_ratio=se))
+                               FixedFields(res, cin, nc, se_ratio=se))
         for i, s in enumerate(specs):
             assert {k: int(v[i]) for k, v in got.items()} == complexity(s, res)
 

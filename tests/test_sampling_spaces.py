@@ -112,7 +112,7 @@ def test_pinned_samples(name, ov, index, d, w, b, g, flops):
     sp = load_design_space(name, ov)
     spec = sp.sample(index=index, seed=0)
     assert (spec.depths, spec.widths, spec.bottleneck_ratios, spec.group_widths) == (d, w, b, g)
-    assert complexity(spec, sp.stem.resolution)["flops"] == flops
+    assert complexity(spec, sp.fixed.resolution)["flops"] == flops
 
 
 def test_pure_function_of_config_seed_index():

@@ -57,6 +57,22 @@ def test_defaults_follow_the_paper() -> None:
     assert spec.num_stages == 2 and spec.depth == 3
 
 
+def test_default_strides_follow_the_number_of_stages() -> None:
+    fields = dict(depths=[1, 2, 3], widths=[16, 32, 64], bottleneck_ratios=[1, 1, 1],
+                  group_widths=[8, 8, 8])
+    spec = AnyNetSpec(**fields)
+    assert spec.strides == (2, 2, 2)
+    assert AnyNetSpec.from_dict(fields) == spec == AnyNetSpec.from_dict(spec.to_dict())
+    assert AnyNetSpec(**fields, strides=None).strides == (2, 2, 2)
+    assert AnyNetSpec(depths=[1], widths=[8], bottleneck_ratios=[1],
+                      group_widths=[8]).strides == (2,)
+
+
+def test_se_ratio_range_ends_are_allowed() -> None:
+    assert make(se_ratio=0).se_ratio == 0.0 and type(make(se_ratio=0).se_ratio) is float
+    assert make(se_ratio=1).se_ratio == 1.0
+
+
 def test_to_dict_from_dict_round_trip() -> None:
     spec = make(se_ratio=0.25, bottleneck_ratios=[1, 2, 2, 4], group_widths=[4, 4, 4, 4],
                 strides=[1, 2, 2, 2], stem_stride=1, in_channels=1, num_classes=10)
@@ -125,9 +141,12 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
     # w_b = 24 / 4 = 6 is fine, but 56 / 16 = 3.5 channels is not
     ({"bottleneck_ratios": [4, 16, 1, 1], "group_widths": [2, 1, 8, 8]},
      r"widths\[1\]/bottleneck_ratios\[1\]: width 56 / b 16 = 3\.5", "whole number"),
-    ({"se_ratio": -0.25}, r"se_ratio: -0\.25 ", ">= 0"),
-    ({"se_ratio": float("nan")}, r"se_ratio: nan ", ">= 0"),
-    ({"se_ratio": "0.25"}, r"se_ratio: '0\.25' ", ">= 0"),
+    ({"se_ratio": -0.25}, r"se_ratio: -0\.25 ", "in [0, 1]"),
+    ({"se_ratio": 1.5}, r"se_ratio: 1\.5 ", "in [0, 1]"),
+    ({"se_ratio": float("inf")}, r"se_ratio: inf ", "in [0, 1]"),
+    ({"se_ratio": float("nan")}, r"se_ratio: nan ", "in [0, 1]"),
+    ({"se_ratio": "0.25"}, r"se_ratio: '0\.25' ", "in [0, 1]"),
+    ({"se_ratio": True}, r"se_ratio: True ", "in [0, 1]"),
     # round(0.01 * 32) = 0 channels in the SE of block 1
     ({"se_ratio": 0.01}, r"se_ratio: 0\.01 gives an SE width of 0", "se_ratio >"),
     ({"strides": [2, 3, 2, 2]}, r"strides\[1\]: 3 ", "1 or 2"),

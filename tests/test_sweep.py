@@ -234,3 +234,46 @@ def test_bad_report_flag_is_one_clear_line(tmp_path):
     assert proc.returncode == 2, text
     assert "sweep.report: 'maybe' is not allowed; use true or false" in text
     assert not list(tmp_path.rglob("record.json"))
+
+
+@pytest.mark.slow
+def test_two_identical_sweeps_never_train_a_run_twice(tmp_path):
+    """Started together, the two sweeps share the work through the runs' locks."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "design_space=anynetx_a", "sample.index=range(0,4)", *TINY,
+            "hydra/launcher=joblib", "hydra.launcher.n_jobs=1", f"sweep.dir={sweep}"]
+    procs = [dse_train(*args), dse_train(*args)]
+    outs = [finish(p) for p in procs]
+    assert len(records(sweep)) == 4
+    trained = 0
+    for out in outs:
+        line = summary_line(out)
+        trained += int(line.split("ok ")[1].split(",")[0])
+    assert trained == 4, outs  # every run trained exactly once across the two sweeps
+    assert stray_files(sweep) == []
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_launcher_stops_its_workers(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "design_space=anynetx_a", "sample.index=range(0,6)", *TINY,
+            "regime.epochs=8", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+            f"sweep.dir={sweep}"]
+    proc = dse_train(*args, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not list(sweep.rglob("checkpoint.pt")):
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)  # the launching process only, as a scheduler would
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "stopped by SIGTERM: workers stopped, checkpoints kept" in out
+    assert summary_line(out).startswith("dse-train sweep: 6 jobs:")
+    stamps = {p: p.stat().st_mtime_ns for p in sweep.rglob("*") if p.is_file()}
+    time.sleep(4)  # an orphaned worker would go on writing checkpoints and records
+    assert {p: p.stat().st_mtime_ns for p in sweep.rglob("*") if p.is_file()} == stamps
+    assert list(sweep.rglob("checkpoint.pt")), "the interrupted runs keep their checkpoints"
+    # the same command resumes and completes the rest
+    assert summary_line(finish(dse_train(*args))).startswith("dse-train sweep: 6 jobs:")
+    assert len(records(sweep)) == 6

@@ -1,0 +1,145 @@
+"""The X/Y block's structure and each layer's counting rule, once (PAPER.md §1.2-1.3, §4.5).
+
+Every function here works on Python ints/floats *and* on numpy arrays (elementwise, broadcasting),
+so the scalar `anynet.complexity`, the vectorized `sampling.batch_complexity` and the nn.Module
+builder `anynet.build_model` share one definition of each rule:
+
+* bottleneck width w_b = w_out / b ([DDS] Fig. 4), half-to-even rounding to whole channels;
+* groups of the 3x3 conv = w_b / g (g is the group *width*);
+* SE width = round(se_ratio · w_in) of the block *input* width ([DDS] App. D; pycls);
+* projection shortcut (1x1 conv + BN, carrying the stride) iff w_in != w_out or stride != 1.
+
+Counting follows pycls (`core/net.py`, `models/blocks.py *_cx`), which produced the paper's
+numbers: flops are multiply-adds; a k x k conv adds k²·C_in·C_out·h·w / G flops,
+k²·C_in·C_out / G params and C_out·h·w acts (its output size); a bias adds C_out·h·w flops and
+C_out params; BN adds 2C params and nothing else; the FC head adds w·n + n flops and params and n
+acts; the SE convs run at 1x1. ReLU, sigmoid, pooling and the residual add count nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Int = Any  # a Python int or an int64 numpy array (elementwise)
+
+
+def _rint(x: Any) -> Int:
+    """Half-to-even rounding to whole numbers: an int64 array for an array, else a Python int
+    (Python's `round` and numpy's `rint` agree; the scalar path avoids numpy's overhead)."""
+    if isinstance(x, np.ndarray):
+        return np.rint(x).astype(np.int64)
+    return int(round(x))
+
+
+def bottleneck_width(w_out: Int, b: Any) -> Int:
+    """w_b = w_out / b ([DDS] Fig. 4), rounded half-to-even to whole channels."""
+    return _rint(w_out / b)
+
+
+def exact_bottleneck_width(width: int, ratio: float, stage: int | None = None) -> int:
+    """`bottleneck_width` of one stage, or ValueError unless w / b is a positive whole number
+    (to 1e-9). `stage` (0-based) only labels the error message."""
+    wb = width / ratio
+    if wb < 1 or abs(wb - bottleneck_width(width, ratio)) > 1e-9:
+        i = "" if stage is None else f"[{stage}]"
+        raise ValueError(
+            f"widths{i}/bottleneck_ratios{i}: width {width} / b {ratio:g} = {wb:g} is not a "
+            "positive integer; the bottleneck width must be a whole number of channels"
+        )
+    return bottleneck_width(width, ratio)
+
+
+def se_width(w_in: Int, se_ratio: float) -> Int:
+    """SE width of a Y block: round(se_ratio · w_in) of the block *input* width ([DDS] App. D;
+    pycls, PAPER.md §1.3), half-to-even."""
+    return _rint(w_in * se_ratio)
+
+
+def out_size(h: int, stride: int) -> int:
+    """Output side of a conv with 'same' padding (k // 2) and `stride` on an h x h input."""
+    return (h - 1) // stride + 1
+
+
+@dataclass(slots=True)
+class BlockStructure:
+    """Channel structure of one X/Y block ([DDS] Fig. 4, App. D): 1x1 (w_in → w_b), 3x3 group
+    conv (w_b → w_b, `groups` groups, carrying the stride), [SE at `w_se` when `se`],
+    1x1 (w_b → w_out), and a projection shortcut where `proj` (bool or bool array)."""
+
+    w_in: Int
+    w_out: Int
+    stride: int
+    w_b: Int
+    groups: Int
+    se: bool
+    w_se: Int
+    proj: Any
+
+
+def block_structure(w_in: Int, w_out: Int, stride: int, b: Any, g: Int,
+                    se_ratio: float) -> BlockStructure:
+    """The structure of a block with input width `w_in`, output width `w_out`, bottleneck
+    ratio `b`, group width `g` (dividing w_b) and SE ratio `se_ratio` (0 = X block)."""
+    w_b = bottleneck_width(w_out, b)
+    return BlockStructure(w_in, w_out, stride, w_b, w_b // g, se_ratio > 0,
+                          se_width(w_in, se_ratio), (w_in != w_out) | (stride != 1))
+
+
+# -- costs: (flops, params, acts) tuples of ints or int64 arrays -----------------------------
+Cost = tuple  # (flops, params, acts); plain tuples keep the scalar path fast
+
+
+def total(costs: Iterable[Cost]) -> Cost:
+    """Componentwise sum of costs."""
+    f = p = a = 0
+    for cf, cp, ca in costs:
+        f, p, a = f + cf, p + cp, a + ca
+    return f, p, a
+
+
+def scale(k: Any, cost: Cost) -> Cost:
+    """`cost` times an int (e.g. a number of identical blocks) or a 0/1 mask."""
+    f, p, a = cost
+    return k * f, k * p, k * a
+
+
+def conv_cost(c_in: Int, c_out: Int, k: int, hw_out: int, groups: Int = 1,
+              bias: bool = False) -> Cost:
+    """A k x k conv (`groups` groups, optional bias) producing hw_out pixels per channel."""
+    weights, acts = k * k * c_in * c_out, c_out * hw_out
+    if bias:
+        return weights * hw_out // groups + acts, weights // groups + c_out, acts
+    return weights * hw_out // groups, weights // groups, acts
+
+
+def bn_cost(c: Int) -> Cost:
+    """BatchNorm: 2C params (γ, β); no flops or acts."""
+    return 0, 2 * c, 0
+
+
+def se_cost(w_b: Int, w_se: Int) -> Cost:
+    """SE op: two biased 1x1 convs at 1x1 spatial size (w_b → w_se → w_b)."""
+    return total([conv_cost(w_b, w_se, 1, 1, bias=True), conv_cost(w_se, w_b, 1, 1, bias=True)])
+
+
+def fc_cost(c_in: Int, c_out: Int) -> Cost:
+    """The FC head with bias: c_in·c_out + c_out flops and params, c_out acts."""
+    return c_in * c_out + c_out, c_in * c_out + c_out, c_out
+
+
+def block_cost(st: BlockStructure, h_in: int) -> Cost:
+    """Cost of one block on an h_in x h_in input (the 3x3 conv and shortcut carry the stride)."""
+    w_in, w_b, w_out = st.w_in, st.w_b, st.w_out
+    hw_in, hw_out = h_in * h_in, out_size(h_in, st.stride) ** 2
+    layers = [conv_cost(w_in, w_b, 1, hw_in), bn_cost(w_b),
+              conv_cost(w_b, w_b, 3, hw_out, st.groups), bn_cost(w_b),
+              conv_cost(w_b, w_out, 1, hw_out), bn_cost(w_out)]
+    if st.se:  # se_ratio is one number for the whole network (or batch)
+        layers.append(se_cost(w_b, st.w_se))
+    shortcut = total([conv_cost(w_in, w_out, 1, hw_out), bn_cost(w_out)])
+    layers.append(scale(st.proj, shortcut))  # proj: a bool, or a bool mask over the batch
+    return total(layers)
