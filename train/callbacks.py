@@ -190,7 +190,8 @@ class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _check(config)
         hydra_dir = _hydra_sweep_dir(config)
-        params = OmegaConf.to_container(config.hydra.sweeper.get("params") or {}, resolve=False)
+        node = config.hydra.sweeper.get("params")
+        params = OmegaConf.to_container(node, resolve=False) if node is not None else {}
         total = count_sweep_jobs(params or {}, config.hydra.overrides.task)
         write_json_atomic(hydra_dir / SWEEP_NAME, {"total": total, "started": time.time()})
         print(f"dse-train: {total if total is not None else 'a sweep of'} jobs -> "
