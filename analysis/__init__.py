@@ -3,8 +3,8 @@ error distributions, fit the quantized linear rule, plot, report, and propose a 
 See docs/ANALYSIS.md."""
 
 from .edf import EDF, complexity_weights, edf, normalized_edf
-from .fit import RegNetFit, block_widths_of, e_fit, fit_models, fit_regnet
 from .export import to_optuna
+from .fit import RegNetFit, block_widths_of, e_fit, fit_models, fit_regnet
 from .pairs import compare_pairs, holm
 from .plots import (
     plot_block_widths,
