@@ -11,6 +11,7 @@ status 2 (1 when writing fails), never a traceback.
 from __future__ import annotations
 
 import sys
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,6 +74,18 @@ def _sweep_dir(cfg: Mapping[str, Any]) -> Path:
     return path
 
 
+def _check_writable(out: Path) -> None:
+    """Fail before any work when the report folder cannot be written (OSError naming it)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {str(out)!r} is a file; give a folder for the report")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(out)) from None
+
+
 def _counts(df) -> list[str]:
     lines = []
     for r in space_summary(df).itertuples():
@@ -89,8 +102,7 @@ def analyze(cfg: Mapping[str, Any]) -> Path:
     sweep_dir = _sweep_dir(cfg)
     settings = settings_from(cfg)
     out = Path(cfg.get("out") or sweep_dir / "report")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out: {str(out)!r} is a file; give a folder for the report")
+    _check_writable(out)
     plan = cfg.get("plan")
     if plan is not None:
         from .plan import load_plan

@@ -39,7 +39,7 @@ TREND_PARAMS = ("depth", "d1", "d2", "d3", "d4", "w1", "w2", "w3", "w4", "wr1", 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{padding:3px 8px;
 border-bottom:1px solid #ddd;text-align:right}th{background:#f4f4f4}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,table.left td,table.left th{text-align:left}
 figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#666;font-size:13px}
 .verdict li{margin:.4em 0}.warn{color:#a40}nav a{margin-right:1em}
 svg g.model:hover{opacity:.6}"""
@@ -199,9 +199,10 @@ def _cell(column: str) -> Callable[[Any], str]:
     return cell
 
 
-def _html_table(df: pd.DataFrame) -> str:
+def _html_table(df: pd.DataFrame, left: bool = False) -> str:
     formatters = {c: _cell(str(c)) for c in df.columns}
-    return df.to_html(index=False, formatters=formatters, na_rep="–", border=0)
+    return df.to_html(index=False, formatters=formatters, na_rep="–", border=0,
+                      classes="left" if left else None)
 
 
 def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any) -> None:
@@ -227,7 +228,7 @@ def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any) -> None:
     note = (f"Each pair a vs b: difference a − b of median and of mean {s.metric} "
             f"(percentage points) with its 95% percentile-bootstrap interval ({s.n_boot:,} "
             "draws, each space resampled at its own size); two-sided Mann-Whitney U test, "
-            f"p Holm-corrected over the {s.pairs} pairs compared; significance at "
+            f"p Holm-corrected over the pairs compared ({s.pairs} pairs); significance at "
             f"{s.alpha:g}. A pair is not judged when its sizes cannot give p < {s.alpha:g} at "
             "all (2 / C(n_a + n_b, n_a) ≥ "
             f"{s.alpha:g}, e.g. 3 and 3: {fmt.pvalue(min_pvalue(3, 3))}). Zoo models are "
@@ -262,7 +263,7 @@ def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
     if mixed:
         body += (f"<p class='warn'>Records differ in {html.escape(', '.join(mixed))}: models "
                  "trained differently are compared below.</p>")
-    body += _html_table(table)
+    body += _html_table(table, left=True)
     summary = p.per_space.copy()
     doc.csv(summary, "summary")
     body += (f"<p>{p.n_records:,} records; total training wall time "
@@ -329,8 +330,8 @@ def _trends(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]
             f"<p class='note'>No space has {s.min_models} ok models yet.</p>")
 
 
-def _fits(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
-    fig = plots.plot_efit(df, s.metric, n_boot=s.n_boot, seed=s.seed)
+def _fits(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
+    fig = plots.plot_efit(df, s.metric, spaces=names or None, n_boot=s.n_boot, seed=s.seed)
     body = doc.figure(fig, "efit", "e_fit (mean |log ŵ_j/w_j| of the best quantized-linear fit) "
                                    "against error, one shared y-axis ([DDS] Fig. 8 bottom).")
     fig, axes = plots.new_figure(1, 2, size=(5.0, 3.6), bottom=plots.legend_margin(5, 2))
@@ -393,7 +394,7 @@ def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | N
         _curves(doc, df, s, names)
         _trends(doc, df, s, names)
         if s.fit:
-            _fits(doc, df, s)
+            _fits(doc, df, s, names)
         _best(doc, df, s)
         _details(doc, df, s, names)
     models = df.drop(columns=[c for c in ("spec", "fit_widths") if c in df.columns])
