@@ -1,4 +1,4 @@
-"""``dse-analyze sweep.dir=PATH [out=DIR] [propose=true] [plan=PLAN.yaml]``: the report of a
+"""``dse-analyze sweep.dir=PATH [out=DIR] [propose=true] [plan=NAME]``: the report of a
 sweep.
 
 Composes ``conf/analyze.yaml`` with the command-line overrides (Hydra's compose API: no
@@ -26,7 +26,7 @@ from .sweep import SweepWarning, load_sweep, ok_rows
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 USAGE = ("usage: dse-analyze sweep.dir=PATH [out=DIR] [metric=error|min_error] [bins=10] "
          "[top=20] [n_boot=10000] [seed=0] [fit=true] [pairs=all|consecutive] "
-         "[order=[a,b,...]] [plan=PLAN.yaml] [propose=true propose_name=NAME "
+         "[order=[a,b,...]] [plan=NAME | plan_file=PLAN.yaml] [propose=true propose_name=NAME "
          "propose_top=100 propose_path=PATH] [allow_mixed=true]  (conf/analyze.yaml)")
 
 
@@ -74,6 +74,23 @@ def _sweep_dir(cfg: Mapping[str, Any]) -> Path:
     return path
 
 
+def _plan(cfg: Mapping[str, Any]) -> Any:
+    """The analysis plan: ``plan_file`` (a YAML path, `analysis.plan.load_plan`), else
+    ``plan`` (a path, or the mapping Hydra composed from ``plan=<name of conf/plan/>``)."""
+    path, plan = cfg.get("plan_file"), cfg.get("plan")
+    if path is not None and plan is not None:
+        raise ValueError("plan_file: give plan=<name> or plan_file=<path>, not both")
+    if path is not None or isinstance(plan, (str, Path)):
+        try:
+            from .plan import load_plan
+        except ImportError as exc:
+            raise ValueError(f"plan_file: analysis plans are not available ({exc})") from None
+        return load_plan(path if path is not None else plan)
+    if plan is not None and not isinstance(plan, Mapping):
+        raise ValueError(f"plan: {plan!r} is not allowed; use plan=<name of conf/plan/>")
+    return plan
+
+
 def _check_writable(out: Path) -> None:
     """Fail before any work when the report folder cannot be written (OSError naming it)."""
     if out.exists() and not out.is_dir():
@@ -103,11 +120,7 @@ def analyze(cfg: Mapping[str, Any]) -> Path:
     settings = settings_from(cfg)
     out = Path(cfg.get("out") or sweep_dir / "report")
     _check_writable(out)
-    plan = cfg.get("plan")
-    if plan is not None:
-        from .plan import load_plan
-
-        plan = load_plan(plan)
+    plan = _plan(cfg)
     df = load_sweep(sweep_dir, allow_mixed=_bool(cfg, "allow_mixed", False))
     print(f"{sweep_dir}: {len(df)} records")
     if len(df):

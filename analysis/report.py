@@ -178,7 +178,8 @@ class _Doc:
                 f"<p class='note'>{intro}</p><nav>{nav}</nav>{body}</body></html>")
 
 
-_P_COLUMNS = {"p", "p_holm", "ks_pvalue", "min_p", "p_raw", "p_corrected", "pvalue"}
+_P_COLUMNS = {"p", "p_holm", "ks_pvalue", "min_p", "p_raw", "p_corrected", "pvalue",
+              "p_contra", "p_contra_corrected"}
 
 
 def _cell(column: str) -> Callable[[Any], str]:
@@ -249,6 +250,8 @@ def _planned(doc: _Doc, df: pd.DataFrame, plan: Any) -> None:
 
         plan = load_plan(plan)
     table = analysis.verdicts(df, plan)
+    first = [c for c in ("id", "text", "verdict") if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
     doc.add("verdict", "Verdict (planned hypotheses)",
             "<p>One row per hypothesis of the analysis plan, each judged as planned "
             "(estimate, interval, raw and corrected p).</p>" + doc.table(table, "verdicts"))

@@ -284,3 +284,22 @@ def test_settings_refuse_bad_values():
                       (dict(pairs="some"), "pairs"), (dict(alpha=1.5), "alpha")):
         with pytest.raises(ValueError, match=f"^{field}: "):
             analysis.ReportSettings(**kw)
+
+
+def test_a_plan_puts_its_verdicts_first(fitted, tmp_path):
+    """With an analysis plan the first table is analysis.verdicts(df, plan): one row per
+    hypothesis, its verdict beside its text."""
+    pytest.importorskip("analysis.plan")  # the plans module (issue 12)
+    plan = {"name": "mini", "alpha": 0.05, "correction": "holm", "metric": "all",
+            "column": "error", "ci": 95, "n_boot": 300, "seed": 0,
+            "hypotheses": [{"id": "E_better_A", "text": "AnyNetX_E beats AnyNetX_A",
+                            "kind": "better", "a": "anynetx_e", "b": "anynetx_a",
+                            "test": "mwu"}]}
+    expected = analysis.verdicts(fitted, plan)
+    path = analysis.write_report(fitted, tmp_path / "r",
+                                 analysis.ReportSettings(**SETTINGS, curves=0), plan=plan)
+    text = path.read_text()
+    verdict = text[text.index("<section id='verdict'>"):text.index("<section id='provenance'>")]
+    assert "<th>id</th>" in verdict and "<td>E_better_A</td>" in verdict
+    assert f"<td>{expected.verdict.iloc[0]}</td>" in verdict
+    assert pd.read_csv(path.parent / "verdicts.csv").id.tolist() == ["E_better_A"]
