@@ -2,36 +2,64 @@
 
 The paper narrows AnyNetX_E to RegNet by fitting the quantized linear rule to every model and
 reading off the ranges of (d, w0, wa, wm, b, g) where the best models lie. `propose_regnet` does
-this with the tools of this package: fit the `top` best models (`fit.fit_regnet`), take the
-95% bootstrap interval of the best model's value of each parameter (`stats.bootstrap_best`,
-[DDS] fn. 4), widen each to the parameter's grid, and write a design-space YAML in the schema of
-``conf/design_space/regnetx.yaml`` that ``dse-train design_space=<name>`` accepts directly.
+this with the tools of this package: fit the `top` best models (`population.with_fits`), take
+the 95% bootstrap interval of the best model's value of each parameter
+(`stats.bootstrap_best`, [DDS] fn. 4), widen each to the grid of the base space's domain
+(composed from ``conf/design_space/<base>.yaml``: dist, q, low, high) and write a design-space
+YAML that composes on the base, which ``dse-train design_space=<name>`` accepts directly.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from omegaconf import OmegaConf
 
-from .fit import fit_models
+import conf
+
+from .population import MIN_BOOTSTRAP_N, with_fits
+from .report import write_atomic
 from .stats import bootstrap_best
 from .sweep import ok_rows
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "design_space"
-
-# (column of the fitted frame, domain name, dist, quantum, lowest, highest) -- the grids of
-# conf/design_space/regnetx.yaml (pycls regnet_sampler), w0 allowed up to 512 (RegNetX-32GF).
-_CONTINUOUS = (
-    ("depth", "depth", "uniform", 1, 1, 63),
-    ("fit_w0", "w0", "log_uniform", 8, 8, 512),
-    ("fit_wa", "wa", "log_uniform", 0.1, 0.1, 255.9),
-    ("fit_wm", "wm", "log_uniform", 0.001, 1.5, 3.0),
-)
+CONF_ROOT = conf.path()
+CONF_DIR = CONF_ROOT / "design_space"
+# Proposed spaces are the user's: written outside the package, under ./dse_conf by default, and
+# found with hydra.searchpath=[file://<dir>] or ANYNET_DSE_CONF=<dir> (docs/DESIGN_SPACES.md).
+USER_CONF = Path("dse_conf")
+# column of the fitted frame -> domain of a RegNet space (conf/design_space/regnetx.yaml)
+_CONTINUOUS = (("depth", "depth"), ("fit_w0", "w0"), ("fit_wa", "wa"), ("fit_wm", "wm"))
 _CHOICES = (("b", "bottleneck_ratio"), ("g", "group_width"))
+
+
+def base_domains(base: str) -> dict[str, dict[str, Any]]:
+    """The ``domains`` of design space `base` as Hydra composes it (defaults included), e.g.
+    regnety inherits regnetx's grids."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+
+    overrides = [f"+design_space={base}"]
+    try:
+        if GlobalHydra.instance().is_initialized():  # inside a Hydra app on conf/
+            cfg = compose(overrides=overrides)
+        else:
+            with initialize_config_dir(config_dir=str(CONF_ROOT), version_base=None):
+                cfg = compose(overrides=overrides)
+    except HydraException as exc:
+        raise ValueError(f"base: {base!r} is not a design space of {CONF_DIR} "
+                         f"({' '.join(str(exc).split())})") from None
+    domains = OmegaConf.to_container(cfg.design_space, resolve=True).get("domains") or {}
+    missing = [k for _, k in _CONTINUOUS + _CHOICES if k not in domains]
+    if missing:
+        raise ValueError(f"base: {base!r} is not a RegNet space; its domains lack {missing}")
+    return domains
 
 
 @dataclass(frozen=True)
@@ -46,32 +74,40 @@ class ProposedSpace:
     source: str = ""
     path: Path | None = field(default=None, compare=False)
 
+    def config(self) -> dict[str, Any]:
+        """The design-space config: the base space with the proposed domains overriding it."""
+        return {"defaults": [self.base, "_self_"], "name": self.name,
+                "domains": self.domains}
+
+    def header(self) -> str:
+        return "".join(f"# {line}\n" for line in (
+            f"Proposed by analysis.propose_regnet from {self.source or 'a sweep'}",
+            f"({self.n_models} models): 95% bootstrap intervals of the best model's",
+            "quantized-linear fit ([DDS] §3.3, fn. 4). Medians: "
+            + ", ".join(f"{k}={v[1]:g}" for k, v in self.intervals.items())))
+
     def yaml(self) -> str:
-        """The design-space file: the base space with the proposed domains overriding its own."""
-        lines = [
-            f"# Proposed by analysis.propose_regnet from {self.source or 'a sweep'}",
-            f"# ({self.n_models} models): 95% bootstrap intervals of the best model's",
-            "# quantized-linear fit ([DDS] §3.3, fn. 4). Medians: "
-            + ", ".join(f"{k}={v[1]:g}" for k, v in self.intervals.items()),
-            "defaults:", f"  - {self.base}", "  - _self_", f"name: {self.name}", "domains:",
-        ]
-        lines += [f"  {k}: {_flow(v)}" for k, v in self.domains.items()]
-        return "\n".join(lines) + "\n"
+        """The design-space file (as `write` saves it)."""
+        return self.header() + OmegaConf.to_yaml(OmegaConf.create(self.config()))
 
+    def write(self, path: str | Path) -> Path:
+        """Save the YAML atomically (OmegaConf.save into a temp file, then rename)."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
 
-def _flow(d: dict) -> str:
-    def fmt(v: object) -> str:
-        if isinstance(v, list):
-            return "[" + ", ".join(fmt(x) for x in v) + "]"
-        if isinstance(v, float):
-            return repr(round(v, 6))
-        return str(v)
-    return "{" + ", ".join(f"{k}: {fmt(v)}" for k, v in d.items()) + "}"
+        def save(f) -> None:
+            text = io.StringIO()
+            text.write(self.header())
+            OmegaConf.save(OmegaConf.create(self.config()), text)
+            f.write(text.getvalue().encode())
+
+        write_atomic(out, save)
+        return out
 
 
 def _grid_range(low: float, high: float, q: float, lo_lim: float, hi_lim: float
                 ) -> tuple[float, float]:
-    """[low, high] widened outward to multiples of q and clipped to the allowed range."""
+    """[low, high] widened outward to multiples of q and clipped to the base's range."""
     k_lo, k_hi = math.floor(low / q + 1e-9), math.ceil(high / q - 1e-9)
     lo = min(max(k_lo * q, lo_lim), hi_lim)
     hi = max(min(k_hi * q, hi_lim), lo)
@@ -90,7 +126,8 @@ def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_
 
     `base` defaults to ``regnety`` when the best models use SE, else ``regnetx``; `path` to
     ``conf/design_space/<name>.yaml``. `spaces` restricts the models to those design spaces.
-    Existing fits (``e_fit`` column) are reused.
+    Existing fits (``e_fit`` column) are reused. Fewer than `population.MIN_BOOTSTRAP_N`
+    models are refused: their bootstrap of the best is a uniform pick.
     """
     rows = ok_rows(df, metric)
     if spaces is not None:
@@ -98,33 +135,36 @@ def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_
     rows = rows.sort_values(metric)
     if top is not None:
         rows = rows.head(top)
-    if len(rows) == 0:
-        raise ValueError("propose_regnet: the sweep has no ok model to fit")
-    if "e_fit" not in rows.columns or rows["e_fit"].isna().any():
-        rows = fit_models(rows, q=q)
-    intervals: dict[str, tuple[float, float, float]] = {}
-    domains: dict[str, dict] = {}
-    for col, key, dist, quantum, lo_lim, hi_lim in _CONTINUOUS:
-        low, med, high = bootstrap_best(rows, col, frac=frac, n=n, ci=ci, seed=seed,
-                                        error=metric)
-        intervals[key] = (low, med, high)
-        lo, hi = _grid_range(low, high, quantum, lo_lim, hi_lim)
-        domains[key] = {"dist": dist, "low": lo, "high": hi, "q": quantum}
-    for col, key in _CHOICES:
-        low, med, high = bootstrap_best(rows, col, frac=frac, n=n, ci=ci, seed=seed,
-                                        error=metric)
-        intervals[key] = (low, med, high)
-        seen = sorted({v for v in rows[col] if low - 1e-9 <= v <= high + 1e-9})
-        values = [int(v) if float(v).is_integer() else float(v) for v in seen]
-        domains[key] = {"dist": "choice", "values": values}
+    if len(rows) < MIN_BOOTSTRAP_N:
+        raise ValueError(f"propose_regnet: {len(rows)} ok models; the bootstrap of the best "
+                         f"needs at least {MIN_BOOTSTRAP_N} (below, every 25% draw is one "
+                         "model)")
+    rows = with_fits(rows, metric, q=q)
     if base is None:
         base = "regnety" if float(rows["se_ratio"].iloc[0]) > 0 else "regnetx"
+    grids = base_domains(base)
+    intervals: dict[str, tuple[float, float, float]] = {}
+    domains: dict[str, dict] = {}
+    for col, key in _CONTINUOUS:
+        grid = grids[key]
+        low, med, high = bootstrap_best(rows, col, frac=frac, n=n, ci=ci, seed=seed,
+                                        error=metric)
+        intervals[key] = (low, med, high)
+        lo, hi = _grid_range(low, high, grid["q"], grid["low"], grid["high"])
+        domains[key] = {"dist": grid["dist"], "low": lo, "high": hi, "q": grid["q"]}
+    for col, key in _CHOICES:
+        allowed = set(grids[key]["values"])
+        low, med, high = bootstrap_best(rows, col, frac=frac, n=n, ci=ci, seed=seed,
+                                        error=metric)
+        intervals[key] = (low, med, high)
+        seen = sorted({v for v in rows[col] if low - 1e-9 <= v <= high + 1e-9 and v in allowed})
+        values = [int(v) if float(v).is_integer() else float(v) for v in seen]
+        domains[key] = {"dist": "choice", "values": values or sorted(allowed)}
     spaces = ", ".join(sorted(rows["design_space"].unique()))
     proposed = ProposedSpace(name=name, base=base, domains=domains, intervals=intervals,
                              n_models=len(rows), source=f"the best of {spaces}")
     if not write:
         return proposed
-    out = Path(path) if path is not None else CONF_DIR / f"{name}.yaml"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(proposed.yaml())
+    out = proposed.write(Path(path) if path is not None
+                         else USER_CONF / "design_space" / f"{name}.yaml")
     return ProposedSpace(**{**proposed.__dict__, "path": out})

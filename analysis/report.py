@@ -1,8 +1,11 @@
-"""A self-contained HTML report of a sweep (inline SVG, no network), after pycls
-`sweep_analyze` (PAPER.md §5, "analysis.html sections"), plus PNG figures and CSV tables.
+"""A self-contained HTML report of a sweep (inline SVG, no network, no script), after pycls
+`sweep_analyze` (docs/PAPER.md, "analysis.html sections"), plus PNG figures and CSV tables.
 
-Sections: population (models per space, by status), comparison table, EDFs, normalized EDFs,
-parameter trends, e_fit and the widths of the best models, and the best models' specs.
+It leads with its verdict (which space has the lower errors, by how much, how sure; or the
+planned hypotheses' verdicts), then says under which conditions the models were trained
+(provenance), then shows the evidence: EDFs, training curves, parameter trends, the quantized
+linear fits and the best models. Hovering a model's marker shows its spec and error (SVG
+``<title>``). Every file is written atomically (temp file in the same folder, then rename).
 """
 
 from __future__ import annotations
@@ -10,25 +13,37 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import io
+import os
+import re
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import plots
-from .fit import fit_models
-from .stats import comparison_table, space_summary
+from . import fmt, plots
+from .pairs import PAIRINGS, compare_pairs, min_pvalue, sentence
+from .population import MIN_BOOTSTRAP_N, best_rows, extremes, histories, spaces_of, with_fits
+from .provenance import duration, provenance
+from .stats import comparison_table
 from .sweep import ok_rows
 
+METRICS = ("error", "min_error")
 TREND_PARAMS = ("depth", "d1", "d2", "d3", "d4", "w1", "w2", "w3", "w4", "wr1", "wr2", "wr3",
                 "b", "g", "flops", "params", "acts")
 CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{padding:3px 8px;
 border-bottom:1px solid #ddd;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child,table.left td,table.left th{text-align:left}
 figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#666;font-size:13px}
-nav a{margin-right:1em}"""
+.verdict li{margin:.4em 0}.warn{color:#a40}nav a{margin-right:1em}
+svg g.model:hover{opacity:.6}"""
+_ANCHOR = re.compile(r'<a xlink:href="#(m[^"]*)"[^>]*>')
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,78 @@ class ReportSettings:
     n_boot: int = 10_000
     seed: int = 0
     fit: bool = True
+    pairs: str = "all"  # pairs of spaces in the verdict: all, or consecutive in `order`
+    order: tuple[str, ...] | None = None  # spaces in this order (default: sorted names)
+    alpha: float = 0.05  # level of the verdict sentences (Holm-corrected)
+    curves: int = 3  # best and worst models per space in the training curves
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"metric: {self.metric!r} is not allowed; use one of "
+                             f"{list(METRICS)}")
+        for key, low in (("bins", 1), ("top", 1), ("best", 1), ("min_models", 1),
+                         ("n_boot", 1), ("curves", 0)):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f"{key}: {v!r} is not allowed; use an integer >= {low}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed: {self.seed!r} is not allowed; use an integer >= 0")
+        if self.pairs not in PAIRINGS:
+            raise ValueError(f"pairs: {self.pairs!r} is not allowed; use one of "
+                             f"{list(PAIRINGS)}")
+        if not (isinstance(self.alpha, float) and 0 < self.alpha < 1):
+            raise ValueError(f"alpha: {self.alpha!r} is not allowed; use a number in (0, 1)")
+
+
+def write_atomic(path: Path, data: bytes | Callable[[Any], None]) -> None:
+    """Write `data` (bytes, or a function writing to a binary file) to `path` through a temp
+    file in the same folder and a rename: `path` is the old file or the new one, never a
+    truncated one; the temp file is removed on any error."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open applies the umask (tempfile.mkstemp would leave the file 0600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            data(f) if callable(data) else f.write(data)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # name the file meant, not the temp file
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+
+
+def with_titles(svg: str, titles: dict[str, str]) -> str:
+    """Turn each marker link ``<a xlink:href="#m<i>">`` of a matplotlib SVG (see
+    `plots.links`) into ``<g class="model"><title>…</title>``: a hover tooltip."""
+    def opening(m: re.Match) -> str:
+        title = titles.get(m.group(1))
+        return "<g class='model'>" + (f"<title>{html.escape(title)}</title>" if title else "")
+
+    svg = _ANCHOR.sub(opening, svg)
+    return svg.replace("</a>", "</g>")
+
+
+def model_title(row: pd.Series, metric: str) -> str:
+    """What hovering a model shows: name, error, per-stage spec and complexity."""
+    spec = row.get("spec") if isinstance(row.get("spec"), dict) else {}
+    name = str(row["design_space"]) if pd.isna(row.get("index")) else \
+        f"{row['design_space']} #{row['index']}"
+    parts = [f"{name}: {metric} {fmt.number(row.get(metric))}%"]
+    for key, tag in (("depths", "d"), ("widths", "w"), ("bottleneck_ratios", "b"),
+                     ("group_widths", "g")):
+        if key in spec:
+            parts.append(f"{tag} = {fmt.listing(spec[key])}")
+    if spec.get("se_ratio"):
+        parts.append(f"se = {fmt.number(spec['se_ratio'])}")
+    parts.append(", ".join(f"{fmt.complexity(row.get(c), c)} {c}" for c in fmt.UNITS
+                           if c in row))
+    if pd.notna(row.get("e_fit")):
+        parts.append(f"e_fit = {fmt.number(row['e_fit'], 3)}")
+    return " · ".join(parts)
 
 
 @dataclass
@@ -52,6 +139,7 @@ class _Doc:
     """Sections of the HTML page and the files written beside it."""
 
     out: Path
+    titles: dict[str, str] = field(default_factory=dict)  # marker link -> hover text
     sections: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, html)
     files: list[Path] = field(default_factory=list)
 
@@ -63,21 +151,23 @@ class _Doc:
         png.parent.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()
         with matplotlib.rc_context(plots.STYLE):
-            fig.savefig(png, dpi=120)
-            fig.savefig(buf, format="svg")
+            write_atomic(png, lambda f: fig.savefig(f, format="png", dpi=120))
+            fig.savefig(buf, format="svg", metadata={"Date": None})
         self.files.append(png)
         svg = buf.getvalue()
-        svg = svg[svg.index("<svg"):]
+        svg = with_titles(svg[svg.index("<svg"):], self.titles)
         return f"<figure>{svg}<figcaption class='note'>{html.escape(caption)}</figcaption>" \
                "</figure>"
 
     def table(self, df: pd.DataFrame, name: str | None = None) -> str:
         if name:
-            path = self.out / f"{name}.csv"
-            df.to_csv(path, index=False)
-            self.files.append(path)
-        return df.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="–",
-                          border=0)
+            self.csv(df, name)
+        return _html_table(df)
+
+    def csv(self, df: pd.DataFrame, name: str) -> None:
+        path = self.out / f"{name}.csv"
+        write_atomic(path, df.to_csv(index=False).encode())
+        self.files.append(path)
 
     def render(self, title: str, intro: str) -> str:
         nav = "".join(f"<a href='#{k}'>{html.escape(t)}</a>" for k, t, _ in self.sections)
@@ -88,105 +178,233 @@ class _Doc:
                 f"<p class='note'>{intro}</p><nav>{nav}</nav>{body}</body></html>")
 
 
-def _population(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> pd.DataFrame:
-    summary = space_summary(df, s.metric)
-    lines = "; ".join(f"{r.design_space}: {r.n} ok of {r.n_records}"
-                      for r in summary.itertuples())
-    doc.add("population", "Population",
-            f"<p>Models per space (status ok / records): {html.escape(lines)}. Diverged and "
-            f"failed models are counted but left out of every statistic.</p>"
-            + doc.table(summary, "summary"))
-    return summary
+_P_COLUMNS = {"p", "p_holm", "ks_pvalue", "min_p", "p_raw", "p_corrected", "pvalue",
+              "p_contra", "p_contra_corrected"}
 
 
-def _comparison(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
-    table = comparison_table(df, s.metric, n=s.n_boot, seed=s.seed)
-    if table.empty:
-        body = "<p class='note'>Only one space with ok models: nothing to compare.</p>"
+def _cell(column: str) -> Callable[[Any], str]:
+    """How a column prints: complexity as 5.8 MF, lists as 1, 2, p-values with two digits,
+    other numbers with thousands separators and no exponents."""
+    def cell(v: Any) -> str:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return fmt.listing(v)
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return "–"
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            if column in fmt.UNITS:
+                return fmt.complexity(v, column)
+            return fmt.pvalue(v) if column in _P_COLUMNS else fmt.number(v)
+        return str(v)
+    return cell
+
+
+def _html_table(df: pd.DataFrame, left: bool = False) -> str:
+    formatters = {c: _cell(str(c)) for c in df.columns}
+    return df.to_html(index=False, formatters=formatters, na_rep="–", border=0,
+                      classes="left" if left else None)
+
+
+def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any) -> None:
+    if plan is not None:
+        _planned(doc, df, plan)
+        return
+    names = spaces_of(df, s.metric, s.order)
+    best = best_rows(df, 1, s.metric)
+    items = []
+    if len(best):
+        row = best.iloc[0]
+        items.append(f"Best model: {html.escape(model_title(row, s.metric))}.")
+    if len(names) < 2:
+        which = ", ".join(names) or "no sampled design space"
+        items.append(f"Only {html.escape(which)} has ok models: nothing to compare.")
+        table = None
     else:
-        body = ("<p class='note'>KS: two-sample Kolmogorov-Smirnov ([NDS] §4). mean_diff: "
-                "mean(a) − mean(b) with its 95% percentile-bootstrap interval (each space "
-                f"resampled with replacement, {s.n_boot} draws).</p>"
-                + doc.table(table, "comparison"))
-    doc.add("comparison", "Comparison of design spaces", body)
+        table = compare_pairs(df, names, s.metric, s.pairs, n_boot=s.n_boot, seed=s.seed,
+                              alpha=s.alpha)
+        for _, row in table.iterrows():
+            cls = "" if row["enough"] else " class='warn'"
+            items.append(f"<span{cls}>{html.escape(sentence(row, len(table), s.alpha))}</span>")
+    note = (f"Each pair a vs b: difference a − b of median and of mean {s.metric} "
+            f"(percentage points) with its 95% percentile-bootstrap interval ({s.n_boot:,} "
+            "draws, each space resampled at its own size); two-sided Mann-Whitney U test, "
+            f"p Holm-corrected over the pairs compared ({s.pairs} pairs); significance at "
+            f"{s.alpha:g}. A pair is not judged when its sizes cannot give p < {s.alpha:g} at "
+            "all (2 / C(n_a + n_b, n_a) ≥ "
+            f"{s.alpha:g}, e.g. 3 and 3: {fmt.pvalue(min_pvalue(3, 3))}). Zoo models are "
+            "reference points, not spaces.")
+    body = "<ul class='verdict'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + \
+        f"<p class='note'>{html.escape(note)}</p>"
+    if table is not None:
+        doc.csv(table, "pairs")
+    doc.add("verdict", "Verdict", body)
 
 
-def _edfs(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
+def _planned(doc: _Doc, df: pd.DataFrame, plan: Any) -> None:
+    """The planned hypotheses' verdicts (`analysis.verdicts`) as the first table."""
+    import analysis
+
+    if isinstance(plan, (str, Path)):
+        from .plan import load_plan
+
+        plan = load_plan(plan)
+    table = analysis.verdicts(df, plan)
+    first = [c for c in ("id", "text", "verdict") if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
+    doc.add("verdict", "Verdict (planned hypotheses)",
+            "<p>One row per hypothesis of the analysis plan, each judged as planned "
+            "(estimate, interval, raw and corrected p).</p>" + doc.table(table, "verdicts"))
+
+
+def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
+    p = provenance(df, s.metric)
+    rows = p.rows()
+    table = pd.DataFrame(rows, columns=["field", "value"])
+    mixed = [k for k, v in p.values.items() if len(v) > 1]
+    body = ""
+    if mixed:
+        body += (f"<p class='warn'>Records differ in {html.escape(', '.join(mixed))}: models "
+                 "trained differently are compared below.</p>")
+    body += _html_table(table, left=True)
+    summary = p.per_space.copy()
+    doc.csv(summary, "summary")
+    body += (f"<p>{p.n_records:,} records; total training wall time "
+             f"{duration(p.wall_seconds)} (sum over records). Models per space (only ok "
+             "models enter the statistics; diverged and failed ones are counted):</p>"
+             + _html_table(summary))
+    if p.missing:
+        body += (f"<p class='note'>Not recorded: {html.escape(', '.join(p.missing))}.</p>")
+    doc.add("provenance", "How the models were trained", body)
+
+
+def _edfs(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
     fig = plots.plot_edfs(df, s.metric)
-    doc.add("edf", "Error EDFs", doc.figure(fig, "edf", "Error EDFs; legend: name n|min|mean "
-                                                       "([DDS] Fig. 2)."))
-    fig, axes = plots.new_figure(1, len(s.complexity), size=(4.2, 3.2))
+    body = doc.figure(fig, "edf", f"{s.metric} EDFs; legend: name n|min|mean ([DDS] Fig. 2). "
+                                  "Hover a dot for the model.")
+    if not names:
+        doc.add("edf", "Error distributions", body)
+        return
+    fig, axes = plots.new_figure(1, len(s.complexity), size=(4.2, 3.2),
+                                 bottom=plots.legend_margin(len(names)))
     for ax, c in zip(axes.ravel(), s.complexity, strict=True):
-        plots.plot_normalized_edfs(df, c, s.bins, metric=s.metric, ax=ax)
-    doc.add("nedf", "Normalized EDFs", doc.figure(
-        fig, "normalized_edf", f"Error EDFs re-weighted to a uniform complexity distribution "
-        f"over {s.bins} bins (k in the legend where fewer), on the spaces' common range ([NDS])."))
+        plots.plot_normalized_edfs(df, c, s.bins, metric=s.metric, spaces=names, ax=ax)
+    body += doc.figure(fig, "normalized_edf", f"EDFs re-weighted to a uniform complexity "
+                       f"distribution over {s.bins} bins (k in the legend where fewer), on "
+                       "the sampled spaces' common range ([NDS]).")
+    doc.add("edf", "Error distributions", body)
 
 
-def _trends(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
+def _curves(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
+    if not s.curves or not names:
+        return
+    rows = extremes(df[df["design_space"].isin(names)], s.curves, s.metric)
+    hist = histories(rows)
+    if hist.empty:
+        doc.add("curves", "Training curves",
+                "<p class='note'>The records hold no per-epoch history.</p>")
+        return
+    fig = plots.plot_histories(rows, hist, s.metric, spaces=names)
+    doc.add("curves", "Training curves", doc.figure(
+        fig, "curves", f"Per-epoch test error (solid), train error (dotted) and train loss of "
+        f"the best (blue) and worst (red) {s.curves} models of each space; rows share their "
+        "y-axis."))
+
+
+def _trends(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
+    drawn = [n for n in names
+             if len(ok_rows(df[df["design_space"] == n], s.metric)) >= s.min_models]
+    colors = plots.space_colors(df["design_space"].unique())
+    ylim = plots.metric_limits(df[df["design_space"].isin(drawn)], s.metric)
     parts = []
-    for space, g in df.groupby("design_space", sort=True):
-        if len(ok_rows(g, s.metric)) < s.min_models:
-            continue
+    for space in drawn:
+        g = df[df["design_space"] == space]
         params = [p for p in s.params if p in g.columns and g[p].notna().any()]
+        n = len(ok_rows(g, s.metric))
         fig = plots.plot_trends(g, params, s.metric, n_boot=s.n_boot, seed=s.seed,
-                                title=str(space))
-        parts.append(doc.figure(fig, f"trends_{space}", f"{space}: error against each "
-                                "parameter; band: 95% bootstrap interval of the best model's "
-                                "value, line: its median ([DDS] fn. 4)."))
+                                title=f"{space} (n = {n})", ylim=ylim, color=colors[space])
+        band = ("band: 95% bootstrap interval of the best model's value, line: its median "
+                "([DDS] fn. 4)" if n >= MIN_BOOTSTRAP_N else
+                f"no bootstrap band: with n < {MIN_BOOTSTRAP_N} every 25% draw is one model")
+        parts.append(doc.figure(fig, f"trends_{space}", f"{space}: {s.metric} against each "
+                                f"parameter ({n} models; same y-axis for every space); "
+                                f"{band}."))
     doc.add("trends", "Parameter trends", "".join(parts) or
             f"<p class='note'>No space has {s.min_models} ok models yet.</p>")
 
 
-def _fits(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
-    fig = plots.plot_efit(df, s.metric, n_boot=s.n_boot, seed=s.seed)
+def _fits(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
+    fig = plots.plot_efit(df, s.metric, spaces=names or None, n_boot=s.n_boot, seed=s.seed)
     body = doc.figure(fig, "efit", "e_fit (mean |log ŵ_j/w_j| of the best quantized-linear fit) "
-                                   "against error ([DDS] Fig. 8 bottom).")
-    fig, axes = plots.new_figure(1, 2, size=(5.0, 3.6))
+                                   "against error, one shared y-axis ([DDS] Fig. 8 bottom).")
+    fig, axes = plots.new_figure(1, 2, size=(5.0, 3.6), bottom=plots.legend_margin(5, 2))
     plots.plot_block_widths(df, s.top, s.metric, ax=axes[0, 0])
     plots.plot_staircases(df, 5, s.metric, ax=axes[0, 1])
-    body += doc.figure(fig, "widths", f"Per-block widths of the best {s.top} models with their "
-                                      "linear trend, and the best 5 with their fits "
+    n_top, n_five = len(best_rows(df, s.top, s.metric)), len(best_rows(df, 5, s.metric))
+    body += doc.figure(fig, "widths", f"Per-block widths of the best {n_top} models with their "
+                                      f"linear trend, and the best {n_five} with their fits "
                                       "([DDS] Fig. 8 top).")
     doc.add("efit", "Quantized linear fits", body)
 
 
 def _best(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
-    best = plots.best_rows(df, s.best, s.metric).copy()
+    best = best_rows(df, s.best, s.metric).copy()
     for key, col in (("depths", "d"), ("widths", "w"), ("bottleneck_ratios", "b"),
                      ("group_widths", "g")):
-        best[col + "_i"] = [str(list(spec[key])) for spec in best["spec"]]
+        best[col + "_i"] = [list(spec[key]) for spec in best["spec"]]
     cols = ["design_space", "index", s.metric, "flops", "params", "acts", "depth", "d_i", "w_i",
             "b_i", "g_i", "se_ratio", "fit_w0", "fit_wa", "fit_wm", "e_fit"]
-    doc.add("best", f"Best {len(best)} models", doc.table(best[[c for c in cols
-                                                                 if c in best.columns]]))
+    doc.add("best", f"Best {len(best)} models",
+            _html_table(best[[c for c in cols if c in best.columns]]))
+
+
+def _details(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
+    if len(names) < 2:
+        return
+    table = comparison_table(df, s.metric, spaces=list(names), n=s.n_boot, seed=s.seed)
+    small = [f"{r.a} vs {r.b}" for r in table.itertuples() if min(r.n_a, r.n_b) < 2]
+    warn = (f"<p class='warn'>{html.escape(', '.join(small))}: a space with one model: its EDF "
+            "is a single step, KS is 1 or close and its p says nothing.</p>") if small else ""
+    doc.add("details", "All pairwise statistics",
+            "<details><summary>KS test ([NDS] §4) and mean difference per pair</summary>"
+            f"{warn}" + doc.table(table, "comparison") + "</details>")
 
 
 def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | None = None,
-                 source: str = "") -> Path:
-    """Write ``report.html``, ``figures/*.png``, ``summary.csv`` (per space),
-    ``comparison.csv`` and ``models.csv`` to `out`; return the HTML path. Fits the rule to
-    every ok model unless `df` already has an ``e_fit`` column (`fit.fit_models`)."""
+                 source: str = "", plan: Any = None) -> Path:
+    """Write ``report.html``, ``figures/*.png``, ``summary.csv`` (per space), ``pairs.csv``
+    (the verdict's numbers), ``comparison.csv`` (KS and mean difference per pair) and
+    ``models.csv`` to `out`; return the HTML path. Fits the rule to every ok model that lacks
+    a fit (`population.with_fits`). With `plan` (an analysis plan, or the path of its YAML)
+    the verdict is `analysis.verdicts(df, plan)`."""
     s = settings or ReportSettings()
+    if s.metric not in df.columns:
+        raise ValueError(f"metric: {s.metric!r} is not a column of the sweep")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {str(out)!r} is a file; give a folder for the report")
     out.mkdir(parents=True, exist_ok=True)
-    doc = _Doc(out)
     ok = ok_rows(df, s.metric) if len(df) else df
-    if len(ok) and s.fit and "e_fit" not in df.columns:
-        df = df.merge(fit_models(ok)[["path", "fit_w0", "fit_wa", "fit_wm", "e_fit",
-                                      "fit_widths"]], on="path", how="left")
-    _population(doc, df, s)
+    if len(ok) and s.fit:
+        df = with_fits(df, s.metric)
+    doc = _Doc(out)
+    doc.titles = {f"m{i}": model_title(row, s.metric) for i, row in df.iterrows()}
+    names = spaces_of(df, s.metric, s.order) if len(ok) else []
+    _verdict(doc, df, s, plan)
+    _provenance(doc, df, s)
     if len(ok):
-        _comparison(doc, df, s)
-        _edfs(doc, df, s)
-        _trends(doc, df, s)
+        _edfs(doc, df, s, names)
+        _curves(doc, df, s, names)
+        _trends(doc, df, s, names)
         if s.fit:
-            _fits(doc, df, s)
+            _fits(doc, df, s, names)
         _best(doc, df, s)
+        _details(doc, df, s, names)
     models = df.drop(columns=[c for c in ("spec", "fit_widths") if c in df.columns])
-    models.to_csv(out / "models.csv", index=False)
+    doc.csv(models, "models")
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    intro = html.escape(f"{source or 'sweep'} · {len(df)} records, {len(ok)} ok · {stamp}")
+    intro = html.escape(f"{source or 'sweep'} · {len(df):,} records, {len(ok):,} ok · {stamp}")
     path = out / "report.html"
-    path.write_text(doc.render("Design-space report", intro))
+    write_atomic(path, doc.render("Design-space report", intro).encode())
     return path
+

@@ -1,0 +1,141 @@
+"""Which design space has the lower errors, by how much, and how sure: one row per pair of
+spaces with the difference of medians and of means, each with a 95% percentile-bootstrap
+interval (each space resampled independently at its own size), and a two-sided Mann-Whitney
+U test whose p-values are Holm-corrected over the family of pairs compared.
+
+The paper compares spaces by their EDFs ([DDS] §3.1, [NDS] §4); these numbers say in one line
+what an EDF figure shows, and whether a sweep of this size can tell at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations, pairwise
+from math import comb
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import fmt
+from .inference import holm
+from .sweep import ok_rows
+
+PAIRINGS = ("all", "consecutive")
+COLUMNS = ["a", "b", "n_a", "n_b", "median_a", "median_b", "median_diff", "median_diff_low",
+           "median_diff_high", "mean_a", "mean_b", "mean_diff", "mean_diff_low",
+           "mean_diff_high", "u", "p", "p_holm", "min_p", "enough"]
+
+
+def _holm_finite(pvalues: Sequence[float]) -> np.ndarray:
+    """`analysis.inference.holm` over the finite entries (the family); NaN entries stay NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    keep = np.flatnonzero(np.isfinite(p))
+    if keep.size:
+        out[keep] = holm(p[keep])
+    return out
+
+
+def min_pvalue(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p an exact Mann-Whitney test can give for sample sizes
+    (n_a, n_b) without ties: 2 / C(n_a + n_b, n_a) (all of one sample below the other).
+    If it is not below the level, no data of this size can show a difference."""
+    if n_a < 1 or n_b < 1:
+        return 1.0
+    return min(1.0, 2.0 / comb(n_a + n_b, n_a))
+
+
+def _interval(a: np.ndarray, b: np.ndarray, statistic, n_boot: int, ci: float,
+              seed: int) -> tuple[float, float]:
+    """Percentile-bootstrap interval of statistic(a) - statistic(b) (scipy.stats.bootstrap,
+    independent resampling); NaN when a sample has fewer than 2 values."""
+    if a.size < 2 or b.size < 2:
+        return float("nan"), float("nan")
+
+    def diff(x, y, axis):
+        return statistic(x, axis=axis) - statistic(y, axis=axis)
+
+    res = stats.bootstrap((a, b), diff, n_resamples=n_boot, confidence_level=ci / 100,
+                          method="percentile", vectorized=True, paired=False,
+                          rng=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def pairs_of(names: Sequence[str], pairing: str = "all") -> list[tuple[str, str]]:
+    """All pairs of `names` (in their order), or consecutive ones (first vs second, second vs
+    third, ...)."""
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairs: {pairing!r} is not allowed; use one of {list(PAIRINGS)}")
+    names = list(names)
+    return list(combinations(names, 2) if pairing == "all" else pairwise(names))
+
+
+def compare_pairs(df: pd.DataFrame, spaces: Sequence[str], metric: str = "error",
+                  pairing: str = "all", n_boot: int = 10_000, ci: float = 95, seed: int = 0,
+                  alpha: float = 0.05) -> pd.DataFrame:
+    """One row per pair (a, b) of `spaces` (see `pairs_of`): medians, means, their differences
+    a - b with `ci`% bootstrap intervals, the Mann-Whitney U of a, its two-sided p, the
+    Holm-corrected p over all pairs compared (``p_holm``), the smallest p these sample sizes
+    allow (``min_p``) and ``enough``: whether ``min_p < alpha``."""
+    if n_boot < 1:
+        raise ValueError(f"n_boot: {n_boot!r} is not allowed; use at least one draw")
+    groups = {s: ok_rows(g, metric)[metric].to_numpy(float)
+              for s, g in df.groupby("design_space", sort=True)}
+    rows = []
+    for a, b in pairs_of(spaces, pairing):
+        ea, eb = groups.get(a, np.empty(0)), groups.get(b, np.empty(0))
+        row = {"a": a, "b": b, "n_a": ea.size, "n_b": eb.size, "min_p": min_pvalue(ea.size,
+                                                                                    eb.size)}
+        row["enough"] = bool(row["min_p"] < alpha)
+        if ea.size and eb.size:
+            med_lo, med_hi = _interval(ea, eb, np.median, n_boot, ci, seed)
+            mean_lo, mean_hi = _interval(ea, eb, np.mean, n_boot, ci, seed)
+            mw = stats.mannwhitneyu(ea, eb, alternative="two-sided")
+            row.update(median_a=float(np.median(ea)), median_b=float(np.median(eb)),
+                       median_diff=float(np.median(ea) - np.median(eb)),
+                       median_diff_low=med_lo, median_diff_high=med_hi,
+                       mean_a=float(ea.mean()), mean_b=float(eb.mean()),
+                       mean_diff=float(ea.mean() - eb.mean()), mean_diff_low=mean_lo,
+                       mean_diff_high=mean_hi, u=float(mw.statistic), p=float(mw.pvalue))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["p_holm"] = _holm_finite(out["p"].to_numpy(float)) if len(out) else []
+    return out
+
+
+def sentence(row: pd.Series, family: int, alpha: float = 0.05, unit: str = " points") -> str:
+    """One plain sentence for one row of `compare_pairs`: which space is lower, by how much
+    (medians and means with their intervals), the Holm-corrected p over `family` pairs, and a
+    warning where the sample sizes cannot show anything."""
+    a, b, na, nb = row["a"], row["b"], int(row["n_a"]), int(row["n_b"])
+    head = f"{a} (n = {na}) vs {b} (n = {nb}): "
+    if not row["enough"]:
+        return (head + f"too few models to say anything: with n = {na} and {nb} the smallest "
+                f"p a two-sided Mann-Whitney test can give is {fmt.pvalue(row['min_p'])}, "
+                f"not below {alpha:g} (a pair needs 2 / C(n_a + n_b, n_a) < {alpha:g}, "
+                "e.g. 4 and 4 models).")
+    lower = a if row["median_diff"] <= 0 else b
+    text = (head + f"median {row['median_a']:.2f} vs {row['median_b']:.2f}, difference "
+            f"{row['median_diff']:+.2f}{unit} (95% CI "
+            f"{_ci(row['median_diff_low'], row['median_diff_high'])}); mean "
+            f"{row['mean_a']:.2f} vs {row['mean_b']:.2f}, difference "
+            f"{row['mean_diff']:+.2f}{unit} (95% CI "
+            f"{_ci(row['mean_diff_low'], row['mean_diff_high'])}); Mann-Whitney "
+            f"{_p(row['p'])}, Holm-corrected over {family} pair{'s' if family != 1 else ''}: "
+            f"{_p(row['p_holm'])}. ")
+    if row["p_holm"] < alpha:
+        return text + f"{lower} has the lower errors (significant at {alpha:g})."
+    return text + (f"No difference shown at {alpha:g}: the errors of {a} and {b} "
+                   "could come from one distribution.")
+
+
+def _p(p: float) -> str:
+    text = fmt.pvalue(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _ci(lo: float, hi: float) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "not computed: a space has one model"
+    return f"[{lo:+.2f}, {hi:+.2f}]"

@@ -1,0 +1,150 @@
+"""Computations on a population of trained models that figures and tables share (nothing here
+draws): the best rows, the best models' linear width trend ([DDS] Fig. 8), the rule fitted to
+every ok model once, the guarded bootstrap of the best ([DDS] fn. 4), and the per-epoch
+training histories of the best and worst models of each space.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .fit import block_widths_of, fit_models
+from .stats import bootstrap_best
+from .sweep import ok_rows
+
+FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit", "fit_widths")
+HISTORY_FIELDS = ("train_loss", "train_error", "test_error")
+# The bootstrap of the best draws max(1, int(0.25·n)) models: below 8 ok models every draw is
+# ONE model picked uniformly, so the "best" is any model and the interval is the population's
+# range. Fewer models than this: no interval (plots say so; propose_regnet refuses).
+MIN_BOOTSTRAP_N = 8
+
+
+def best_rows(df: pd.DataFrame, top: int, metric: str = "error") -> pd.DataFrame:
+    """The `top` lowest-`metric` ok rows, best first."""
+    return ok_rows(df, metric).nsmallest(top, metric)
+
+
+def worst_rows(df: pd.DataFrame, top: int, metric: str = "error") -> pd.DataFrame:
+    """The `top` highest-`metric` ok rows, worst first."""
+    return ok_rows(df, metric).nlargest(top, metric)
+
+
+def population_trend(df: pd.DataFrame, top: int = 20, metric: str = "error"
+                     ) -> tuple[float, float]:
+    """Least-squares line w_j = a + b·j through the per-block widths of the best `top` models
+    ([DDS] Fig. 8 top-left, where the paper finds w_j ≈ 48·(j+1)); returns (a, b)."""
+    pts = [(j, w) for s in best_rows(df, top, metric)["spec"]
+           for j, w in enumerate(block_widths_of(s))]
+    if not pts:
+        raise ValueError("population_trend: no ok model to fit a width trend to")
+    j, w = np.array(pts, dtype=float).T
+    if np.ptp(j) == 0:
+        return float(w.mean()), 0.0
+    slope, intercept = np.polyfit(j, w, 1)
+    return float(intercept), float(slope)
+
+
+def with_fits(df: pd.DataFrame, metric: str = "error", q: int = 8) -> pd.DataFrame:
+    """`df` with the quantized linear rule fitted to every ok row ([DDS] §3.3): columns
+    fit_w0, fit_wa, fit_wm, e_fit, fit_widths (NaN for other rows). Rows that already carry a
+    finite ``e_fit`` are not fitted again; the index of `df` is kept."""
+    out = df.copy()
+    for c in FIT_COLUMNS:
+        if c not in out.columns:
+            out[c] = pd.Series(np.nan, index=out.index, dtype=object if c == "fit_widths"
+                               else float)
+    if not len(out):
+        return out
+    ok = ok_rows(out, metric)
+    todo = ok.index[pd.to_numeric(ok["e_fit"], errors="coerce").isna()]
+    if len(todo):
+        fitted = fit_models(out.loc[todo], q=q)
+        for c in FIT_COLUMNS:
+            if c == "fit_widths":
+                out["fit_widths"] = out["fit_widths"].astype(object)
+                for i in todo:
+                    out.at[i, "fit_widths"] = fitted.at[i, "fit_widths"]
+            else:
+                out.loc[todo, c] = fitted[c].to_numpy()
+    return out
+
+
+def best_interval(df: pd.DataFrame, param: str, metric: str = "error", n_boot: int = 10_000,
+                  seed: int = 0, frac: float = 0.25, ci: float = 95
+                  ) -> tuple[float, float, float] | None:
+    """`stats.bootstrap_best` of `param`, or None when fewer than `MIN_BOOTSTRAP_N` ok models
+    have a finite `param` (where the bootstrap degenerates to a uniform pick)."""
+    rows = ok_rows(df, metric)
+    x = pd.to_numeric(rows[param], errors="coerce") if param in rows.columns else pd.Series()
+    if int(np.isfinite(x.to_numpy(float)).sum()) < MIN_BOOTSTRAP_N:
+        return None
+    return bootstrap_best(rows, param, frac=frac, n=n_boot, ci=ci, seed=seed, error=metric)
+
+
+def extremes(df: pd.DataFrame, k: int, metric: str = "error") -> pd.DataFrame:
+    """The `k` best and `k` worst ok models of every space (a space with fewer than 2k models
+    gives each once), with a ``rank`` column: ``best`` or ``worst``."""
+    parts = []
+    for _, g in ok_rows(df, metric).groupby("design_space", sort=True):
+        best = best_rows(g, k, metric)
+        worst = worst_rows(g.drop(best.index), k, metric)
+        parts += [best.assign(rank="best"), worst.assign(rank="worst")]
+    if not parts:
+        return df.iloc[:0].assign(rank=pd.Series(dtype=str))
+    return pd.concat(parts)
+
+
+def histories(df: pd.DataFrame, records: dict[str, dict] | None = None) -> pd.DataFrame:
+    """The per-epoch history of every row: one row per (model, epoch) with the row's index as
+    ``model``, ``epoch`` (1-based) and `HISTORY_FIELDS`. Read from each record's ``epochs``
+    list (`records`, keyed by path, else the ``record.json`` at the row's ``path``); rows
+    without a history contribute nothing."""
+    out = []
+    for i, path in zip(df.index, df["path"], strict=True):
+        record = (records or {}).get(str(path)) if path else None
+        if record is None and path:
+            record = read_record_json(path)
+        epochs = (record or {}).get("epochs") or []
+        for e, entry in enumerate(epochs, start=1):
+            if isinstance(entry, dict):
+                out.append({"model": i, "epoch": e,
+                            **{f: _float(entry.get(f)) for f in HISTORY_FIELDS}})
+    return pd.DataFrame(out, columns=["model", "epoch", *HISTORY_FIELDS])
+
+
+def read_record_json(path: str | Path) -> dict | None:
+    """The JSON object at `path`, or None when it is missing or not a JSON object."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _float(x: object) -> float:
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def spaces_of(df: pd.DataFrame, metric: str = "error", order: Sequence[str] | None = None
+              ) -> list[str]:
+    """Design spaces with ok models that were sampled (zoo records, one model each, named
+    after their model, are left out), in `order` if given, else sorted."""
+    ok = ok_rows(df, metric)
+    if "model" in ok.columns:
+        ok = ok[ok["model"].isna()]
+    present = sorted(ok["design_space"].unique())
+    if order is None:
+        return present
+    unknown = [s for s in order if s not in present]
+    if unknown:
+        raise ValueError(f"order: {unknown} have no ok sampled models; spaces: {present}")
+    return list(order)
