@@ -1,5 +1,6 @@
 """Constraints of a design space: the named refinements of [DDS] §3.2 (Table 1), complexity
-windows (§3.2 fn. 3, §4) and user predicates plugged in by dotted path.
+windows (§3.2 fn. 3, §4), a latency window on a fitted device profile (`sampling.latency`,
+docs/SPEED.md) and user predicates plugged in by dotted path.
 
 Each named constraint is a predicate on the *built* (compatibility-adjusted) network, given both
 as a batch test on (N, stages) arrays and as a test on one `AnyNetSpec`; the two agree (tested).
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from anynet import AnyNetSpec
+
+from .latency import RuntimeProfile, predict_latency, resolve_profile
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,30 @@ class Window:
     def check(self, value: float) -> bool:
         return bool(self.batch(np.array([value]))[0])
 
+    def values(self, cx: Mapping[str, Any]) -> Any:
+        """The windowed quantity of networks with complexity `cx` (scalars or arrays)."""
+        return cx[self.metric]
+
     def __str__(self) -> str:
         lo = "-inf" if self.low is None else f"{self.low:,.0f}"
         hi = "inf" if self.high is None else f"{self.high:,.0f}"
         return f"{self.metric} in [{lo}, {hi}]"
+
+
+@dataclass(frozen=True)
+class LatencyWindow(Window):
+    """Inclusive [low, high] on the runtime a device profile predicts from (flops, params,
+    acts): the fitted model is evaluated per candidate, never a timing."""
+
+    profile: RuntimeProfile
+
+    def values(self, cx: Mapping[str, Any]) -> Any:
+        return predict_latency(self.profile, cx)
+
+    def __str__(self) -> str:
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"{self.metric} in [{lo}, {hi}] {self.profile.unit} ({self.profile.name})"
 
 
 def parse_window(metric: str, value: Any, field: str) -> Window | None:
@@ -190,17 +213,35 @@ def window_scale(resolution: int, r_ref: int, rule: str, stem_stride: int) -> fl
                      f"one of {', '.join(SCALES)}")
 
 
+LATENCY_KEYS = ("latency", "latency_profile")
+
+
+def latency_window(value: Any, profile: Any) -> LatencyWindow | None:
+    """`complexity.latency` [low, high] (profile units, ms; same conventions as the other
+    windows) on the profile `complexity.latency_profile` names; None when off."""
+    w = parse_window("latency", value, "design_space.complexity.latency")
+    if w is None:
+        return None
+    if profile is None:
+        raise ValueError("design_space.complexity.latency_profile: missing; a latency window "
+                         "needs a device profile (a name under results/profiles/ or a .json "
+                         "path; docs/SPEED.md)")
+    return LatencyWindow("latency", w.low, w.high, resolve_profile(profile))
+
+
 def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int,
                     stem_stride: int = 2) -> tuple[Window, ...]:
     """Windows at `resolution`: each given `complexity.<metric>` as is; otherwise the paper's
     reference window (`complexity.reference`, stated at `reference.resolution`) with flops and
-    acts scaled by `window_scale` (params do not depend on resolution)."""
+    acts scaled by `window_scale` (params do not depend on resolution); then the latency window,
+    if any (predicted from the counts at `resolution`)."""
     cfg = dict(cfg or {})
     ref = dict(cfg.pop("reference", None) or {})
+    lat = latency_window(cfg.pop("latency", None), cfg.pop("latency_profile", None))
     unknown = sorted(set(cfg) - set(METRICS))
     if unknown:
         raise ValueError(f"design_space.complexity: unknown key(s) {unknown}; allowed: "
-                         f"{list(METRICS)} and reference")
+                         f"{list(METRICS)}, {', '.join(LATENCY_KEYS)} and reference")
     r_ref = ref.pop("resolution", 224)
     rule = ref.pop("scale", "input")
     unknown = sorted(set(ref) - set(METRICS))
@@ -220,4 +261,23 @@ def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int,
                            None if w.high is None else w.high * scale)
         if w is not None:
             windows.append(w)
+    if lat is not None:
+        windows.append(lat)
     return tuple(windows)
+
+
+def pinned_config(config: Mapping[str, Any], windows: Sequence[Window]) -> dict[str, Any]:
+    """The config a population's random words are hashed from: latency keys left out while
+    the latency window is off (so adding them changes no population), and the profile's
+    reference replaced by its content digest while it is on (a refitted profile is a new
+    population, a renamed or moved one is not)."""
+    config = dict(config)
+    if "complexity" not in config or not isinstance(config["complexity"], Mapping):
+        return config
+    cx = {k: v for k, v in config["complexity"].items() if k not in LATENCY_KEYS}
+    for w in windows:
+        if isinstance(w, LatencyWindow):
+            cx["latency"] = [w.low, w.high]
+            cx["latency_profile"] = w.profile.digest
+    config["complexity"] = cx
+    return config

@@ -3,7 +3,8 @@
 Randomness ([DDS] §3.2 samples n models per space; here every member is addressable): member
 `index` of population `seed` is drawn from its own generator
 ``np.random.default_rng([seed, index, *config_words])``, where ``config_words`` are the eight
-32-bit words of the SHA-256 of the resolved space config (canonical JSON, `max_tries` left out).
+32-bit words of the SHA-256 of the resolved space config (canonical JSON, `max_tries` left out;
+latency keys as `constraints.pinned_config` pins them to the profile's content).
 Each candidate consumes a fixed number K of uniforms, taken row by row from
 ``rng.random((batch, K))``, so candidate k of a member is the same whatever the batch size; the
 member is the first candidate that passes every constraint. No state is shared between calls.
@@ -23,7 +24,7 @@ import numpy as np
 from anynet import AnyNetSpec, complexity
 
 from .batch_complexity import FixedFields, batch_complexity
-from .constraints import NAMED, CustomConstraint, StageArrays, Window
+from .constraints import NAMED, CustomConstraint, StageArrays, Window, pinned_config
 
 FIRST_BATCH = 64
 MAX_BATCH = 8192
@@ -113,7 +114,7 @@ class DesignSpace(ABC):
         self.named = named
         self.custom = custom
         self.max_tries = max_tries
-        self._words = config_words(self.config)
+        self._words = config_words(pinned_config(self.config, windows))
 
     # -- subclass interface -------------------------------------------------------------------
     uniforms_per_candidate: int
@@ -154,7 +155,7 @@ class DesignSpace(ABC):
     def _passes_checks(self, spec: AnyNetSpec) -> bool:
         """Windows, switched-on named constraints and custom predicates on one spec."""
         cx = complexity(spec, self.fixed.resolution)
-        return (all(w.check(cx[w.metric]) for w in self.windows)
+        return (all(w.check(w.values(cx)) for w in self.windows)
                 and all(NAMED[n].check(spec) for n in self.named)
                 and all(c.check(spec) for c in self.custom))
 
@@ -219,7 +220,7 @@ class DesignSpace(ABC):
             cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides,
                                   self.fixed)
             for w in self.windows:
-                fails[f"complexity.{w}"] = ~w.batch(cx[w.metric])
+                fails[f"complexity.{w}"] = ~w.batch(w.values(cx))
         return fails
 
     def _first_accepted(self, cand: Candidates, ok: np.ndarray, lo: int, hi: int, index: int,
