@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anynet.record import RECORD_NAME
+
 from . import fmt
 from .population import read_record_json
 from .stats import space_summary
-from .sweep import RECORD_NAME
 
 # column of load_sweep -> where the record keeps it (a path of keys)
 FIELDS: dict[str, tuple[str, ...]] = {

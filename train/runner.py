@@ -154,7 +154,7 @@ def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
     options = TrainOptions(seed=settings.seed, device=device, precision=settings.precision,
                            channels_last=settings.channels_last,
                            eval_every_epoch=settings.eval_every_epoch,
-                           progress=settings.progress, checkpoint=checkpoint,
+                           progress=_progress(settings.progress), checkpoint=checkpoint,
                            fingerprint=record["run_id"], label=job.label)
     path = folder / RECORD_NAME
     old_threads = torch.get_num_threads()
@@ -192,6 +192,13 @@ def _finish(record: dict[str, Any], result: TrainResult, wall: float) -> None:
                   images_per_second=result.images_per_second,
                   wall_seconds=wall, resumed_from_epoch=result.resumed_from,
                   message=result.message)
+
+
+def _progress(progress: str) -> str:
+    """``auto``: a bar in a terminal, one log line per epoch otherwise."""
+    if progress == "auto":
+        return "bar" if sys.stderr.isatty() else "log"
+    return progress
 
 
 def _device_name(device: str) -> str:

@@ -196,7 +196,7 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
             history.append(stats)
             train_images += seen
             train_seconds += t_train
-            _report(bar, stats, regime.epochs, opt.label)
+            _report(bar, stats, regime.epochs, opt.label, opt.progress)
             if opt.checkpoint and epoch + 1 < regime.epochs:
                 save_checkpoint(opt.checkpoint, {
                     "fingerprint": opt.fingerprint, "epoch": epoch + 1,
@@ -218,7 +218,7 @@ def _bar(progress: str, total: int, epoch: int, epochs: int, label: str):
                 leave=False, dynamic_ncols=True)
 
 
-def _report(bar, stats: dict[str, Any], epochs: int, label: str) -> None:
+def _report(bar, stats: dict[str, Any], epochs: int, label: str, progress: str) -> None:
     test = stats["test_error"]
     test_text = "" if test is None else f" test_err {test:.2f}%"
     prefix = f"{label} " if label else ""
@@ -227,5 +227,5 @@ def _report(bar, stats: dict[str, Any], epochs: int, label: str) -> None:
             f"lr {stats['lr']:.4g} {stats['seconds']:.1f}s")
     if bar is not None:
         bar.close()
-    else:
+    elif progress == "log":
         log.info(line)
