@@ -1,4 +1,4 @@
-"""Error EDFs ([DDS] Eq. 1) and complexity-normalized EDFs ([NDS] §4; PAPER.md §4.1-4.2)."""
+"""Error EDFs ([DDS] Eq. 1) and complexity-normalized EDFs ([NDS] §4; docs/PAPER.md §4.1-4.2)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def complexity_weights(complexity, bins: int, range: tuple[float, float] | None 
 
 def normalized_edf(errors, complexity, bins: int, range: tuple[float, float] | None = None
                    ) -> EDF:
-    """Complexity-normalized error EDF ([NDS] §4, PAPER.md §4.2).
+    """Complexity-normalized error EDF ([NDS] §4, docs/PAPER.md §4.2).
 
     Bin `complexity` (e.g. flops) into `bins` equal bins over `range` (default: its min..max);
     each of the m_j models in bin j gets weight 1/(k·m_j). Models outside `range` are dropped and

@@ -5,7 +5,7 @@ e_fit is the mean absolute log-ratio of predicted to observed per-block widths,
     e_fit = (1/d) Σ_j |log(ŵ_j / w_j)|,
 
 (the paper says "mean log-ratio"; the absolute value keeps signed errors from cancelling,
-PAPER.md §3, §8.1). Predicted widths ŵ_j come from Eqs. 2-4 with pycls's rounding
+docs/PAPER.md §3, §8.1). Predicted widths ŵ_j come from Eqs. 2-4 with pycls's rounding
 (`anynet.regnet_block_widths`), d is the number of blocks given, and the search covers the RegNet
 ranges widened for large models: w0 a multiple of q in [q, max(512, max width)] (RegNetX-32GF has
 w0 = 320 > 256), 0 < wa <= 256, 1.5 <= wm <= 3.

@@ -1,5 +1,5 @@
 """Statistics that compare design spaces: KS test ([NDS] §4), the empirical bootstrap of the
-best model ([DDS] fn. 4), and per-space / per-pair summary tables (PAPER.md §4.3-4.4)."""
+best model ([DDS] fn. 4), and per-space / per-pair summary tables (docs/PAPER.md §4.3-4.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The X/Y block's structure and each layer's counting rule, once (PAPER.md §1.2-1.3, §4.5).
+"""The X/Y block's structure and each layer's counting rule, once (docs/PAPER.md §1.2-1.3, §4.5).
 
 Every function here works on Python ints/floats *and* on numpy arrays (elementwise, broadcasting),
 so the scalar `anynet.complexity`, the vectorized `sampling.batch_complexity` and the nn.Module
@@ -55,7 +55,7 @@ def exact_bottleneck_width(width: int, ratio: float, stage: int | None = None) -
 
 def se_width(w_in: Int, se_ratio: float) -> Int:
     """SE width of a Y block: round(se_ratio · w_in) of the block *input* width ([DDS] App. D;
-    pycls, PAPER.md §1.3), half-to-even."""
+    pycls, docs/PAPER.md §1.3), half-to-even."""
     return _rint(w_in * se_ratio)
 
 

@@ -1,4 +1,4 @@
-"""Analytic complexity of an AnyNet, without building a model (PAPER.md §4.5).
+"""Analytic complexity of an AnyNet, without building a model (docs/PAPER.md §4.5).
 
 The layer counting rules and the block structure live in `anynet.blocks` (pycls's conventions:
 flops are multiply-adds, BN adds 2C params, ...). `network_cost` composes them for stem → stages →

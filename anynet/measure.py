@@ -1,4 +1,4 @@
-"""Complexity measured on a built model, to cross-check `complexity` (PAPER.md §4.6).
+"""Complexity measured on a built model, to cross-check `complexity` (docs/PAPER.md §4.6).
 
 fvcore's conventions differ from pycls's in three places, aligned here:
 

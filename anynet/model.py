@@ -1,4 +1,4 @@
-"""`build_model`: the AnyNet network of a spec ([DDS] Fig. 3-4, App. D; PAPER.md §1.1-1.3).
+"""`build_model`: the AnyNet network of a spec ([DDS] Fig. 3-4, App. D; docs/PAPER.md §1.1-1.3).
 
 Stem: 3x3 conv (stride `stem_stride`) + BN + ReLU. Body: stages of X blocks (1x1 → 3x3 group conv
 carrying the stride → [SE] → 1x1, BN after each conv, ReLU after the residual add, projection

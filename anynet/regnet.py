@@ -1,6 +1,6 @@
 """The RegNet rule: quantized linear widths ([DDS] §3.3, Eqs. 2-4) and block compatibility.
 
-Rounding follows pycls exactly (PAPER.md §2.3-2.4): the stage exponent uses numpy's
+Rounding follows pycls exactly (docs/PAPER.md §2.3-2.4): the stage exponent uses numpy's
 half-to-even ``np.round``; widths are then rounded to a multiple of q (an extra step that is not
 in Eq. 4, but is how every published RegNet was built); the group/bottleneck compatibility step
 uses half-to-even rounding too, and truncation where pycls calls ``int``.
@@ -73,7 +73,7 @@ def quantized_widths(w0: Any, wm: Any, k: Any, q: int) -> np.ndarray:
 
 
 def adjust(widths: np.ndarray, b: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Block compatibility ([DDS] App. D; pycls `adjust_block_compatibility`, PAPER.md §2.4),
+    """Block compatibility ([DDS] App. D; pycls `adjust_block_compatibility`, docs/PAPER.md §2.4),
     elementwise over broadcasting arrays of widths, ratios b and group widths g: with
     bot_mul = 1/b and v = int(max(1, w·bot_mul)), g becomes min(g, v); v is rounded
     (half-to-even) to a multiple of m = g (lcm(g, int(bot_mul)) for an inverted bottleneck), at
@@ -103,7 +103,7 @@ def rule_exponents(depth: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.nda
 
 # -- one network ------------------------------------------------------------------------------
 def regnet_stages(depth: int, w0: float, wa: float, wm: float, q: int = 8) -> RegNetStages:
-    """Eqs. 2-4 with pycls's rounding (`generate_regnet`, PAPER.md §2.3)."""
+    """Eqs. 2-4 with pycls's rounding (`generate_regnet`, docs/PAPER.md §2.3)."""
     _check_params(depth, w0, wa, wm, q)
     u = continuous_widths(w0, wa, np.arange(depth))
     ks = stage_exponents(u, w0, wm)
@@ -127,7 +127,7 @@ def adjust_compatibility(
     widths: list[int], bottleneck_ratios: list[float], group_widths: list[int]
 ) -> tuple[list[int], list[int]]:
     """Make widths and group widths compatible ([DDS] App. D; pycls
-    `adjust_block_compatibility`, PAPER.md §2.4). b is the paper's ratio, bot_mul = 1/b.
+    `adjust_block_compatibility`, docs/PAPER.md §2.4). b is the paper's ratio, bot_mul = 1/b.
 
     If g > w_b, g becomes w_b; otherwise w_b is rounded to a multiple of g (and of bot_mul for an
     inverted bottleneck), and the stage width is w_b * b. Returns (widths, group_widths).

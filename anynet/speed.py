@@ -15,7 +15,7 @@ measured interleaved in one run (`time_interleaved`, `paired_ratio`).
 Models: the 24 zoo RegNets and EfficientNet-B0…B5 from the ``efficientnet-pytorch`` package,
 built without weights at their published resolutions. `hooked_complexity` counts flops, params
 and acts of any module with forward hooks on its Conv2d and Linear layers under pycls's rules
-(PAPER.md §4.5: multiply-adds, conv/linear bias adds, acts = output sizes; BN, activations,
+(docs/PAPER.md §4.5: multiply-adds, conv/linear bias adds, acts = output sizes; BN, activations,
 pooling and padding count nothing), so EfficientNet is counted like the zoo.
 
 ``dse-speed`` (`main`) prints and saves the zoo beside EfficientNet and the paper's speed ratio

@@ -1,4 +1,4 @@
-"""Vectorized analytic complexity of many AnyNets at once (PAPER.md §4.5).
+"""Vectorized analytic complexity of many AnyNets at once (docs/PAPER.md §4.5).
 
 `anynet.complexity.network_cost` on int64 arrays: the same counting rules and closed form per
 stage as the scalar `anynet.complexity` (one implementation, `anynet.blocks`), so a batch of N

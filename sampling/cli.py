@@ -1,5 +1,5 @@
 """`dse-sample design_space=<name> n=500 out=pop.jsonl`: draw a population without training (the
-analogue of pycls's sweep setup, PAPER.md §5). One JSON line per member (index, seed, spec,
+analogue of pycls's sweep setup, docs/PAPER.md §5). One JSON line per member (index, seed, spec,
 complexity, RegNet parameters); prints the acceptance rate and complexity ranges."""
 
 from __future__ import annotations

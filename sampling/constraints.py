@@ -181,7 +181,7 @@ class LatencyWindow(Window):
 
 
 def parse_window(metric: str, value: Any, field: str) -> Window | None:
-    """pycls convention (PAPER.md §5): [0, 0] is off, a 0 on one side leaves it unbounded."""
+    """pycls convention (docs/PAPER.md §5): [0, 0] is off, a 0 on one side leaves it unbounded."""
     if value is None:
         return None
     ok = (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2

@@ -1,4 +1,4 @@
-"""Discrete parameter distributions of a design space ([DDS] §3.2; PAPER.md §1.4, §5).
+"""Discrete parameter distributions of a design space ([DDS] §3.2; docs/PAPER.md §1.4, §5).
 
 Every parameter of a design space has a finite, quantized domain, so each distribution is a
 `Categorical`: the domain's values with an exact probability mass function. Three kinds:

@@ -1,4 +1,4 @@
-"""RegNet spaces ([DDS] §3.3, §4; PAPER.md §2): six parameters d, w0, wa, wm, b, g on quantized
+"""RegNet spaces ([DDS] §3.3, §4; docs/PAPER.md §2): six parameters d, w0, wa, wm, b, g on quantized
 grids, widths from the quantized linear rule with pycls's rounding, a shared b and g, and the
 sweep validity rule: exactly `stages` stages and no skipped exponent (pycls
 `check_regnet_constraints`). All other constraints are applied by rejection, so sampling is

@@ -1,4 +1,4 @@
-"""Analytic complexity against fvcore and forward hooks on the built model (PAPER.md §4.5-4.6).
+"""Analytic complexity against fvcore and forward hooks on the built model (docs/PAPER.md §4.5-4.6).
 
 The reference is `anynet.measure.measured_complexity`: fvcore's FlopCountAnalysis with handles
 that align its conventions to pycls's (BatchNorm and global pooling count 0; conv/linear bias
@@ -94,7 +94,7 @@ def test_matches_fvcore_and_hooks(spec: AnyNetSpec, resolution: int) -> None:
      ("RegNetY-200MF", 199519076, 3162996, 2168052)],
 )
 def test_published_200mf_rows(name: str, flops: int, params: int, acts: int) -> None:
-    """PAPER.md §6: pycls dev/model_complexity.json, to the integer."""
+    """docs/PAPER.md §6: pycls dev/model_complexity.json, to the integer."""
     expected = {"flops": flops, "params": params, "acts": acts}
     assert complexity(zoo.get(name)) == expected
     assert complexity(zoo.get(name), resolution=224) == expected
@@ -124,7 +124,7 @@ def test_odd_and_tiny_resolutions(resolution: int) -> None:
 
 
 def test_hand_counted_single_block() -> None:
-    """One X block, worked by hand from PAPER.md §4.5 at r = 8, stem stride 1."""
+    """One X block, worked by hand from docs/PAPER.md §4.5 at r = 8, stem stride 1."""
     spec = AnyNetSpec(depths=[1], widths=[16], bottleneck_ratios=[1], group_widths=[4],
                       strides=[2], stem_width=8, stem_stride=1, in_channels=3, num_classes=10)
     stem = (9 * 3 * 8 * 64, 9 * 3 * 8 + 16, 8 * 64)  # 3x3 conv at 8x8, BN 2*8

@@ -1,4 +1,4 @@
-"""build_model: shapes, block structure and pycls initialisation (PAPER.md §1.1-1.3)."""
+"""build_model: shapes, block structure and pycls initialisation (docs/PAPER.md §1.1-1.3)."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_inverted_bottleneck_and_depthwise() -> None:
 
 
 def test_se_width_uses_block_input_width() -> None:
-    """w_se = round(0.25 * w_in) of the block INPUT width (PAPER.md §1.3), half-to-even, and
+    """w_se = round(0.25 * w_in) of the block INPUT width (docs/PAPER.md §1.3), half-to-even, and
     SE sits after the 3x3 conv's BN+ReLU and before the last 1x1."""
     # stem 18: block 1 has w_in = 18 -> round(4.5) = 4 (w_b = 48 would give 12);
     # block 2 has w_in = 48 -> 12; stage 2 block 1 has w_in = 48 (w_b = 40 would give 10)

@@ -1,4 +1,4 @@
-"""The RegNet rule and block compatibility against PAPER.md §2.3-2.4 test vectors."""
+"""The RegNet rule and block compatibility against docs/PAPER.md §2.3-2.4 test vectors."""
 
 from __future__ import annotations
 

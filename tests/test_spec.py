@@ -1,4 +1,5 @@
-"""AnyNetSpec: storage, round-trip, block widths and validation (DESIGN.md, PAPER.md §1)."""
+"""AnyNetSpec: storage, round-trip, block widths and validation (docs/ARCHITECTURE.md
+"Public API", docs/PAPER.md §1)."""
 
 from __future__ import annotations
 

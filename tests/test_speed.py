@@ -36,7 +36,7 @@ def test_hooked_complexity_equals_analytic(se):
 
 def test_efficientnet_b0_matches_pycls():
     """efficientnet-pytorch B0 counted by hooks equals pycls dev/model_complexity.json
-    (PAPER.md §4.5) to the integer."""
+    (docs/PAPER.md §4.5) to the integer."""
     model, res = speed.build("EfficientNet-B0")
     assert res == 224
     assert speed.hooked_complexity(model, res) == {

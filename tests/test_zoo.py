@@ -1,4 +1,4 @@
-"""The 24 published RegNetX/Y models against the table of PAPER.md §6."""
+"""The 24 published RegNetX/Y models against the table of docs/PAPER.md §6."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from anynet import AnyNetSpec, complexity, regnet_stages, zoo
 
-# name: (d, w0, wa, wm, g, d_i, w_i after compatibility, g_i), typed from PAPER.md §6
+# name: (d, w0, wa, wm, g, d_i, w_i after compatibility, g_i), typed from docs/PAPER.md §6
 TABLE: dict[str, tuple[int, int, float, float, int, list[int], list[int], list[int]]] = {
     "RegNetX-200MF": (13, 24, 36.44, 2.49, 8, [1, 1, 4, 7], [24, 56, 152, 368], [8, 8, 8, 8]),
     "RegNetX-400MF": (22, 24, 24.48, 2.54, 16, [1, 2, 7, 12], [32, 64, 160, 384],
@@ -103,8 +103,9 @@ def test_get_overrides_and_unknown_name() -> None:
 
 
 def test_complexity_limits() -> None:
-    """pycls heuristic (PAPER.md §2.2): params < 3 + 5.5 F (M) holds for all 24; acts < 6.5 sqrt(F)
-    (M) holds for all but RegNetY-6.4GF, which exceeds it marginally (16.41 vs 16.39)."""
+    """pycls heuristic (docs/PAPER.md §2.2): params < 3 + 5.5 F (M) holds for all 24;
+    acts < 6.5 sqrt(F) (M) holds for all but RegNetY-6.4GF, which exceeds it marginally
+    (16.41 vs 16.39)."""
     over = {}
     for name in zoo.names():
         cx = complexity(zoo.get(name))

@@ -1,4 +1,4 @@
-"""Offline datasets held in memory as uint8 tensors (DESIGN.md "Conventions").
+"""Offline datasets held in memory as uint8 tensors (docs/ARCHITECTURE.md "Conventions").
 
 ``load_dataset(cfg)`` builds a `Dataset` from a ``conf/data/*.yaml`` mapping. Every config defines
 ``name``, ``resolution``, ``channels``, ``num_classes``, ``crop_padding`` and ``flip``:

@@ -1,5 +1,5 @@
 """The fixed training regime: SGD + momentum, linear warmup, half-period cosine ([DDS] fn. 5, §4,
-App. C; PAPER.md §1.4).
+App. C; docs/PAPER.md §1.4).
 
 ``Regime.from_config(cfg.regime)`` validates a ``conf/regime/*.yaml`` mapping. The learning rate
 is set per iteration: during the first ``warmup_epochs`` it ramps linearly from

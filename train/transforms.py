@@ -1,7 +1,7 @@
 """Batched tensor transforms (no torchvision): resize, random crop with padding, flip, normalize.
 
-Data stays uint8 ``N x C x H x W`` in memory (DESIGN.md); augmentation runs on whole batches with
-an explicit ``torch.Generator`` so training randomness comes only from ``train.seed``. The
+Data stays uint8 ``N x C x H x W`` in memory (docs/ARCHITECTURE.md "Conventions");
+augmentation runs on whole batches with an explicit ``torch.Generator`` so training randomness comes only from ``train.seed``. The
 augmentation is the light one of the paper's regime family ([DDS] fn. 5 / [NDS]: random crop and,
 for natural images only, horizontal flip).
 """
