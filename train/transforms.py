@@ -1,9 +1,9 @@
 """Batched tensor transforms (no torchvision): resize, random crop with padding, flip, normalize.
 
 Data stays uint8 ``N x C x H x W`` in memory (docs/ARCHITECTURE.md "Conventions");
-augmentation runs on whole batches with an explicit ``torch.Generator`` so training randomness comes only from ``train.seed``. The
-augmentation is the light one of the paper's regime family ([DDS] fn. 5 / [NDS]: random crop and,
-for natural images only, horizontal flip).
+augmentation runs on whole batches with an explicit ``torch.Generator`` so training randomness
+comes only from ``train.seed``. The augmentation is the light one of the paper's regime family
+([DDS] fn. 5 / [NDS]: random crop and, for natural images only, horizontal flip).
 """
 
 from __future__ import annotations
