@@ -7,13 +7,13 @@ chance) and (b) Spearman's ρ between the two runs' errors, each with a percenti
 interval over models. Run it on two training seeds (noise floor) and on the proxy against a
 4× longer regime (fidelity). `mean_over_seeds` averages each model's error over several training
 seeds of one regime first, which estimates the regime's expected ranking with less noise.
-Command: ``python -m analysis.fidelity REF OTHER [OTHER …]``, where each argument is a sweep dir
-or several comma-separated sweep dirs (seeds) to average.
+`fidelity_by_space` measures it in every design space at once, with the single-run ρ a study
+relies on and whether the proxy orders consecutive spaces as the reference does. Command:
+``dse-fidelity proxy=[DIR,DIR] reference=[DIR,DIR]`` (analysis/fidelity_cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -163,24 +163,95 @@ def load_runs(dirs: str) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else mean_over_seeds(frames)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("ref", help="sweep dir of the reference run (e.g. proxy, seed 0); "
-                        "comma-separated dirs (seeds) are averaged per model")
-    parser.add_argument("other", nargs="+", help="sweep dirs of runs to compare with it "
-                        "(each may be comma-separated seeds to average)")
-    parser.add_argument("--chance", type=float, default=90.0, help="chance error, percent")
-    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
-    parser.add_argument("--csv", help="also write the table to this CSV file")
-    args = parser.parse_args(argv)
-    ref = load_runs(args.ref)
-    rows = [fidelity(ref, load_runs(o), args.chance, n_boot=args.n_boot)
-            .as_row(f"{args.ref} vs {o}") for o in args.other]
+def _median_difference(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(b, axis=axis) - np.median(a, axis=axis)
+
+
+def _errors_all(df: pd.DataFrame, worst: float = 100.0) -> pd.DataFrame:
+    """(design_space, index, error) with every model that did not finish at `worst` error (the
+    all-models view of analysis.trainability)."""
+    out = _finished_errors(df)[KEYS + ["error"]]
+    out["error"] = out["error"].fillna(worst)
+    return out
+
+
+def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
+                      order: list[str] | None = None, chance_error: float = 90.0,
+                      n_boot: int = 2000, ci: float = 95, seed: int = 0
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regime fidelity in every design space (issue: the laptop instrument).
+
+    `proxy` holds one `load_sweep` frame per training seed of the proxy (two), `reference`
+    one per seed of the longer reference regime (averaged per model, `mean_over_seeds`).
+    Returns (per-space table, pair table). Per space and pooled: models paired, trained
+    fraction of each proxy run and of the reference, the **single-run** Spearman ρ between each
+    proxy seed and the reference (a study trains each model once), ρ between the two proxy
+    seeds, each with a percentile-bootstrap interval over models. Per consecutive pair of
+    spaces in `order`: the difference of median errors (b − a, all models, a model that did not
+    finish counting as 100 %) with its bootstrap interval under proxy seed 0 and under the
+    reference, on the same models; ``resolved`` when the reference interval excludes 0 and
+    ``same_sign`` whether the proxy's difference then has the reference's sign."""
+    if len(proxy) < 1 or len(reference) < 1:
+        raise ValueError("proxy/reference: give at least one sweep folder each")
+    ref = mean_over_seeds(reference) if len(reference) > 1 else _finished_errors(reference[0])
+    threshold = chance_error / 2
+    spaces = sorted(set(ref["design_space"]))
+    rows = []
+    for space in [*spaces, "pooled"]:
+        pick = (lambda d: d) if space == "pooled" else \
+            (lambda d, s=space: d[d["design_space"] == s])
+        r = pick(ref)
+        row: dict[str, object] = {"design_space": space}
+        runs = [pick(_finished_errors(p)) for p in proxy]
+        for k, run in enumerate(runs):
+            paired = run.merge(r, on=KEYS, suffixes=("", "_ref"))
+            row["n"] = len(paired)
+            e = paired["error"].to_numpy(float)
+            row[f"trained_s{k}"] = float(np.mean(np.nan_to_num(e, nan=np.inf) < threshold))
+            both = np.isfinite(e) & np.isfinite(paired["error_ref"].to_numpy(float))
+            _rho_into(row, f"rho_ref_s{k}", e[both], paired["error_ref"].to_numpy(float)[both],
+                      n_boot, seed, ci)
+        e_ref = r["error"].to_numpy(float)
+        row["trained_ref"] = float(np.mean(np.nan_to_num(e_ref, nan=np.inf) < threshold))
+        if len(runs) > 1:
+            pair = runs[0].merge(runs[1], on=KEYS, suffixes=("", "_1"))
+            a, b = pair["error"].to_numpy(float), pair["error_1"].to_numpy(float)
+            both = np.isfinite(a) & np.isfinite(b)
+            _rho_into(row, "rho_seeds", a[both], b[both], n_boot, seed, ci)
+        rows.append(row)
     table = pd.DataFrame(rows)
-    if args.csv:
-        table.to_csv(args.csv, index=False, float_format="%.4f")
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    pairs = []
+    order = list(order) if order else spaces
+    ref_all, proxy_all = _errors_all(ref), _errors_all(proxy[0])
+    common = ref_all.merge(proxy_all, on=KEYS)[KEYS]  # the same models under both regimes
+    for a, b in zip(order, order[1:], strict=False):
+        entry: dict[str, object] = {"a": a, "b": b}
+        for tag, frame in (("proxy", proxy_all), ("ref", ref_all)):
+            ea = frame.merge(common[common["design_space"] == a], on=KEYS)["error"].to_numpy()
+            eb = frame.merge(common[common["design_space"] == b], on=KEYS)["error"].to_numpy()
+            if len(ea) < 2 or len(eb) < 2:
+                raise ValueError(f"order: {a!r} and {b!r} need >= 2 paired models each; found "
+                                 f"{len(ea)} and {len(eb)}")
+            res = stats.bootstrap((ea, eb), _median_difference, n_resamples=n_boot,
+                                  vectorized=True, method="percentile",
+                                  confidence_level=ci / 100, rng=np.random.default_rng(seed))
+            entry[f"diff_{tag}"] = float(np.median(eb) - np.median(ea))
+            entry[f"diff_{tag}_low"] = float(res.confidence_interval.low)
+            entry[f"diff_{tag}_high"] = float(res.confidence_interval.high)
+        resolved = entry["diff_ref_low"] > 0 or entry["diff_ref_high"] < 0
+        entry["resolved"] = bool(resolved)
+        entry["same_sign"] = (bool(np.sign(entry["diff_proxy"]) == np.sign(entry["diff_ref"]))
+                              if resolved else None)
+        pairs.append(entry)
+    return table, pd.DataFrame(pairs)
 
 
-if __name__ == "__main__":
-    main()
+def _rho_into(row: dict[str, object], key: str, a: np.ndarray, b: np.ndarray, n_boot: int,
+              seed: int, ci: float) -> None:
+    if len(a) < 3:
+        row[key], row[f"{key}_low"], row[f"{key}_high"] = np.nan, np.nan, np.nan
+        return
+    row[key] = float(stats.spearmanr(a, b).statistic)
+    row[f"{key}_low"], row[f"{key}_high"] = _bootstrap((a, b), _spearman, n_boot, seed, ci)
+
+

@@ -1,0 +1,118 @@
+"""``dse-fidelity proxy=[DIR,…] reference=[DIR,…] [order=[…]] [out=DIR]``: regime fidelity in
+every design space (`analysis.fidelity.fidelity_by_space`), printed and optionally saved as CSV.
+
+Composes ``conf/fidelity.yaml`` with the command-line overrides (Hydra's compose API, as
+``dse-analyze``). Every bad input is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import conf
+from anynet.record import write_text_atomic
+
+from .fidelity import fidelity_by_space
+from .sweep import SweepWarning, load_sweep
+from .trainability import chance_error, num_classes_of
+
+USAGE = ("usage: dse-fidelity proxy=[DIR,DIR] reference=[DIR,DIR] [order=[a,b,...]] "
+         "[n_boot=2000] [ci=95] [seed=0] [out=DIR]  (conf/fidelity.yaml)")
+KEYS = ("proxy", "reference", "order", "n_boot", "ci", "seed", "out")
+
+
+def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
+    value = cfg.get(key)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not value:
+        raise ValueError(f"{key}: {value!r} is not allowed; give sweep folders, "
+                         f"{key}=[DIR,DIR] (one per training seed)")
+    out = []
+    for v in value:
+        path = Path(str(v))
+        if not path.is_dir():
+            raise ValueError(f"{key}: {str(v)!r} is not a folder; give sweep folders")
+        out.append(path)
+    return out
+
+
+def _int(cfg: Mapping[str, Any], key: str, low: int) -> int:
+    v = cfg.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise ValueError(f"{key}: {v!r} is not allowed; use an integer >= {low}")
+    return v
+
+
+def fidelity_tables(cfg: Mapping[str, Any]):
+    """The two tables of a plain config (the keys of conf/fidelity.yaml)."""
+    unknown = sorted(set(cfg) - set(KEYS))
+    if unknown:
+        raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(KEYS)}")
+    proxy = [load_sweep(d, allow_mixed=True) for d in _dirs(cfg, "proxy")]
+    reference = [load_sweep(d, allow_mixed=True) for d in _dirs(cfg, "reference")]
+    ci = cfg.get("ci")
+    if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 100:
+        raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")
+    order = cfg.get("order")
+    if order is not None and (isinstance(order, str) or not isinstance(order, Sequence)):
+        raise ValueError(f"order: {order!r} is not allowed; use a list of design spaces")
+    chance = chance_error(num_classes_of(proxy[0]))
+    return fidelity_by_space(proxy, reference, None if order is None else list(order),
+                             chance_error=chance, n_boot=_int(cfg, "n_boot", 1),
+                             ci=float(ci), seed=_int(cfg, "seed", 0))
+
+
+def compose(overrides: Sequence[str]) -> dict[str, Any]:
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_dir(config_dir=str(conf.path()), version_base=None):
+            cfg = hydra_compose(config_name="fidelity", overrides=list(overrides))
+        return OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ValueError(" ".join(str(exc).split())) from None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point (``dse-fidelity``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in args):
+        print(USAGE)
+        return
+    try:
+        flags = [a for a in args if a.startswith("-")]
+        if flags:
+            raise ValueError(f"{flags[0]}: not an option; {USAGE}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SweepWarning)
+            cfg = compose(args)
+            spaces, pairs = fidelity_tables(cfg)
+        if cfg.get("out"):
+            out = Path(str(cfg["out"]))
+            write_text_atomic(out / "fidelity_spaces.csv",
+                              spaces.to_csv(index=False, float_format="%.4f"))
+            write_text_atomic(out / "fidelity_pairs.csv",
+                              pairs.to_csv(index=False, float_format="%.4f"))
+    except ValueError as exc:
+        print(f"dse-fidelity: {str(exc).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        print(f"dse-fidelity: {exc}", file=sys.stderr)
+        sys.exit(1)
+    fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
+    print(spaces.to_string(**fmt))
+    print()
+    print(pairs.to_string(**fmt) if len(pairs) else "(no pairs)")
+
+
+if __name__ == "__main__":
+    main()
