@@ -25,7 +25,7 @@ from .population import (
     with_fits,
 )
 from .propose import ProposedSpace, propose_regnet
-from .provenance import Provenance, newest_sweep, provenance
+from .provenance import Provenance, newest_sweep, provenance_of
 from .report import ReportSettings, write_report
 from .stats import (
     KSResult,
@@ -75,7 +75,7 @@ __all__ = [
     "plot_trends",
     "population_trend",
     "propose_regnet",
-    "provenance",
+    "provenance_of",
     "space_summary",
     "to_optuna",
     "with_fits",

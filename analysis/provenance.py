@@ -20,7 +20,6 @@ import pandas as pd
 from . import fmt
 from .population import read_record_json
 from .stats import space_summary
-from .sweep import RECORD_NAME
 
 # column of load_sweep -> where the record keeps it (a path of keys)
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -101,10 +100,14 @@ def _text(v: Any) -> str:
         return str(v)
     if isinstance(v, (int, float, np.integer, np.floating)):
         return fmt.number(v)
+    if isinstance(v, str) and "," in v:  # a list kept as text, e.g. strides "2,2,2,2"
+        parts = [x.strip() for x in v.split(",")]
+        if all(fmt.finite(x) for x in parts):
+            return fmt.listing(float(x) for x in parts)
     return str(v)
 
 
-def provenance(df: pd.DataFrame, metric: str = "error") -> Provenance:
+def provenance_of(df: pd.DataFrame, metric: str = "error") -> Provenance:
     """The `Provenance` of a sweep frame (every record, whatever its status; models per
     space as `stats.space_summary`)."""
     values: dict[str, list[tuple[Any, int]]] = {}
@@ -150,6 +153,9 @@ def duration(seconds: float) -> str:
     m, s = divmod(rest, 60)
     parts = [f"{h} h"] * bool(h) + [f"{m} min"] * bool(m or h) + [f"{s} s"]
     return " ".join(parts)
+
+
+RECORD_NAME = "record.json"  # the run-record file name (load_sweep's; one home after merging)
 
 
 def newest_sweep(root: str | Path = "sweeps") -> Path:

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from . import fmt, plots
 from .pairs import PAIRINGS, compare_pairs, min_pvalue, sentence
 from .population import MIN_BOOTSTRAP_N, best_rows, extremes, histories, spaces_of, with_fits
-from .provenance import duration, provenance
+from .provenance import duration, provenance_of
 from .stats import comparison_table
 from .sweep import ok_rows
 
@@ -258,7 +258,7 @@ def _planned(doc: _Doc, df: pd.DataFrame, plan: Any) -> None:
 
 
 def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
-    p = provenance(df, s.metric)
+    p = provenance_of(df, s.metric)
     rows = p.rows()
     table = pd.DataFrame(rows, columns=["field", "value"])
     mixed = [k for k, v in p.values.items() if len(v) > 1]
