@@ -70,7 +70,7 @@ _SOURCES = {
     "population_trend": "population",
     "power": "power_analysis",
     "propose_regnet": "propose",
-    "provenance": "provenance",
+    "provenance_of": "provenance",
     "sample_size": "power_analysis",
     "shift_test": "inference",
     "space_summary": "stats",
@@ -89,9 +89,14 @@ __all__ = sorted([*_SOURCES, "edf"])
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    return getattr(import_module(f".{_SOURCES[name]}", __name__), name)
+    if name in _SOURCES:
+        return getattr(import_module(f".{_SOURCES[name]}", __name__), name)
+    try:  # a submodule, e.g. analysis.population
+        return import_module(f".{name}", __name__)
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

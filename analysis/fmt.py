@@ -17,7 +17,8 @@ _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
 UNITS = {"flops": "F", "params": "", "acts": ""}
 
 
-def _finite(x: Any) -> bool:
+def finite(x: Any) -> bool:
+    """Whether `x` converts to a finite float."""
     try:
         return math.isfinite(float(x))
     except (TypeError, ValueError):
@@ -27,7 +28,7 @@ def _finite(x: Any) -> bool:
 def si(x: float, unit: str = "", digits: int = 2) -> str:
     """``5815000 -> '5.8 M'`` (+ `unit`): `digits` significant digits, at least one decimal
     below 10 of the prefix (``0.35 M``, ``5.8 M``, ``58 M``, ``580 M``)."""
-    if not _finite(x):
+    if not finite(x):
         return "–"
     v = float(x)
     for scale, prefix in _PREFIXES:
@@ -55,7 +56,7 @@ def number(x: Any, digits: int = 4) -> str:
     `digits` significant digits and no exponent (``31.24``, ``0.0012``); NaN as ``–``."""
     if isinstance(x, bool):
         return str(x)
-    if not _finite(x):
+    if not finite(x):
         return "–" if x is None or isinstance(x, float) else str(x)
     v = float(x)
     if v.is_integer() and abs(v) < 1e15:
@@ -72,6 +73,6 @@ def listing(values: Iterable[Any]) -> str:
 
 def pvalue(p: float) -> str:
     """A p-value: two significant digits, ``< 0.0001`` below that."""
-    if not _finite(p):
+    if not finite(p):
         return "–"
     return "< 0.0001" if p < 1e-4 else _sig(float(p), 2)

@@ -6,12 +6,12 @@ training histories of the best and worst models of each space.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from anynet.record import peek_record
 
 from .fit import block_widths_of, fit_models
 from .stats import bootstrap_best
@@ -109,22 +109,13 @@ def histories(df: pd.DataFrame, records: dict[str, dict] | None = None) -> pd.Da
     for i, path in zip(df.index, df["path"], strict=True):
         record = (records or {}).get(str(path)) if path else None
         if record is None and path:
-            record = read_record_json(path)
+            record = peek_record(path)
         epochs = (record or {}).get("epochs") or []
         for e, entry in enumerate(epochs, start=1):
             if isinstance(entry, dict):
                 out.append({"model": i, "epoch": e,
                             **{f: _float(entry.get(f)) for f in HISTORY_FIELDS}})
     return pd.DataFrame(out, columns=["model", "epoch", *HISTORY_FIELDS])
-
-
-def read_record_json(path: str | Path) -> dict | None:
-    """The JSON object at `path`, or None when it is missing or not a JSON object."""
-    try:
-        obj = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 def _float(x: object) -> float:

@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anynet.record import RECORD_NAME
+from anynet.record import RECORD_NAME, find_records, peek_record
 
 from . import fmt
-from .population import read_record_json
 from .stats import space_summary
 
 # column of load_sweep -> where the record keeps it (a path of keys)
@@ -102,10 +101,14 @@ def _text(v: Any) -> str:
         return str(v)
     if isinstance(v, (int, float, np.integer, np.floating)):
         return fmt.number(v)
+    if isinstance(v, str) and "," in v:  # a list kept as text, e.g. strides "2,2,2,2"
+        parts = [x.strip() for x in v.split(",")]
+        if all(fmt.finite(x) for x in parts):
+            return fmt.listing(float(x) for x in parts)
     return str(v)
 
 
-def provenance(df: pd.DataFrame, metric: str = "error") -> Provenance:
+def provenance_of(df: pd.DataFrame, metric: str = "error") -> Provenance:
     """The `Provenance` of a sweep frame (every record, whatever its status; models per
     space as `stats.space_summary`)."""
     values: dict[str, list[tuple[Any, int]]] = {}
@@ -115,7 +118,7 @@ def provenance(df: pd.DataFrame, metric: str = "error") -> Provenance:
         if not isinstance(path, str) or not path:
             return None
         if path not in records:
-            records[path] = read_record_json(path)
+            records[path] = peek_record(path)
         return records[path]
 
     paths = df["path"] if "path" in df.columns else pd.Series([None] * len(df), index=df.index)
@@ -153,6 +156,8 @@ def duration(seconds: float) -> str:
     return " ".join(parts)
 
 
+
+
 def newest_sweep(root: str | Path = "sweeps") -> Path:
     """The sweep folder directly under `root` holding the most recently written
     ``record.json`` (what a notebook analyses by default, e.g. right after the quickstart)."""
@@ -162,7 +167,7 @@ def newest_sweep(root: str | Path = "sweeps") -> Path:
                          "dse-train +experiment=quickstart) or set DSE_SWEEP_DIR")
     newest: tuple[float, Path] | None = None
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        times = [r.stat().st_mtime for r in d.rglob(RECORD_NAME)]
+        times = [r.stat().st_mtime for r in find_records(d)]
         if times and (newest is None or max(times) > newest[0]):
             newest = (max(times), d)
     if newest is None:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import io
-import os
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +24,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from anynet import record as record_io
+
 from . import fmt, plots
 from .pairs import PAIRINGS, compare_pairs, min_pvalue, sentence
 from .population import MIN_BOOTSTRAP_N, best_rows, extremes, histories, spaces_of, with_fits
-from .provenance import duration, provenance
+from .provenance import duration, provenance_of
 from .stats import comparison_table
 from .sweep import ok_rows
 
@@ -84,24 +84,9 @@ class ReportSettings:
 
 
 def write_atomic(path: Path, data: bytes | Callable[[Any], None]) -> None:
-    """Write `data` (bytes, or a function writing to a binary file) to `path` through a temp
-    file in the same folder and a rename: `path` is the old file or the new one, never a
-    truncated one; the temp file is removed on any error."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open applies the umask (tempfile.mkstemp would leave the file 0600)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            data(f) if callable(data) else f.write(data)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # name the file meant, not the temp file
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
-        raise
+    """`anynet.record.write_atomic` for bytes or a writer function: `path` is the old file or
+    the new one, never a truncated one; an OSError names `path`."""
+    record_io.write_atomic(path, data if callable(data) else (lambda f: f.write(data)))
 
 
 def with_titles(svg: str, titles: dict[str, str]) -> str:
@@ -258,7 +243,7 @@ def _planned(doc: _Doc, df: pd.DataFrame, plan: Any) -> None:
 
 
 def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
-    p = provenance(df, s.metric)
+    p = provenance_of(df, s.metric)
     rows = p.rows()
     table = pd.DataFrame(rows, columns=["field", "value"])
     mixed = [k for k, v in p.values.items() if len(v) > 1]

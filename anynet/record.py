@@ -268,6 +268,16 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
+def peek_record(path: str | Path) -> dict[str, Any] | None:
+    """The JSON object at `path` read without side effects (for analysis), or None when it is
+    missing, unreadable or not a JSON object."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def read_record(path: str | Path) -> dict[str, Any] | None:
     """The record at `path`, or None if there is none. A file that is not a record (only
     possible if something else wrote it) is moved aside to ``<name>.corrupt-<time>`` so that

@@ -60,7 +60,7 @@ def test_propose_regnet_writes_a_space_the_sampler_accepts(tmp_path):
     out = tmp_path / "conf" / "design_space" / "regnet_test_proposed.yaml"
     proposed = propose_regnet(df, top=60, name="regnet_test_proposed", path=out, n=2000)
     assert proposed.path == out and out.read_text() == proposed.yaml()
-    assert "  - regnetx" in out.read_text() and "name: regnet_test_proposed" in out.read_text()
+    assert "- regnetx" in out.read_text() and "name: regnet_test_proposed" in out.read_text()
     d = proposed.domains
     assert d["depth"]["low"] <= proposed.intervals["depth"][1] <= d["depth"]["high"]
     assert d["w0"]["low"] % 8 == 0 and d["w0"]["high"] % 8 == 0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from analysis import load_sweep
-from analysis.fidelity import fidelity, main, mean_over_seeds
+from analysis.fidelity import fidelity, fidelity_by_space, mean_over_seeds
+from analysis.fidelity_cli import main
 from analysis.testing import random_anynet_spec, write_sweep
 
 
@@ -53,10 +54,6 @@ def test_diverged_model_counts_as_not_trained(tmp_path, capsys):
     assert f.trained_ref.value == 1.0
     assert f.trained_other.value == pytest.approx(5 / 6)
     assert f.spearman.value == pytest.approx(1.0)
-    out = tmp_path / "f.csv"
-    main([str(tmp_path / "a"), str(tmp_path / "b"), "--n-boot", "50", "--csv", str(out)])
-    assert "spearman" in capsys.readouterr().out
-    assert out.read_text().startswith("comparison,n,")
 
 
 def test_mean_over_seeds_averages_errors_and_needs_every_seed(tmp_path, capsys):
@@ -74,8 +71,6 @@ def test_mean_over_seeds_averages_errors_and_needs_every_seed(tmp_path, capsys):
     # averaged runs compare like any other: the same ranking gives rho 1 over finished models
     f = fidelity(m, runs[0], n_boot=50)
     assert f.spearman.value == pytest.approx(1.0) and f.trained_ref.value == pytest.approx(0.8)
-    main([f"{tmp_path / 's0'},{tmp_path / 's1'}", str(tmp_path / "s0"), "--n-boot", "20"])
-    assert "1.000" in capsys.readouterr().out
     with pytest.raises(ValueError, match="at least one"):
         mean_over_seeds([])
 
@@ -98,3 +93,41 @@ def test_spearman_interval_is_scipys_paired_percentile_bootstrap():
                           paired=True, vectorized=False, n_resamples=300, method="percentile",
                           rng=np.random.default_rng(9)).confidence_interval
     assert np.allclose(_bootstrap((a[0], b[0]), _spearman, 300, 9, 95), ref)
+
+
+def test_fidelity_in_every_space_and_verdict_fidelity(tmp_path, capsys):
+    """Two spaces of 8 models; C is better than A by 10 points under every run; the proxy seeds
+    and the reference rank models alike within A but reverse them within C."""
+    specs = _specs(8)
+    base = np.arange(8, dtype=float)
+    for name, shift in {"p0": 0.0, "p1": 0.5, "r0": 0.0, "r1": 1.0}.items():
+        reverse = name.startswith("r")
+        write_sweep(tmp_path / name, "anynetx_a", specs, list(30 + base + shift),
+                    seed=int(name[1]))
+        c = (20 + (7 - base) + shift) if reverse else (20 + base + shift)
+        write_sweep(tmp_path / name, "anynetx_c", specs, list(c),
+                    seed=int(name[1]))
+    proxy = [load_sweep(tmp_path / "p0"), load_sweep(tmp_path / "p1")]
+    ref = [load_sweep(tmp_path / "r0"), load_sweep(tmp_path / "r1")]
+    spaces, pairs = fidelity_by_space(proxy, ref, ["anynetx_a", "anynetx_c"], n_boot=200)
+    a = spaces.set_index("design_space")
+    assert a.loc["anynetx_a", "rho_ref_s0"] == pytest.approx(1.0)
+    assert a.loc["anynetx_c", "rho_ref_s0"] == pytest.approx(-1.0)
+    assert a.loc["anynetx_c", "rho_seeds"] == pytest.approx(1.0)
+    assert a.loc["anynetx_a", "n"] == 8 and a.loc["pooled", "n"] == 16
+    assert a.loc["anynetx_a", "trained_s0"] == 1.0 and a.loc["pooled", "trained_ref"] == 1.0
+    (pair,) = pairs.to_dict("records")
+    assert pair["diff_ref"] == pytest.approx(-10.0) and pair["diff_proxy"] == pytest.approx(-10.0)
+    assert pair["resolved"] and pair["same_sign"]
+    out = tmp_path / "out"
+    main([f"proxy=[{tmp_path / 'p0'},{tmp_path / 'p1'}]",
+          f"reference=[{tmp_path / 'r0'},{tmp_path / 'r1'}]", "order=[anynetx_a,anynetx_c]",
+          "n_boot=100", f"out={out}"])
+    printed = capsys.readouterr().out
+    assert "rho_ref_s0" in printed and "same_sign" in printed
+    assert (out / "fidelity_spaces.csv").read_text().startswith("design_space,")
+    with pytest.raises(SystemExit) as err:
+        main([f"proxy=[{tmp_path / 'p0'}]", "reference=[/nowhere]"])
+    assert err.value.code == 2
+    assert capsys.readouterr().err.strip() == ("dse-fidelity: reference: '/nowhere' is not a "
+                                               "folder; give sweep folders")
