@@ -1,0 +1,53 @@
+"""Installed from a wheel, not editable, in an empty folder: every dse-* command and
+load_design_space find the packaged configs (issue: installable anywhere). The wheel goes into
+a virtual environment that reuses this interpreter's packages (torch and the rest)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(dist), str(ROOT)], check=True, timeout=300)
+    (wheel,) = dist.glob("anynet_dse-*.whl")
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    py, bin_dir = env_dir / "bin" / "python", env_dir / "bin"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps",
+                    "-q", str(wheel)], check=True, timeout=300)
+    work = tmp_path / "empty"
+    work.mkdir()
+
+    def run(*cmd: str) -> subprocess.CompletedProcess:
+        p = subprocess.run(list(cmd), cwd=work, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    where = run(str(py), "-c", "import conf, sampling; print(conf.path()); "
+                "print(sampling.load_design_space('anynetx_e').sample(0).depths)").stdout
+    assert str(env_dir) in where.splitlines()[0], where  # the wheel's configs, not the checkout
+    run(str(bin_dir / "dse-zoo"), "32")
+    run(str(bin_dir / "dse-sample"), "design_space=regnetx", "n=3", "out=pop.jsonl")
+    assert len((work / "pop.jsonl").read_text().splitlines()) == 3
+    tiny = ["data=synthetic", "data.train_size=64", "data.test_size=32", "regime.epochs=1",
+            "regime.batch_size=32", "regime.warmup_epochs=0", "train.progress=none"]
+    run(str(bin_dir / "dse-train"), "-m", "design_space=anynetx_a,regnetx", "sample.index=0,1",
+        *tiny, "sweep.dir=sw")
+    records = sorted((work / "sw").glob("*/*/*/record.json"))
+    assert len(records) == 4 and all(json.loads(r.read_text())["status"] in ("ok", "diverged")
+                                     for r in records)
+    out = run(str(bin_dir / "dse-analyze"), "sweep.dir=sw", "n_boot=200").stdout
+    assert out.strip().splitlines()[-1] == "report: sw/report/report.html"
+    assert (work / "sw" / "report" / "report.html").is_file()
+    assert sorted(p.name for p in work.iterdir()) == ["pop.jsonl", "sw"]
