@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
+        print(f"keys (key=value; defaults from conf/fidelity.yaml):\n{conf.describe('fidelity')}")
         return
     try:
         flags = [a for a in args if a.startswith("-")]

@@ -21,3 +21,27 @@ def search_dirs() -> list[Path]:
     """Extra config folders from ``$ANYNET_DSE_CONF`` (os.pathsep-separated), in order."""
     value = os.environ.get(USER_CONF_ENV, "")
     return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()]
+
+
+def describe(config_name: str) -> str:
+    """One line per key of ``conf/<config_name>.yaml`` (nested keys dotted, e.g. ``sweep.dir``):
+    its default and the comment beside it (what ``--help`` of the compose-based commands
+    prints)."""
+    lines, parent = [], None
+    for raw in (path() / f"{config_name}.yaml").read_text().splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#-" or ":" not in stripped:
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        key, _, rest = stripped.partition(":")
+        value, _, comment = rest.partition("#")
+        if indent == 0:
+            parent = None if value.strip() else key
+            if parent is not None or key in ("defaults", "hydra"):
+                continue
+        elif indent == 2 and parent not in (None, "defaults", "hydra"):
+            key = f"{parent}.{key}"
+        else:
+            continue
+        lines.append(f"  {key.strip():<14} {value.strip():<22} {comment.strip()}".rstrip())
+    return "\n".join(lines)
