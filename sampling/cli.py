@@ -70,4 +70,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    from .precheck import precheck
+
+    precheck("dse-sample", "sample", sys.argv[1:])
     _main()

@@ -282,3 +282,45 @@ def test_read_record_keeps_foreign_files_aside(tmp_path):
     assert [p.name.split("-")[0] for p in tmp_path.iterdir()] == ["record.json.corrupt"]
     with pytest.raises(ValueError, match="record.status: 'done' is not allowed"):
         write_record(path, {"status": "done"})
+
+
+# -- one line, never a traceback, for every command -------------------------------------------
+
+COMMANDS = {"dse-train": "from train.cli import main",
+            "dse-sample": "from sampling.cli import main",
+            "dse-analyze": "from analysis.cli import main",
+            "dse-zoo": "from anynet.zoo import main",
+            "dse-fidelity": "from analysis.fidelity_cli import main"}
+
+
+@pytest.mark.parametrize("command, args, message", [
+    ("dse-train", ["design_space=nope"], "Could not find 'design_space/nope'"),
+    ("dse-train", ["-m", "design_space=anynetx_a,nope", "sample.index=range(0,3)"],
+     "Could not find 'design_space/nope'"),
+    ("dse-train", ["--bogus"], "--bogus: not an option"),
+    ("dse-train", ["foo=1"], "Could not override 'foo'"),
+    ("dse-train", ["sample.index=range(0"], "no viable alternative"),
+    ("dse-train", ["+train.seeed=5"], "train: unknown key(s) ['seeed']"),
+    ("dse-train", ["sweep.retry_failed=maybe"], "sweep.retry_failed: 'maybe' is not allowed"),
+    ("dse-train", ["-m", "sample.index=0,1", "train.progress=false"],
+     "train.progress: False is not allowed"),
+    ("dse-sample", ["design_space=nope", "out=x.jsonl"], "Could not find 'design_space/nope'"),
+    ("dse-sample", ["n=-1", "out=x.jsonl"], "n: -1 is not allowed"),
+    ("dse-analyze", ["sweep.dir=nowhere"], "sweep.dir: 'nowhere' does not exist"),
+    ("dse-analyze", ["sweep.dir=.", "n_boot=zero"], "n_boot"),
+    ("dse-zoo", ["--bogus"], "unrecognized arguments: --bogus"),
+    ("dse-zoo", ["x"], "invalid int value: 'x'"),
+    ("dse-fidelity", ["proxy=[nowhere]", "reference=[.]"], "proxy: 'nowhere' is not a folder"),
+])
+def test_bad_command_lines_are_one_line(tmp_path, command, args, message):
+    import subprocess
+    import sys
+
+    code = f"import sys; {COMMANDS[command]}; sys.argv[0] = {command!r}; main()"
+    p = subprocess.run([sys.executable, "-c", code, *args, f"sweep.dir={tmp_path / 'sw'}"]
+                       if command == "dse-train" else [sys.executable, "-c", code, *args],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    lines = (p.stdout + p.stderr).strip().splitlines()
+    assert p.returncode != 0 and len(lines) == 1, p.stdout + p.stderr
+    assert message in lines[0] and "Traceback" not in lines[0]
+    assert not list(tmp_path.rglob("record.json"))

@@ -89,6 +89,9 @@ def main() -> None:
     """Console entry point ``dse-train`` (Hydra app over conf/config.yaml)."""
     import hydra
 
+    from sampling.precheck import precheck
+
+    precheck("dse-train", "config", sys.argv[1:])
     app = hydra.main(version_base="1.3", config_path=str(conf.path()),
                      config_name="config")(_hydra_main)
     try:
