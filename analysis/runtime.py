@@ -180,8 +180,7 @@ def plot_runtime(frame: pd.DataFrame, targets: Sequence[str],
     params and acts with the one-feature fit; each panel names its CV R² and Pearson r.
     `hue` (a column, e.g. the sampling window) colours the points."""
     labels = list(labels or targets)
-    fig, axes = new_figure(len(targets), len(FEATURES), size=(3.0 * len(FEATURES),
-                                                              2.5 * len(targets)))
+    fig, axes = new_figure(len(targets), len(FEATURES), size=(3.2, 2.8))
     groups = [(None, frame)] if hue is None else list(frame.groupby(hue, sort=True))
     for i, (t, lab) in enumerate(zip(targets, labels, strict=True)):
         data = _usable(frame, t)
@@ -203,6 +202,6 @@ def plot_runtime(frame: pd.DataFrame, targets: Sequence[str],
             ax.set_xlim(left=0)
             ax.set_ylim(bottom=0)
     if hue is not None:
-        axes[0, 0].legend(title=hue, loc="upper left", frameon=False)
-    fig.tight_layout()
+        axes[0, 0].legend(title=hue, loc="upper left", frameon=False, markerscale=1.5)
+    fig.subplots_adjust(wspace=0.3, hspace=0.45, top=0.9)
     return fig

@@ -646,7 +646,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="dse-speed", description="Runtime of the RegNet zoo beside EfficientNet-B0…B5 on "
         "this machine, and the paper's RegNet-8.0GF vs EfficientNet-B5 ratio (docs/SPEED.md).")
     p.add_argument("--models", default="all",
-                   help="comma-separated model names, or 'all' (24 RegNets + 6 EfficientNets)")
+                   help="comma-separated model names, 'all' (24 RegNets + 6 EfficientNets) or "
+                   "'none' (only the speed ratio)")
     p.add_argument("--devices", default="auto",
                    help="comma-separated: cpu, cuda, cuda:N; 'auto' = cpu and cuda if present")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
@@ -675,14 +676,17 @@ def _devices(spec: str) -> list[str]:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    names = model_names() if args.models == "all" else [
+    names = model_names() if args.models == "all" else [] if args.models == "none" else [
         n.strip() for n in args.models.split(",") if n.strip()]
     for n in names:
         if n not in model_names():
-            raise ValueError(f"models: {n!r} is not allowed; use 'all' or names from "
+            raise ValueError(f"models: {n!r} is not allowed; use 'all', 'none' or names from "
                              f"{', '.join(model_names())}")
     if args.ratio_reps < 0 or args.ratio_reps == 1:
         raise ValueError(f"ratio-reps: {args.ratio_reps} is not allowed; use 0 (skip) or >= 2")
+    if not names and not args.ratio_reps:
+        raise ValueError("models: 'none' with ratio-reps 0 measures nothing; give models or "
+                         "ratio-reps >= 2")
     devices = _devices(args.devices)
     settings = [SpeedSettings(device=d, threads=args.threads, warmup=args.warmup,
                               reps=args.reps, batch=args.batch, train_batch=args.train_batch,
@@ -690,13 +694,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     rows, ratios = [], []
     for s in settings:
         print(f"{device_description(s.device, s.threads)}; torch {torch.__version__}; "
-              f"warm-up {s.warmup}, {s.reps} reps; medians in ms per call", flush=True)
+              f"warm-up {s.warmup}; table: {s.reps} reps, medians in ms per call", flush=True)
         rows += zoo_rows(names, s, log=lambda m: print(m, flush=True))
         if args.ratio_reps:
             print(f"speed ratio, {args.ratio_reps} interleaved reps:", flush=True)
             ratios += ratio_rows(s, args.ratio_reps, log=lambda m: print(m, flush=True))
-    print(table(rows))
-    print(f"wrote {write_csv(rows, args.out)}")
+    if rows:
+        print(table(rows))
+        print(f"wrote {write_csv(rows, args.out)}")
     if ratios:
         print(f"wrote {write_csv(ratios, args.ratio_out)}")
     return 0
