@@ -67,12 +67,24 @@ _ZOO_PUBLISHED = {
     "EfficientNet-B2": (23.4, None), "EfficientNet-B3": (22.5, None),
     "EfficientNet-B4": (21.2, None), "EfficientNet-B5": (21.5, 504),
 }
+# Published training time (hours, 8 V100s, 100 epochs; Table 4 via docs/PAPER.md §7).
+_TRAIN_HOURS = {"RegNetX-8.0GF": 22.6, "RegNetY-8.0GF": 28.1, "EfficientNet-B5": 135.1}
 RATIO_PAIRS = (("RegNetX-8.0GF", "EfficientNet-B5"), ("RegNetY-8.0GF", "EfficientNet-B5"))
 
 
 def published(name: str) -> tuple[float | None, float | None]:
     """(top-1 error %, V100 ms for 64 images) published for `name` (None where not given)."""
     return _ZOO_PUBLISHED.get(name, (None, None))
+
+
+def published_speedup(runtime: str, regnet: str, effnet: str) -> float | None:
+    """The paper's EfficientNet / RegNet time ratio: training hours for `train`, V100
+    inference time otherwise; None where docs/PAPER.md gives no number."""
+    if runtime == "train":
+        a, b = _TRAIN_HOURS.get(effnet), _TRAIN_HOURS.get(regnet)
+    else:
+        a, b = published(effnet)[1], published(regnet)[1]
+    return a / b if a and b else None
 
 
 # -- devices and clocks -------------------------------------------------------------------------
@@ -575,19 +587,18 @@ def ratio_rows(settings: SpeedSettings, reps: int, pairs: Sequence[tuple[str, st
                                      else WallClock(), sync)
         for regnet, effnet in pairs:
             ratio, lo, hi = paired_ratio(times[effnet], times[regnet])
-            pub_r, pub_e = published(regnet)[1], published(effnet)[1]
             rows.append({
                 "runtime": runtime, "batch": batch, "device": s.device, "threads": s.threads,
                 "regnet": regnet, "efficientnet": effnet, "reps": reps,
                 "regnet_ms": float(np.median(times[regnet])),
                 "efficientnet_ms": float(np.median(times[effnet])),
                 "speedup": ratio, "speedup_low": lo, "speedup_high": hi,
-                "published_speedup_v100": pub_e / pub_r if pub_e and pub_r else None,
+                "published_speedup": published_speedup(runtime, regnet, effnet),
                 "regnet_published_top1_err": published(regnet)[0],
                 "efficientnet_published_top1_err": published(effnet)[0]})
             log(f"  {runtime} b{batch}: {effnet} / {regnet} = {ratio:.2f} "
-                f"[{lo:.2f}, {hi:.2f}] (published V100: "
-                f"{rows[-1]['published_speedup_v100'] or float('nan'):.2f})")
+                f"[{lo:.2f}, {hi:.2f}] (published: "
+                f"{rows[-1]['published_speedup'] or float('nan'):.2f})")
     return rows
 
 
