@@ -67,12 +67,24 @@ _ZOO_PUBLISHED = {
     "EfficientNet-B2": (23.4, None), "EfficientNet-B3": (22.5, None),
     "EfficientNet-B4": (21.2, None), "EfficientNet-B5": (21.5, 504),
 }
+# Published training time (hours, 8 V100s, 100 epochs; Table 4 via docs/PAPER.md §7).
+_TRAIN_HOURS = {"RegNetX-8.0GF": 22.6, "RegNetY-8.0GF": 28.1, "EfficientNet-B5": 135.1}
 RATIO_PAIRS = (("RegNetX-8.0GF", "EfficientNet-B5"), ("RegNetY-8.0GF", "EfficientNet-B5"))
 
 
 def published(name: str) -> tuple[float | None, float | None]:
     """(top-1 error %, V100 ms for 64 images) published for `name` (None where not given)."""
     return _ZOO_PUBLISHED.get(name, (None, None))
+
+
+def published_speedup(runtime: str, regnet: str, effnet: str) -> float | None:
+    """The paper's EfficientNet / RegNet time ratio: training hours for `train`, V100
+    inference time otherwise; None where docs/PAPER.md gives no number."""
+    if runtime == "train":
+        a, b = _TRAIN_HOURS.get(effnet), _TRAIN_HOURS.get(regnet)
+    else:
+        a, b = published(effnet)[1], published(regnet)[1]
+    return a / b if a and b else None
 
 
 # -- devices and clocks -------------------------------------------------------------------------
@@ -575,19 +587,18 @@ def ratio_rows(settings: SpeedSettings, reps: int, pairs: Sequence[tuple[str, st
                                      else WallClock(), sync)
         for regnet, effnet in pairs:
             ratio, lo, hi = paired_ratio(times[effnet], times[regnet])
-            pub_r, pub_e = published(regnet)[1], published(effnet)[1]
             rows.append({
                 "runtime": runtime, "batch": batch, "device": s.device, "threads": s.threads,
                 "regnet": regnet, "efficientnet": effnet, "reps": reps,
                 "regnet_ms": float(np.median(times[regnet])),
                 "efficientnet_ms": float(np.median(times[effnet])),
                 "speedup": ratio, "speedup_low": lo, "speedup_high": hi,
-                "published_speedup_v100": pub_e / pub_r if pub_e and pub_r else None,
+                "published_speedup": published_speedup(runtime, regnet, effnet),
                 "regnet_published_top1_err": published(regnet)[0],
                 "efficientnet_published_top1_err": published(effnet)[0]})
             log(f"  {runtime} b{batch}: {effnet} / {regnet} = {ratio:.2f} "
-                f"[{lo:.2f}, {hi:.2f}] (published V100: "
-                f"{rows[-1]['published_speedup_v100'] or float('nan'):.2f})")
+                f"[{lo:.2f}, {hi:.2f}] (published: "
+                f"{rows[-1]['published_speedup'] or float('nan'):.2f})")
     return rows
 
 
@@ -646,7 +657,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="dse-speed", description="Runtime of the RegNet zoo beside EfficientNet-B0…B5 on "
         "this machine, and the paper's RegNet-8.0GF vs EfficientNet-B5 ratio (docs/SPEED.md).")
     p.add_argument("--models", default="all",
-                   help="comma-separated model names, or 'all' (24 RegNets + 6 EfficientNets)")
+                   help="comma-separated model names, 'all' (24 RegNets + 6 EfficientNets) or "
+                   "'none' (only the speed ratio)")
     p.add_argument("--devices", default="auto",
                    help="comma-separated: cpu, cuda, cuda:N; 'auto' = cpu and cuda if present")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
@@ -675,14 +687,17 @@ def _devices(spec: str) -> list[str]:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    names = model_names() if args.models == "all" else [
+    names = model_names() if args.models == "all" else [] if args.models == "none" else [
         n.strip() for n in args.models.split(",") if n.strip()]
     for n in names:
         if n not in model_names():
-            raise ValueError(f"models: {n!r} is not allowed; use 'all' or names from "
+            raise ValueError(f"models: {n!r} is not allowed; use 'all', 'none' or names from "
                              f"{', '.join(model_names())}")
     if args.ratio_reps < 0 or args.ratio_reps == 1:
         raise ValueError(f"ratio-reps: {args.ratio_reps} is not allowed; use 0 (skip) or >= 2")
+    if not names and not args.ratio_reps:
+        raise ValueError("models: 'none' with ratio-reps 0 measures nothing; give models or "
+                         "ratio-reps >= 2")
     devices = _devices(args.devices)
     settings = [SpeedSettings(device=d, threads=args.threads, warmup=args.warmup,
                               reps=args.reps, batch=args.batch, train_batch=args.train_batch,
@@ -690,13 +705,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     rows, ratios = [], []
     for s in settings:
         print(f"{device_description(s.device, s.threads)}; torch {torch.__version__}; "
-              f"warm-up {s.warmup}, {s.reps} reps; medians in ms per call", flush=True)
+              f"warm-up {s.warmup}; table: {s.reps} reps, medians in ms per call", flush=True)
         rows += zoo_rows(names, s, log=lambda m: print(m, flush=True))
         if args.ratio_reps:
             print(f"speed ratio, {args.ratio_reps} interleaved reps:", flush=True)
             ratios += ratio_rows(s, args.ratio_reps, log=lambda m: print(m, flush=True))
-    print(table(rows))
-    print(f"wrote {write_csv(rows, args.out)}")
+    if rows:
+        print(table(rows))
+        print(f"wrote {write_csv(rows, args.out)}")
     if ratios:
         print(f"wrote {write_csv(ratios, args.ratio_out)}")
     return 0

@@ -1,8 +1,9 @@
 """Runtime predictors and device profiles ([DDS] Fig. 12; docs/SPEED.md).
 
-    python results/runtime_study.py measure [--per-window 24] [--threads 1] [--reps 3]
-        # RegNetX sampled at flop windows (200MF-4GF), each timed: eager inference of batch 1
-        # and of --batch, ONNX Runtime batch 1  -> results/runtime_models.csv
+    python results/runtime_study.py measure [--per-window 20] [--threads 1] [--reps 3]
+        # RegNetX sampled at 5 flop windows (200MF-4GF), each timed: eager inference and
+        # ONNX Runtime inference of batch 1 (--batch B > 1 adds eager batch B, --train-batch
+        # a training step)  -> results/runtime_models.csv
     python results/runtime_study.py fit --name NAME [--csv results/runtime_models.csv]
         # CV R² of every predictor (flops, params, acts and their combinations) per runtime
         #   -> results/runtime_fits.csv, results/figures/runtime_fig12.png,
@@ -84,19 +85,23 @@ def fit(args: argparse.Namespace) -> int:
     targets = [c for c in frame.columns if c.endswith("_ms")]
     if not targets:
         raise ValueError(f"csv: {args.csv!r} has no runtime columns (*_ms)")
+    if not args.name or "/" in args.name:
+        raise ValueError(f"name: {args.name!r} is not allowed; use a plain profile name")
     table = predictor_table(frame, targets, folds=args.folds, seed=args.seed)
-    table.to_csv(HERE / "runtime_fits.csv", index=False, float_format="%.6g")
+    out_dir = Path(args.out_dir)
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "runtime_fits.csv", index=False, float_format="%.6g")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for t in targets:
         d = r2_difference(frame, t, folds=args.folds, seed=args.seed)
         print(f"{t}: CV R² acts {d.r2_a:.3f} vs flops {d.r2_b:.3f}: difference "
               f"{d.diff:+.3f} [{d.low:+.3f}, {d.high:+.3f}] (95% bootstrap over {d.n} models)")
-    fig = plot_runtime(frame, targets, [_runtime_label(t) for t in targets], args.folds,
-                       args.seed, hue="window")
-    fig_path = HERE / "figures" / "runtime_fig12.png"
+    short = [t[:-3].replace("infer", "eager").replace("_b", " b") for t in targets]
+    fig = plot_runtime(frame, targets, short, args.folds, args.seed, hue="window")
+    fig_path = out_dir / "figures" / "runtime_fig12.png"
     fig.savefig(fig_path, dpi=150)
-    print(f"wrote {HERE / 'runtime_fits.csv'}, {fig_path}")
+    print(f"wrote {out_dir / 'runtime_fits.csv'}, {fig_path}")
     windows = ", ".join(sorted(frame["window"].unique())) if "window" in frame else "?"
     for t in targets:
         f = best_fit(frame, t, folds=args.folds, seed=args.seed)
@@ -109,7 +114,7 @@ def fit(args: argparse.Namespace) -> int:
                       f"({Path(args.csv).name})",
             meta={"fitted": dt.date.today().isoformat(), "torch": torch.__version__,
                   "onnxruntime": onnxruntime.__version__, "note": args.note})
-        path = save_profile(profile, HERE / "profiles" / f"{profile.name}.json")
+        path = save_profile(profile, out_dir / "profiles" / f"{profile.name}.json")
         print(f"wrote {path}: {profile.runtime} ~ {f.label}, CV R² {f.cv_r2:.3f}")
     return 0
 
@@ -123,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     p = _Parser(prog="runtime_study.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="step", required=True)
     m = sub.add_parser("measure")
-    m.add_argument("--per-window", type=int, default=24)
+    m.add_argument("--per-window", type=int, default=20)
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--device", default="cpu")
     m.add_argument("--threads", type=int, default=1)
     m.add_argument("--warmup", type=int, default=1)
     m.add_argument("--reps", type=int, default=3)
-    m.add_argument("--batch", type=int, default=4)
+    m.add_argument("--batch", type=int, default=1)
     m.add_argument("--train-batch", type=int, default=0)
     m.add_argument("--no-onnx", action="store_true")
     m.add_argument("--out", default=str(HERE / "runtime_models.csv"))
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="device text stored in the profile (default: this machine's CPU)")
     f.add_argument("--threads", type=int, default=1, help="threads the timings used")
     f.add_argument("--note", default="")
+    f.add_argument("--out-dir", default=str(HERE),
+                   help="where runtime_fits.csv, figures/ and profiles/ go (default: results/)")
     try:
         args = p.parse_args(argv)
         if args.step == "fit" and not args.device_description:

@@ -216,3 +216,12 @@ def test_cli_tiny_run(tmp_path, capsys):
         assert row[k] > 0
     assert row["published_top1_err"] == 31.1
     assert "RegNetX-200MF" in capsys.readouterr().out
+
+
+def test_published_speedups():
+    """The paper's ratios ([DDS] Table 4 via docs/PAPER.md §7): 504 / 94 ms and 135.1 / 22.6 h."""
+    assert speed.published_speedup("infer", "RegNetX-8.0GF", "EfficientNet-B5") == \
+        pytest.approx(504 / 94)
+    assert speed.published_speedup("train", "RegNetY-8.0GF", "EfficientNet-B5") == \
+        pytest.approx(135.1 / 28.1)
+    assert speed.published_speedup("infer", "RegNetX-200MF", "EfficientNet-B0") is None

@@ -1,0 +1,80 @@
+"""results/runtime_study.py fit: from a runtime CSV to the fit table, the Fig. 12 figure and
+loadable profiles that a design space uses; one-line errors."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anynet import complexity
+from sampling import load_design_space
+from sampling.latency import load_profile, predict_latency
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def study():
+    spec = importlib.util.spec_from_file_location("runtime_study",
+                                                  ROOT / "results" / "runtime_study.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory) -> Path:
+    """Counts of real RegNetX members at two windows, runtimes from known cost models."""
+    tmp_path = tmp_path_factory.mktemp("runtime")
+    rows = []
+    for window, flops in (("0.2-0.4GF", "[200000000,400000000]"),
+                          ("0.4-0.8GF", "[400000000,800000000]")):
+        sp = load_design_space("regnetx", [f"design_space.complexity.flops={flops}"])
+        for s in sp.sample_many(range(12), seed=0).samples:
+            cx = complexity(s.spec)
+            rows.append({"window": window, "index": s.index, **cx,
+                         "infer_b1_ms": 2 + 30 * cx["flops"] / 1e9 + 3 * cx["acts"] / 1e6,
+                         "ort_b1_ms": 1 + 25 * cx["flops"] / 1e9})
+    path = tmp_path / "runtime_models.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_fit_writes_table_figure_and_profiles(study, csv, tmp_path, capsys):
+    assert study.main(["fit", "--name", "toy", "--csv", str(csv), "--out-dir",
+                       str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "runtime_fits.csv")
+    assert set(table["runtime"]) == {"infer_b1_ms", "ort_b1_ms"} and len(table) == 14
+    assert (tmp_path / "figures" / "runtime_fig12.png").stat().st_size > 10_000
+    ort = load_profile(tmp_path / "profiles" / "toy-ort_b1.json")
+    assert ort.runtime == "ONNX Runtime inference (CPU), batch 1" and ort.n_models == 24
+    assert ort.cv_r2 == pytest.approx(1.0) and "flops" in ort.features
+    infer = load_profile(tmp_path / "profiles" / "toy-infer_b1.json")
+    frame = pd.read_csv(csv)
+    np.testing.assert_allclose(predict_latency(infer, frame), frame["infer_b1_ms"], rtol=1e-6)
+    out = capsys.readouterr().out
+    assert "CV R² acts" in out and "toy-ort_b1.json" in out
+    # the profile drives a design space by path
+    space = load_design_space("regnetx", [
+        "design_space.complexity.flops=[0,0]", "design_space.complexity.latency=[10,20]",
+        f"design_space.complexity.latency_profile={tmp_path / 'profiles' / 'toy-ort_b1.json'}"])
+    s = space.draw(0)
+    assert 10 <= predict_latency(ort, s.complexity) <= 20
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "--name", "x", "--csv", "nope.csv"], "csv: 'nope.csv' does not exist"),
+    (["fit", "--name", "a/b", "--csv", "CSV"], "name: 'a/b' is not allowed"),
+    (["fit"], "the following arguments are required: --name"),
+    (["measure", "--threads", "0"], "threads: 0 is not allowed"),
+])
+def test_bad_input_one_line(study, csv, tmp_path, capsys, argv, message):
+    argv = [str(csv) if a == "CSV" else a for a in argv]
+    assert study.main([*argv, "--out-dir", str(tmp_path)] if argv[0] == "fit" and "--name"
+                      in argv else argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
