@@ -172,3 +172,34 @@ def test_latency_config_errors_one_line(overrides, message):
     with pytest.raises(ValueError, match=message) as e:
         load_design_space("regnetx", overrides)
     assert "\n" not in str(e.value)
+
+
+def test_record_keeps_the_predicted_runtime(profile, tmp_path):
+    """A model sampled by a latency window is trained with the prediction in its record."""
+    from hydra import compose, initialize_config_dir
+
+    import conf
+    from train.runner import run
+
+    path = save_profile(profile, tmp_path / "synthetic.json")
+    tiny = ["data=synthetic", "data.train_size=64", "data.test_size=32", "regime.epochs=1",
+            "regime.batch_size=32", "regime.warmup_epochs=0", "train.progress=none"]
+    with initialize_config_dir(config_dir=str(conf.path()), version_base="1.3"):
+        free = compose("config", [*tiny, "design_space=regnetx",
+                                  "design_space.complexity.flops=[0,0]"])
+    from sampling import space_from_config
+
+    space = space_from_config(free.design_space)
+    lat = [predict_latency(profile, complexity(s.spec, 16))
+           for s in space.sample_many(range(60), seed=0).samples]
+    lo, hi = float(np.quantile(lat, 0.2)), float(np.quantile(lat, 0.8))
+    with initialize_config_dir(config_dir=str(conf.path()), version_base="1.3"):
+        cfg = compose("config", [*tiny, "design_space=regnetx", f"sweep.dir={tmp_path / 's'}",
+                                 "design_space.complexity.flops=[0,0]",
+                                 f"design_space.complexity.latency=[{lo},{hi}]",
+                                 f"design_space.complexity.latency_profile={path}"])
+    rec = run(cfg)
+    predicted = rec["predicted"]
+    assert predicted["latency"] == pytest.approx(predict_latency(profile, rec["complexity"]))
+    assert lo <= predicted["latency"] <= hi and predicted["digest"] == profile.digest
+    assert predicted["unit"] == "ms" and predicted["profile"] == "synthetic"

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anynet import AnyNetSpec, zoo
+from anynet import AnyNetSpec, complexity, zoo
 from anynet.record import model_dir
 from sampling import space_from_config
+from sampling.constraints import LatencyWindow
+from sampling.latency import predict_latency
 
 from .settings import ConfigError
 
@@ -32,6 +34,7 @@ class Job:
     index: int | None = None
     sample_seed: int | None = None
     model: str | None = None
+    predicted: dict[str, Any] | None = None  # runtime a latency window's profile predicts
 
 
 def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) -> Job:
@@ -66,7 +69,19 @@ def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) 
     name = str(space.name)
     return Job(spec, model_dir(sweep_dir, design_space=name, index=index), "design_space",
                f"{name}#{index}", design_space={"name": name, "config": cfg["design_space"]},
-               index=index, sample_seed=seed)
+               index=index, sample_seed=seed, predicted=predicted_latency(space, spec))
+
+
+def predicted_latency(space: Any, spec: AnyNetSpec) -> dict[str, Any] | None:
+    """The runtime the space's latency profile predicts for `spec` (docs/SPEED.md), with the
+    profile's name, unit and content digest; None when the space has no latency window."""
+    windows = [w for w in space.windows if isinstance(w, LatencyWindow)]
+    if not windows:
+        return None
+    profile = windows[0].profile
+    cx = complexity(spec, space.fixed.resolution)
+    return {"latency": float(predict_latency(profile, cx)), "unit": profile.unit,
+            "profile": profile.name, "digest": profile.digest}
 
 
 def _check_io(spec: AnyNetSpec, channels: int, classes: int, key: str) -> None:

@@ -149,7 +149,8 @@ def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
         index=job.index, model=job.model,
         seeds={"train": settings.seed, "sample": job.sample_seed,
                "data": plain["data"].get("split_seed", plain["data"].get("seed"))},
-        data={**plain["data"], **dataset.summary()}, device=_device_name(device))
+        data={**plain["data"], **dataset.summary()}, device=_device_name(device),
+        predicted=job.predicted)
     checkpoint = folder / CHECKPOINT_NAME
     options = TrainOptions(seed=settings.seed, device=device, precision=settings.precision,
                            channels_last=settings.channels_last,
