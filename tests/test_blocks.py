@@ -67,11 +67,12 @@ def test_vectorized_equals_scalar_elementwise() -> None:
         for stride in (1, 2):
             st = block_structure(w_in, w_out, stride, b, g, se)
             costs = block_cost(st, 28)
+            proj = np.broadcast_to(st.proj, (n,))  # stride 2: True for every row
             for i in range(n):
                 one = block_structure(int(w_in[i]), int(w_out[i]), stride, float(b[i]),
                                       int(g[i]), se)
                 assert (one.w_b, one.groups, one.w_se, one.proj) == (
-                    st.w_b[i], st.groups[i], st.w_se[i], st.proj[i])
+                    st.w_b[i], st.groups[i], st.w_se[i], proj[i])
                 assert block_cost(one, 28) == tuple(int(c[i]) for c in costs)
 
 
