@@ -85,8 +85,10 @@ def block_structure(w_in: Int, w_out: Int, stride: int, b: Any, g: Int,
     """The structure of a block with input width `w_in`, output width `w_out`, bottleneck
     ratio `b`, group width `g` (dividing w_b) and SE ratio `se_ratio` (0 = X block)."""
     w_b = bottleneck_width(w_out, b)
+    # `w_in is w_out` (one object: equal) spares an all-False mask for a stage's later blocks
+    proj = stride != 1 or (w_in is not w_out and w_in != w_out)
     return BlockStructure(w_in, w_out, stride, w_b, w_b // g, se_ratio > 0,
-                          se_width(w_in, se_ratio), (w_in != w_out) | (stride != 1))
+                          se_width(w_in, se_ratio), proj)
 
 
 # -- costs: (flops, params, acts) tuples of ints or int64 arrays -----------------------------
@@ -94,26 +96,37 @@ Cost = tuple  # (flops, params, acts); plain tuples keep the scalar path fast
 
 
 def total(costs: Iterable[Cost]) -> Cost:
-    """Componentwise sum of costs."""
+    """Componentwise sum of costs. The sums start from the int 0, so the first array term makes
+    a fresh array and later terms add into it in place (inputs are never modified)."""
     f = p = a = 0
     for cf, cp, ca in costs:
-        f, p, a = f + cf, p + cp, a + ca
+        f += cf
+        p += cp
+        a += ca
     return f, p, a
 
 
 def scale(k: Any, cost: Cost) -> Cost:
     """`cost` times an int (e.g. a number of identical blocks) or a 0/1 mask."""
+    if k is True:
+        return cost
     f, p, a = cost
     return k * f, k * p, k * a
 
 
 def conv_cost(c_in: Int, c_out: Int, k: int, hw_out: int, groups: Int = 1,
               bias: bool = False) -> Cost:
-    """A k x k conv (`groups` groups, optional bias) producing hw_out pixels per channel."""
-    weights, acts = k * k * c_in * c_out, c_out * hw_out
+    """A k x k conv (`groups` groups dividing c_in, optional bias) producing hw_out pixels per
+    channel: k²·C_in·C_out / G weights, applied at every output pixel."""
+    weights = c_in * c_out
+    if type(groups) is not int or groups != 1:  # an int 1 divides nothing (skip an array op)
+        weights = weights // groups
+    if k != 1:
+        weights = weights * (k * k)
+    acts = c_out * hw_out
     if bias:
-        return weights * hw_out // groups + acts, weights // groups + c_out, acts
-    return weights * hw_out // groups, weights // groups, acts
+        return weights * hw_out + acts, weights + c_out, acts
+    return weights * hw_out, weights, acts
 
 
 def bn_cost(c: Int) -> Cost:
@@ -122,13 +135,16 @@ def bn_cost(c: Int) -> Cost:
 
 
 def se_cost(w_b: Int, w_se: Int) -> Cost:
-    """SE op: two biased 1x1 convs at 1x1 spatial size (w_b → w_se → w_b)."""
-    return total([conv_cost(w_b, w_se, 1, 1, bias=True), conv_cost(w_se, w_b, 1, 1, bias=True)])
+    """SE op: two biased 1x1 convs at 1x1 spatial size (w_b → w_se → w_b):
+    w_b·w_se + w_se and w_se·w_b + w_b flops and params, w_se + w_b acts."""
+    n = 2 * w_b * w_se + w_se + w_b
+    return n, n, w_se + w_b
 
 
 def fc_cost(c_in: Int, c_out: Int) -> Cost:
     """The FC head with bias: c_in·c_out + c_out flops and params, c_out acts."""
-    return c_in * c_out + c_out, c_in * c_out + c_out, c_out
+    n = c_in * c_out + c_out
+    return n, n, c_out
 
 
 def block_cost(st: BlockStructure, h_in: int) -> Cost:
@@ -140,6 +156,7 @@ def block_cost(st: BlockStructure, h_in: int) -> Cost:
               conv_cost(w_b, w_out, 1, hw_out), bn_cost(w_out)]
     if st.se:  # se_ratio is one number for the whole network (or batch)
         layers.append(se_cost(w_b, st.w_se))
-    shortcut = total([conv_cost(w_in, w_out, 1, hw_out), bn_cost(w_out)])
-    layers.append(scale(st.proj, shortcut))  # proj: a bool, or a bool mask over the batch
+    if st.proj is not False:  # True, or a bool mask over the batch
+        shortcut = total([conv_cost(w_in, w_out, 1, hw_out), bn_cost(w_out)])
+        layers.append(scale(st.proj, shortcut))
     return total(layers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import e_fit, fit_regnet, load_sweep, propose_regnet
+from analysis import block_widths_of, e_fit, fit_regnet, load_sweep, propose_regnet
 from analysis.testing import random_anynet_spec, synthetic_population
 from anynet import regnet_block_widths, zoo
 
@@ -19,6 +19,15 @@ def test_recovers_every_zoo_model_exactly(name):
     assert fit.e_fit == 0.0 and list(fit.fitted_widths) == widths
     assert fit.depth == p["depth"] and fit.w0 == p["w0"]  # block 0 always has width w0
     assert regnet_block_widths(fit.depth, fit.w0, fit.wa, fit.wm) == widths
+
+
+def test_block_widths_of_is_the_spec_rule():
+    spec = zoo.get("RegNetX-200MF")
+    widths = [24, 56] + [152] * 4 + [368] * 7  # PAPER.md §2.3 test vector (ws_all)
+    assert block_widths_of(spec.to_dict()) == block_widths_of(spec) == widths
+    bad = {**spec.to_dict(), "depths": [1, 0, 4, 7]}
+    with pytest.raises(ValueError, match=r"depths\[1\]: 0 "):
+        block_widths_of(bad)
 
 
 def test_recovers_random_rule_outputs():

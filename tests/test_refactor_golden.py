@@ -42,6 +42,13 @@ def test_zoo_complexity(golden: dict[str, Any]) -> None:
     assert make_golden.canonical(make_golden._zoo()) == golden["zoo"]
 
 
+def test_edge_case_complexity(golden: dict[str, Any]) -> None:
+    got = make_golden.canonical(make_golden._edge())
+    assert sum(isinstance(r[1], list) for r in golden["edge"]) >= 40  # mostly valid specs
+    for g, e in zip(got, golden["edge"], strict=True):
+        assert g == e, e[0]
+
+
 def test_regnet_rule(golden: dict[str, Any]) -> None:
     got = make_golden.canonical(make_golden._rule())
     for part in ("regnet_stages", "regnet_spec"):

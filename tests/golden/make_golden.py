@@ -5,7 +5,10 @@
 `compute()` records, with the code as it is:
   * the first 40 members of populations seed 0 and 1 of every AnyNetX/RegNet space at
     ``design_space.resolution=28`` and 224 (spec, complexity, generating parameters);
-  * the complexity integers of all 24 zoo models at 224 and 28 px;
+  * the complexity integers of all 24 zoo models at 224 and 28 px, and of 80 random edge-case
+    specs (widths not multiples of 8, so SE widths hit half-to-even ties; b = 0.5 and 2; stride
+    1 stages; stem stride 1; SE ratios 0.25 and 0.5) at 224, 37, 28 and 8 px, or their
+    ValueError message;
   * `regnet_stages` and `regnet_spec` (depths, widths, group widths, b, strides, se_ratio) on a
     grid of (d, w0, wa, wm, g, b); floats are stored as JSON numbers (exact round trip);
   * per-epoch train losses and test errors (as float.hex, so bit-identical) of three tiny CPU
@@ -22,10 +25,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from anynet import AnyNetSpec, complexity, regnet_spec, regnet_stages, zoo
+from anynet import AnyNetSpec, adjust_compatibility, complexity, regnet_spec, regnet_stages, zoo
 from sampling import load_design_space
 from train.data import load_dataset
 from train.regime import Regime
@@ -51,7 +55,7 @@ TRAININGS: tuple[tuple[dict[str, Any], bool], ...] = (
     (dict(depths=[1, 1], widths=[8, 16], bottleneck_ratios=[1, 1], group_widths=[8, 8],
           strides=[2, 2], stem_width=8), False),
     (dict(depths=[1, 2], widths=[16, 32], bottleneck_ratios=[1, 1], group_widths=[4, 8],
-          strides=[2, 2], stem_width=8, se_ratio=0.25), False),
+          strides=[2, 2], stem_width=10, se_ratio=0.25), False),  # SE width round(2.5) = 2
     (dict(depths=[2, 1], widths=[16, 32], bottleneck_ratios=[2, 2], group_widths=[2, 4],
           strides=[1, 2], stem_width=16), True),
 )
@@ -80,6 +84,29 @@ def _row(sample: Any) -> list[Any]:
 def _zoo() -> dict[str, Any]:
     return {f"{name}@{res}": complexity(zoo.get(name), res)
             for name in zoo.names() for res in (224, 28)}
+
+
+def _edge() -> list[Any]:
+    rng = np.random.default_rng(0)
+    out: list[Any] = []
+    for _ in range(80):
+        n = int(rng.integers(1, 5))
+        bs = rng.choice([0.5, 1.0, 2.0], n).tolist()
+        ws, gs = adjust_compatibility((2 * rng.integers(1, 40, n)).tolist(), bs,
+                                      rng.choice([1, 2, 3, 4, 8], n).tolist())
+        fields_ = dict(depths=rng.integers(1, 4, n).tolist(), widths=ws, bottleneck_ratios=bs,
+                       group_widths=gs, strides=rng.choice([1, 2], n).tolist(),
+                       stem_width=int(2 * rng.integers(3, 12)),
+                       stem_stride=int(rng.choice([1, 2])),
+                       se_ratio=float(rng.choice([0.0, 0.25, 0.5])),
+                       in_channels=int(rng.choice([1, 3])), num_classes=int(rng.integers(2, 20)))
+        try:
+            spec = AnyNetSpec(**fields_)
+        except ValueError as exc:
+            out.append([fields_, f"ValueError: {exc}"])
+            continue
+        out.append([fields_, [complexity(spec, r) for r in (224, 37, 28, 8)]])
+    return out
 
 
 def _rule() -> dict[str, Any]:
@@ -122,7 +149,7 @@ def _trainings() -> list[dict[str, Any]]:
 def compute() -> dict[str, Any]:
     """Everything the golden file holds, computed with the current code."""
     return {"sample_columns": list(SAMPLE_COLUMNS), "samples": _samples(), "zoo": _zoo(),
-            "rule": _rule(), "trainings": _trainings()}
+            "edge": _edge(), "rule": _rule(), "trainings": _trainings()}
 
 
 def canonical(obj: Any) -> Any:
