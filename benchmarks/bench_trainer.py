@@ -7,6 +7,11 @@ data, batched crop augmentation, per-step lr, non-finite check), NCHW and channe
 achieved GFLOP/s (3 x forward multiply-adds x 2 FLOP/MAC x images/s) against the machine's sgemm
 GFLOP/s measured here; and 1 thread x 2 processes against 2 threads x 1 process.
 
+For a member of AnyNetX_A at the small-image geometry (``geometry=small``: stride-1 stem, 28 px,
+the window scaled by (r/224)^2) it also measures, as ratios in the same run: bfloat16 autocast
+against float32 (``train.precision``) and a whole 3-epoch run evaluated after the last epoch only
+against one evaluated after every epoch (``train.eval``).
+
 Run: ``python benchmarks/bench_trainer.py [--images 4096] [--json out.json]``.
 """
 
@@ -31,13 +36,24 @@ SIX_MF = AnyNetSpec(depths=[2, 3, 4, 2], widths=[48, 96, 192, 384], bottleneck_r
 BATCH = 128
 
 
+def small_geometry_member() -> AnyNetSpec:
+    """Member 0 of AnyNetX_A as dse-train samples it with geometry=small on mnist5k."""
+    from sampling import load_design_space
+
+    space = load_design_space("anynetx_a", ["geometry=small", "design_space.resolution=28",
+                                            "design_space.in_channels=1",
+                                            "design_space.num_classes=10"])
+    return space.sample(0, 0)
+
+
 def datasets(images: int) -> dict[str, tuple[AnyNetSpec, Dataset]]:
     mnist = load_dataset(dict(name="mnist5k", resolution=28, channels=1, num_classes=10,
-                              crop_padding=2, flip=False, test_size=1000, split_seed=0))
+                              crop_padding=2, flip=False, test_size=2500, split_seed=0))
     synth = load_dataset(dict(name="synthetic", resolution=32, channels=3, num_classes=10,
                               crop_padding=4, flip=True, train_size=images, test_size=256))
     regnet = zoo.get("RegNetX-200MF", in_channels=3, num_classes=10)
-    return {"anynet-6MF@28": (SIX_MF, mnist), "RegNetX-200MF@32": (regnet, synth)}
+    return {"anynet-6MF@28": (SIX_MF, mnist), "RegNetX-200MF@32": (regnet, synth),
+            "anynetx_a#0@28-small": (small_geometry_member(), mnist)}
 
 
 def minimal_loop(spec: AnyNetSpec, data: Dataset, images: int, channels_last: bool) -> float:
@@ -64,13 +80,25 @@ def minimal_loop(spec: AnyNetSpec, data: Dataset, images: int, channels_last: bo
     return n / (time.perf_counter() - t0)
 
 
-def dse_loop(spec: AnyNetSpec, data: Dataset, images: int, channels_last: bool) -> float:
+def dse_loop(spec: AnyNetSpec, data: Dataset, images: int, channels_last: bool,
+             precision: str = "fp32") -> float:
     """dse-train's loop (`train.trainer.train`, one epoch); training images/s (eval excluded)."""
     sub = Dataset(data.name, data.x_train[:images], data.y_train[:images], data.x_test[:256],
                   data.y_test[:256], data.num_classes, data.mean, data.std, data.crop_padding,
                   data.flip)
     regime = Regime(epochs=1, batch_size=BATCH, lr=0.1, warmup_epochs=0.5)
-    return train(spec, sub, regime, TrainOptions(channels_last=channels_last)).images_per_second
+    options = TrainOptions(channels_last=channels_last, precision=precision)
+    return train(spec, sub, regime, options).images_per_second
+
+
+def whole_run_seconds(spec: AnyNetSpec, data: Dataset, eval_every_epoch: bool,
+                      epochs: int = 3) -> float:
+    """Wall seconds of a whole run (training and evaluation on the full test split)."""
+    regime = Regime(epochs=epochs, batch_size=BATCH, lr=0.4, warmup_epochs=1,
+                    zero_init_last_bn=True)
+    t0 = time.perf_counter()
+    train(spec, data, regime, TrainOptions(eval_every_epoch=eval_every_epoch))
+    return time.perf_counter() - t0
 
 
 def sgemm_gflops(threads: int, n: int = 1024, reps: int = 10) -> float:
@@ -139,6 +167,20 @@ def main() -> None:
               f"{row['ratio_channels_last']:.3f} (channels_last); achieved GFLOP/s "
               f"{row['gflops_dse_nchw']:.1f} NCHW, {row['gflops_dse_channels_last']:.1f} "
               f"channels_last (1-thread sgemm {out['sgemm_gflops'][1]:.1f})")
+    spec, data = datasets(args.images)["anynetx_a#0@28-small"]
+    bf16, fp32, final, every = [], [], [], []
+    for _ in range(args.reps):  # interleaved
+        fp32.append(dse_loop(spec, data, args.images, True, "fp32"))
+        bf16.append(dse_loop(spec, data, args.images, True, "bf16"))
+        final.append(whole_run_seconds(spec, data, False))
+        every.append(whole_run_seconds(spec, data, True))
+    out["small_geometry"] = {
+        "spec": spec.to_dict(), "mflops": complexity(spec, 28)["flops"] / 1e6,
+        "bf16_over_fp32_images_per_second": max(bf16) / max(fp32),
+        "eval_final_over_every_epoch_seconds": min(final) / min(every)}
+    print(f"anynetx_a#0@28-small ({out['small_geometry']['mflops']:.2f} MF): bf16/fp32 "
+          f"images/s {max(bf16) / max(fp32):.2f}x; a 3-epoch run evaluated at the end only takes "
+          f"{min(final) / min(every):.2f}x the time of one evaluated every epoch")
     spec, data = datasets(args.images)["anynet-6MF@28"]
     torch.set_num_threads(2)
     one_proc = max(dse_loop(spec, data, args.images, False) for _ in range(args.reps))
