@@ -3,6 +3,8 @@
     python results/export.py study runs/study                # -> results/study.csv
     python results/export.py fidelity LABEL REF OTHER ...    # -> rows of results/fidelity.csv
                                         # (REF, OTHER: a sweep dir, or comma-separated seeds)
+    python results/export.py runs NAME DIR [DIR ...]         # -> results/instrument/NAME.csv
+                                        # (one row per run: regime, seed, geometry, error, …)
 
 study.csv: one row per model (design_space, index, status, error, min_error, complexity,
 spec columns, wall_seconds). fidelity.csv: analysis.fidelity rows (trained fraction and
@@ -32,6 +34,25 @@ def study(sweep_dir: str, out: Path = HERE / "study.csv") -> pd.DataFrame:
     return df
 
 
+RUN_COLUMNS = ["regime_name", "train_seed", "design_space", "index", "status", "error",
+               "wall_seconds", "stem_stride", "strides", "resolution", "flops", "params", "acts",
+               "depth", *[f"{k}{i}" for k in "dwbg" for i in range(1, 5)], "threads",
+               "precision"]
+
+
+def runs(name: str, dirs: list[str], out_dir: Path = HERE / "instrument") -> pd.DataFrame:
+    """One row per run of the sweep folders `dirs` (e.g. the proxy and reference regimes under
+    two seeds each), so that the instrument study's numbers live in a committed table while its
+    sweeps go on; rewritten whole each time."""
+    frames = [load_sweep(d, allow_mixed=True) for d in dirs]
+    df = pd.concat(frames, ignore_index=True)
+    df = df[[c for c in RUN_COLUMNS if c in df.columns]].sort_values(
+        ["regime_name", "train_seed", "design_space", "index"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out_dir / f"{name}.csv", index=False, float_format="%.6g")
+    return df
+
+
 def fidelity_rows(label: str, ref: str, others: list[str], out: Path = HERE / "fidelity.csv",
                   chance: float = 90.0) -> pd.DataFrame:
     r = load_runs(ref)
@@ -55,5 +76,8 @@ if __name__ == "__main__":
         print(study(args[0]).groupby("design_space")["error"].describe())
     elif cmd == "fidelity":
         print(fidelity_rows(args[0], args[1], args[2:]).to_string(index=False))
+    elif cmd == "runs":
+        table = runs(args[0], args[1:])
+        print(table.groupby(["regime_name", "train_seed", "design_space"])["error"].describe())
     else:
         raise SystemExit(__doc__)
