@@ -144,19 +144,8 @@ def analyze(cfg: Mapping[str, Any]) -> Path:
 
 
 def compose(overrides: Sequence[str]) -> dict[str, Any]:
-    """conf/analyze.yaml with `overrides` (Hydra compose API), as a plain dict."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        with initialize_config_dir(config_dir=str(conf.path()), version_base=None):
-            cfg = hydra_compose(config_name="analyze", overrides=list(overrides))
-        return OmegaConf.to_container(cfg, resolve=True)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ValueError(" ".join(str(exc).split())) from None
+    """conf/analyze.yaml with `overrides`, as a plain dict (`conf.compose_plain`)."""
+    return conf.compose_plain("analyze", overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

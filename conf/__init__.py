@@ -7,7 +7,9 @@ them in ``<dir>/design_space/<name>.yaml`` and add ``hydra.searchpath=[file://<d
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 USER_CONF_ENV = "ANYNET_DSE_CONF"
 
@@ -45,3 +47,20 @@ def describe(config_name: str) -> str:
             continue
         lines.append(f"  {key.strip():<14} {value.strip():<22} {comment.strip()}".rstrip())
     return "\n".join(lines)
+
+
+def compose_plain(config_name: str, overrides: Sequence[str]) -> dict[str, Any]:
+    """``conf/<config_name>.yaml`` with `overrides` through Hydra's compose API (no output
+    folders, no logging setup, no global state left behind), resolved to plain containers. A
+    bad override or value is a one-line ValueError."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_dir(config_dir=str(path()), version_base=None):
+            cfg = compose(config_name=config_name, overrides=list(overrides))
+        return OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ValueError(" ".join(str(exc).split())) from None
