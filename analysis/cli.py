@@ -28,7 +28,7 @@ from .sweep import SweepWarning, load_sweep, ok_rows
 USAGE = ("usage: dse-analyze sweep.dir=PATH [out=DIR] [metric=error|min_error] [bins=10] "
          "[top=20] [n_boot=10000] [seed=0] [fit=true] [pairs=all|consecutive] "
          "[order=[a,b,...]] [plan=NAME | plan_file=PLAN.yaml] [propose=true propose_name=NAME "
-         "propose_top=100 propose_path=PATH] [allow_mixed=true]  (conf/analyze.yaml)")
+         "propose_top=100 propose_path=PATH] [allow_mixed=true|[FIELD,...]]  (conf/analyze.yaml)")
 
 
 def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
@@ -43,6 +43,18 @@ def _bool(cfg: Mapping[str, Any], key: str, default: bool) -> bool:
     if not isinstance(v, bool):
         raise ValueError(f"{key}: {v!r} is not allowed; use true or false")
     return v
+
+
+def _allow_mixed(cfg: Mapping[str, Any]) -> bool | list[str]:
+    """``allow_mixed``: true/false, or the run-identity fields allowed to differ (e.g.
+    ``[train_seed]``; a field covers its sub-fields, ``regime`` covers ``regime.lr``)."""
+    v = cfg.get("allow_mixed", False)
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, Sequence) and not isinstance(v, str) and all(isinstance(x, str) for x in v):
+        return list(v)
+    raise ValueError(f"allow_mixed: {v!r} is not allowed; use true, false or a list of "
+                     "run-identity fields, e.g. [train_seed]")
 
 
 def settings_from(cfg: Mapping[str, Any]) -> ReportSettings:
@@ -122,7 +134,7 @@ def analyze(cfg: Mapping[str, Any]) -> Path:
     out = Path(cfg.get("out") or sweep_dir / "report")
     _check_writable(out)
     plan = _plan(cfg)
-    df = load_sweep(sweep_dir, allow_mixed=_bool(cfg, "allow_mixed", False))
+    df = load_sweep(sweep_dir, allow_mixed=_allow_mixed(cfg))
     print(f"{sweep_dir}: {len(df)} records")
     if len(df):
         for line in _counts(df):
