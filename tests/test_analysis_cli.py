@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis.cli import main
@@ -121,3 +122,20 @@ def test_a_full_disk_leaves_the_old_report_whole(sweep, tmp_path):
     assert r.stderr.startswith(f"dse-analyze: {out}")
     assert (out / "report.html").read_bytes() == before
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_runs_of_two_seeds_are_refused_unless_the_field_is_allowed(tmp_path):
+    from analysis.testing import random_anynet_spec
+
+    rng = np.random.default_rng(5)
+    specs = [random_anynet_spec(rng) for _ in range(8)]
+    for seed in (0, 1):
+        for i, spec in enumerate(specs):
+            write_record(tmp_path / "sw", "anynetx_e", i, spec, 10.0 + i + seed, seed=seed)
+    r = _cli(f"sweep.dir={tmp_path / 'sw'}", "n_boot=200", "fit=false", cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "fields that differ: train_seed (0, 1)" in r.stderr
+    ok = _cli(f"sweep.dir={tmp_path / 'sw'}", "n_boot=200", "fit=false",
+              "allow_mixed=[train_seed]", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "anynetx_e: 16 ok" in ok.stdout
