@@ -119,7 +119,7 @@ def test_a_full_disk_leaves_the_old_report_whole(sweep, tmp_path):
              cwd=tmp_path, limit_bytes=150_000)
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "File too large" in r.stderr
-    assert r.stderr.startswith(f"dse-analyze: {out}")
+    assert r.stderr.startswith(f"dse-analyze: cannot write {out}")
     assert (out / "report.html").read_bytes() == before
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
