@@ -256,7 +256,7 @@ def _views(df: pd.DataFrame, s: ReportSettings) -> _Views | None:
 _VIEW_NOTES = {
     "all": "every record of a sampled space; a model that did not finish (failed, diverged, "
            f"no error) counts as the worst, {WORST_ERROR:g}%.",
-    "trained": "only the models that trained ({rule}); how many did is in Trainability below.",
+    "trained": "only the models that trained: {rule}; how many did is in Trainability below.",
     "finished": "the models that finished (status ok), whatever their error: the population "
                 "of the trends, fits and best models below.",
 }
@@ -285,9 +285,10 @@ def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any,
         items.append(f"Best model: {html.escape(model_title(row, s.metric))}.")
     names = views.spaces if views is not None else []
     table = None
-    if len(names) < 2:
-        which = ", ".join(names) or "no sampled design space"
-        items.append(f"Only {html.escape(which)} has models: nothing to compare.")
+    if len(names) == 1:
+        items.append(f"Only {html.escape(names[0])} has models: nothing to compare.")
+    elif not names:
+        items.append("No sampled design space: nothing to compare.")
     body = "<ul class='verdict'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
     if len(names) >= 2:
         table = _view_pairs(views, s)
