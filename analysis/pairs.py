@@ -4,7 +4,10 @@ interval (each space resampled independently at its own size), and a two-sided M
 U test whose p-values are Holm-corrected over the family of pairs compared.
 
 The paper compares spaces by their EDFs ([DDS] §3.1, [NDS] §4); these numbers say in one line
-what an EDF figure shows, and whether a sweep of this size can tell at all.
+what an EDF figure shows, and whether a sweep of this size can tell at all. Which fraction of
+each space's models trains at all is compared apart (`compare_trained_pairs`: an exact test of
+the trained fractions per pair, Holm-corrected over the same pairs; docs/ANALYSIS.md,
+"Trainability").
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from scipy import stats
 from . import fmt
 from .inference import holm
 from .sweep import ok_rows
+from .trainability import compare_trained, trained_fractions
 
 PAIRINGS = ("all", "consecutive")
 COLUMNS = ["a", "b", "n_a", "n_b", "median_a", "median_b", "median_diff", "median_diff_low",
            "median_diff_high", "mean_a", "mean_b", "mean_diff", "mean_diff_low",
            "mean_diff_high", "u", "p", "p_holm", "min_p", "enough"]
+TRAINED_COLUMNS = ["a", "b", "n_a", "trained_a", "fraction_a", "n_b", "trained_b", "fraction_b",
+                   "method", "statistic", "p", "p_holm"]
 
 
 def _holm_finite(pvalues: Sequence[float]) -> np.ndarray:
@@ -110,6 +116,9 @@ def sentence(row: pd.Series, family: int, alpha: float = 0.05, unit: str = " poi
     warning where the sample sizes cannot show anything."""
     a, b, na, nb = row["a"], row["b"], int(row["n_a"]), int(row["n_b"])
     head = f"{a} (n = {na}) vs {b} (n = {nb}): "
+    if not na or not nb:
+        empty = " and ".join(x for x, n in ((a, na), (b, nb)) if not n)
+        return head + f"no model of {empty} here: nothing to compare."
     if not row["enough"]:
         return (head + f"too few models to say anything: with n = {na} and {nb} the smallest "
                 f"p a two-sided Mann-Whitney test can give is {fmt.pvalue(row['min_p'])}, "
@@ -139,3 +148,54 @@ def _ci(lo: float, hi: float) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "not computed: a space has one model"
     return f"[{lo:+.2f}, {hi:+.2f}]"
+
+
+def compare_trained_pairs(df: pd.DataFrame, spaces: Sequence[str], pairing: str = "all",
+                          method: str = "fisher", num_classes: int | None = None,
+                          column: str = "error") -> pd.DataFrame:
+    """One row per pair (a, b) of `spaces` (see `pairs_of`): models and trained models of each
+    (`trainability.trained_mask`), the exact test of the trained fractions
+    (`trainability.compare_trained`, two-sided; ``statistic`` is Fisher's odds ratio, or the
+    unconditional test's statistic) and its p Holm-corrected over the pairs (``p_holm``)."""
+    rows = []
+    for a, b in pairs_of(spaces, pairing):
+        r = compare_trained(df, a, b, num_classes=num_classes, method=method, column=column)
+        rows.append({"a": a, "b": b, "n_a": r.n_a, "trained_a": r.trained_a,
+                     "fraction_a": r.fraction_a, "n_b": r.n_b, "trained_b": r.trained_b,
+                     "fraction_b": r.fraction_b, "method": method, "statistic": r.statistic,
+                     "p": r.pvalue})
+    out = pd.DataFrame(rows, columns=TRAINED_COLUMNS)
+    out["p_holm"] = _holm_finite(out["p"].to_numpy(float)) if len(out) else []
+    return out
+
+
+def trained_sentence(row: pd.Series, family: int, alpha: float = 0.05,
+                     fractions: pd.DataFrame | None = None) -> str:
+    """One plain sentence for one row of `compare_trained_pairs`: how many models of each space
+    trained (with the exact 95% interval of the fraction when `fractions`, a
+    `trainability.trained_fractions` table, is given), the exact test's p, its Holm correction
+    over `family` pairs, and which space trains more often at `alpha`."""
+    ci = {} if fractions is None else {
+        r.design_space: f", 95% CI {100 * r.low:.0f}–{100 * r.high:.0f}%"
+        for r in fractions.itertuples()}
+    a, b = row["a"], row["b"]
+    parts = [f"{s} {int(row[f'trained_{t}'])} of {int(row[f'n_{t}'])} "
+             f"({100 * row[f'fraction_{t}']:.0f}%{ci.get(s, '')})"
+             for s, t in ((a, "a"), (b, "b"))]
+    name = {"fisher": "Fisher", "barnard": "Barnard", "boschloo": "Boschloo"}.get(
+        str(row["method"]), str(row["method"]))
+    text = (f"{a} vs {b}: trained {parts[0]} vs {parts[1]}; {name} exact test {_p(row['p'])}, "
+            f"Holm-corrected over {family} pair{'s' if family != 1 else ''}: "
+            f"{_p(row['p_holm'])}. ")
+    if row["p_holm"] < alpha:
+        more = a if row["fraction_a"] > row["fraction_b"] else b
+        return text + f"{more} trains more of its models (significant at {alpha:g})."
+    return text + f"No difference in trainability shown at {alpha:g}."
+
+
+def fractions_of(df: pd.DataFrame, spaces: Sequence[str], num_classes: int | None = None,
+                 column: str = "error", ci: float = 95) -> pd.DataFrame:
+    """`trainability.trained_fractions` of `spaces`, in their order."""
+    table = trained_fractions(df[df["design_space"].isin(list(spaces))], num_classes, column,
+                              ci)
+    return table.set_index("design_space").loc[list(spaces)].reset_index()

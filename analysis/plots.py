@@ -2,7 +2,8 @@
 show is computed in `population`, `stats` and `edf`.
 
 Each public function draws on a given Axes or on a new figure and returns the Figure:
-EDFs ([DDS] Fig. 2 left, legend ``name n|min|mean``), normalized EDFs ([NDS]), error against a
+EDFs ([DDS] Fig. 2 left, legend ``name n|min|mean``), normalized EDFs ([NDS]), both side by
+side for all models and for the trained core (`population.view_frame`), error against a
 parameter with the bootstrap band and median of the best models ([DDS] Figs. 2, 5, 11), widths
 against block index with the population's linear trend ([DDS] Fig. 8 top-left), e_fit against
 error ([DDS] Fig. 8 bottom), per-block width staircases (pycls `plot_models`) and training
@@ -31,8 +32,16 @@ from matplotlib.lines import Line2D
 from . import fmt
 from .edf import edf, normalized_edf
 from .fit import block_widths_of
-from .population import MIN_BOOTSTRAP_N, best_interval, best_rows, population_trend
+from .population import (
+    MIN_BOOTSTRAP_N,
+    VIEWS,
+    best_interval,
+    best_rows,
+    population_trend,
+    view_frame,
+)
 from .sweep import ok_rows
+from .trainability import chance_error, num_classes_of
 
 STYLE = {
     "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
@@ -186,7 +195,12 @@ def plot_edfs(df: pd.DataFrame, metric: str = "error", spaces: Sequence[str] | N
     (``name n|min|mean``) sits under the axes."""
     names = _spaces(df, spaces, metric)
     ax = _axes(ax, bottom=legend_margin(len(names)))
-    colors = space_colors(df["design_space"].unique())
+    _edfs_on(ax, df, names, metric, space_colors(df["design_space"].unique()), title)
+    return ax.figure
+
+
+def _edfs_on(ax: Axes, df: pd.DataFrame, names: Sequence[str], metric: str,
+             colors: dict[str, str], title: str | None) -> None:
     for s in names:
         rows = ok_rows(df[df["design_space"] == s], metric)
         e = rows[metric].to_numpy(float)
@@ -195,20 +209,21 @@ def plot_edfs(df: pd.DataFrame, metric: str = "error", spaces: Sequence[str] | N
         _draw_edf(ax, x, F, colors[s], edf_label(s, e), rows.index[order])
     _edf_axes(ax, _label(metric), title)
     format_axis(ax, "x", metric)
-    return ax.figure
 
 
 @styled
 def plot_normalized_edfs(df: pd.DataFrame, complexity: str = "flops", bins: int = 10,
                          range: tuple[float, float] | None = None, metric: str = "error",
                          spaces: Sequence[str] | None = None, ax: Axes | None = None,
-                         title: str | None = None) -> Figure:
+                         title: str | None = None, colors: dict[str, str] | None = None
+                         ) -> Figure:
     """Complexity-normalized EDFs ([NDS] §4): every space re-weighted to a uniform `complexity`
     distribution over `bins` bins (fewer when a small space leaves a bin empty; the legend
-    gives k). The common range defaults to the overlap of the spaces' complexity ranges."""
+    gives k). The common range defaults to the overlap of the spaces' complexity ranges.
+    `colors`: a colour per space (default `space_colors` of the spaces in `df`)."""
     names = _spaces(df, spaces, metric)
     ax = _axes(ax, bottom=legend_margin(len(names)))
-    colors = space_colors(df["design_space"].unique())
+    colors = colors or space_colors(df["design_space"].unique())
     groups = {s: ok_rows(df[df["design_space"] == s], metric) for s in names}
     if range is None and names:
         lo = max(float(g[complexity].min()) for g in groups.values())
@@ -225,6 +240,74 @@ def plot_normalized_edfs(df: pd.DataFrame, complexity: str = "flops", bins: int 
     _edf_axes(ax, f"{_label(metric)} | {complexity}", title)
     format_axis(ax, "x", metric)
     return ax.figure
+
+
+def view_title(df: pd.DataFrame, view: str, metric: str = "error",
+               num_classes: int | None = None) -> str:
+    """A panel title naming the view and its rule: ``all models (not finished: 100%)``,
+    ``trained core (error < 45%)``, ``finished models``."""
+    if view == "trained":
+        threshold = chance_error(num_classes_of(df, num_classes)) / 2
+        return f"{VIEWS[view]} ({_label(metric)} < {threshold:g}%)"
+    if view == "all":
+        return f"{VIEWS[view]} (not finished: 100%)"
+    return VIEWS[view]
+
+
+def _view_names(frames: dict[str, pd.DataFrame], spaces: Sequence[str] | None, metric: str
+                ) -> dict[str, list[str]]:
+    return {v: _spaces(f, spaces, metric) for v, f in frames.items()}
+
+
+@styled
+def plot_view_edfs(df: pd.DataFrame, metric: str = "error", spaces: Sequence[str] | None = None,
+                   views: Sequence[str] = ("all", "trained"), num_classes: int | None = None
+                   ) -> Figure:
+    """`plot_edfs` once per view, side by side (`population.view_frame`): by default all
+    models (a model that did not finish at 100 %) and the trained core (error below half of
+    chance). Spaces keep their colours across panels; a space with no model in a view is left
+    out of that panel."""
+    frames = {v: view_frame(df, v, metric, num_classes) for v in views}
+    names = _view_names(frames, spaces, metric)
+    fig, axes = new_figure(1, len(views), bottom=legend_margin(max(map(len, names.values()),
+                                                                   default=1)))
+    colors = space_colors(df["design_space"].unique())
+    for ax, v in zip(axes.ravel(), views, strict=True):
+        _edfs_on(ax, frames[v], names[v], metric, colors, view_title(df, v, metric,
+                                                                     num_classes))
+    return fig
+
+
+@styled
+def plot_view_normalized_edfs(df: pd.DataFrame, complexity: Sequence[str] = COMPLEXITY,
+                              bins: int = 10, metric: str = "error",
+                              spaces: Sequence[str] | None = None,
+                              views: Sequence[str] = ("all", "trained"),
+                              num_classes: int | None = None) -> Figure:
+    """`plot_normalized_edfs`, one row per view and one column per complexity measure, each
+    view on its spaces' common complexity range."""
+    frames = {v: view_frame(df, v, metric, num_classes) for v in views}
+    names = _view_names(frames, spaces, metric)
+    margin = legend_margin(max(map(len, names.values()), default=1))
+    gap = margin + 0.35  # inches between rows: a row's legend, then the next row's title
+    fig, axes = new_figure(len(views), len(complexity), size=(4.2, 2.3 + gap), bottom=margin)
+    if len(views) > 1:
+        params = fig.subplotpars
+        region = fig.get_figheight() * (params.top - params.bottom)
+        height = (region - gap * (len(views) - 1)) / len(views)
+        fig.subplots_adjust(hspace=gap / height)
+    colors = space_colors(df["design_space"].unique())
+    for row, v in zip(axes, views, strict=True):
+        title = view_title(df, v, metric, num_classes)
+        for ax, c in zip(row, complexity, strict=True):
+            if names[v]:
+                plot_normalized_edfs(frames[v], c, bins, metric=metric, spaces=names[v], ax=ax,
+                                     title=title, colors=colors)
+            else:
+                _edf_axes(ax, f"{_label(metric)} | {c}", title)
+                ax.text(0.5, 0.5, "no model", transform=ax.transAxes, ha="center",
+                        color="0.4")
+    return fig
 
 
 def _fewer_bins_until_full(errors, cx, bins: int, range):

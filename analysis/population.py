@@ -1,7 +1,8 @@
 """Computations on a population of trained models that figures and tables share (nothing here
 draws): the best rows, the best models' linear width trend ([DDS] Fig. 8), the rule fitted to
-every ok model once, the guarded bootstrap of the best ([DDS] fn. 4), and the per-epoch
-training histories of the best and worst models of each space.
+every ok model once, the guarded bootstrap of the best ([DDS] fn. 4), the per-epoch
+training histories of the best and worst models of each space, and the views a comparison of
+spaces is made in (all models, trained core, finished models; docs/ANALYSIS.md, "Trainability").
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from anynet.record import peek_record
 from .fit import block_widths_of, fit_models
 from .stats import bootstrap_best
 from .sweep import ok_rows
+from .trainability import all_models, trained_core
 
 FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit", "fit_widths")
 HISTORY_FIELDS = ("train_loss", "train_error", "test_error")
+# Views of a sweep in which spaces are compared: every model (one that did not finish counts as
+# the worst), the models that trained, and the models that finished (status ok, any error).
+VIEWS = {"all": "all models", "trained": "trained core", "finished": "finished models"}
 # The bootstrap of the best draws max(1, int(0.25·n)) models: below 8 ok models every draw is
 # ONE model picked uniformly, so the "best" is any model and the interval is the population's
 # range. Fewer models than this: no interval (plots say so; propose_regnet refuses).
@@ -123,6 +128,31 @@ def _float(x: object) -> float:
         return float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
+
+
+def view_frame(df: pd.DataFrame, view: str = "all", metric: str = "error",
+               num_classes: int | None = None) -> pd.DataFrame:
+    """The rows one view judges, as a frame that every `ok_rows`-based statistic and plot
+    (`compare_pairs`, `comparison_table`, `plot_edfs`, ...) reads whole:
+
+    - ``"all"``: every row, `metric` at `trainability.WORST_ERROR` (100 %) where the model did
+      not finish (`trainability.all_models`); ``status`` is ``ok`` for every row here and the
+      recorded one is kept in ``run_status``;
+    - ``"trained"``: the trained core (`trainability.trained_core`: status ok and `metric`
+      below half of chance error with `num_classes` classes, default the sweep's);
+    - ``"finished"``: the ok rows with a finite `metric` (`sweep.ok_rows`), whatever the error.
+
+    The index of `df` is kept (markers link to their rows)."""
+    if view == "all":
+        out = all_models(df, metric)
+        out["run_status"] = df["status"]
+        out["status"] = "ok"
+        return out
+    if view == "trained":
+        return trained_core(df, num_classes, metric)
+    if view == "finished":
+        return ok_rows(df, metric)
+    raise ValueError(f"view: {view!r} is not allowed; use one of {list(VIEWS)}")
 
 
 def spaces_of(df: pd.DataFrame, metric: str = "error", order: Sequence[str] | None = None

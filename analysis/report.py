@@ -2,9 +2,12 @@
 `sweep_analyze` (docs/PAPER.md, "analysis.html sections"), plus PNG figures and CSV tables.
 
 It leads with its verdict (which space has the lower errors, by how much, how sure; or the
-planned hypotheses' verdicts), then says under which conditions the models were trained
-(provenance), then shows the evidence: EDFs, training curves, parameter trends, the quantized
-linear fits and the best models. Hovering a model's marker shows its spec and error (SVG
+planned hypotheses' verdicts), given for all models (a model that did not finish counts as the
+worst) and for the trained core (the models whose error is below half of chance), then how many
+models of each space trained at all (trained fractions with exact intervals, exact tests per
+pair), then says under which conditions the models were trained (provenance), then shows the
+evidence: EDFs of both views, training curves, parameter trends, the quantized linear fits and
+the best models. Hovering a model's marker shows its spec and error (SVG
 ``<title>``). Every file is written atomically (temp file in the same folder, then rename).
 """
 
@@ -27,11 +30,29 @@ from matplotlib.figure import Figure
 from anynet import record as record_io
 
 from . import fmt, plots
-from .pairs import PAIRINGS, compare_pairs, min_pvalue, sentence
-from .population import MIN_BOOTSTRAP_N, best_rows, extremes, histories, spaces_of, with_fits
+from .pairs import (
+    PAIRINGS,
+    compare_pairs,
+    compare_trained_pairs,
+    fractions_of,
+    min_pvalue,
+    sentence,
+    trained_sentence,
+)
+from .population import (
+    MIN_BOOTSTRAP_N,
+    VIEWS,
+    best_rows,
+    extremes,
+    histories,
+    spaces_of,
+    view_frame,
+    with_fits,
+)
 from .provenance import duration, provenance_of
 from .stats import comparison_table
 from .sweep import ok_rows
+from .trainability import EXACT_TESTS, WORST_ERROR, chance_error, num_classes_of
 
 METRICS = ("error", "min_error")
 TREND_PARAMS = ("depth", "d1", "d2", "d3", "d4", "w1", "w2", "w3", "w4", "wr1", "wr2", "wr3",
@@ -41,7 +62,7 @@ table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{padding:3px 8px
 border-bottom:1px solid #ddd;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child,table.left td,table.left th{text-align:left}
 figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#666;font-size:13px}
-.verdict li{margin:.4em 0}.warn{color:#a40}nav a{margin-right:1em}
+.verdict li{margin:.4em 0}.warn{color:#a40}nav a{margin-right:1em}h3{font-size:15px}
 svg g.model:hover{opacity:.6}"""
 _ANCHOR = re.compile(r'<a xlink:href="#(m[^"]*)"[^>]*>')
 
@@ -64,6 +85,8 @@ class ReportSettings:
     order: tuple[str, ...] | None = None  # spaces in this order (default: sorted names)
     alpha: float = 0.05  # level of the verdict sentences (Holm-corrected)
     curves: int = 3  # best and worst models per space in the training curves
+    num_classes: int | None = None  # chance error of the trained core (default: the sweep's)
+    trained_test: str = "fisher"  # exact test of trained fractions: fisher, barnard, boschloo
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -81,6 +104,11 @@ class ReportSettings:
                              f"{list(PAIRINGS)}")
         if not (isinstance(self.alpha, float) and 0 < self.alpha < 1):
             raise ValueError(f"alpha: {self.alpha!r} is not allowed; use a number in (0, 1)")
+        if self.num_classes is not None:
+            chance_error(self.num_classes)  # ValueError naming num_classes
+        if self.trained_test not in EXACT_TESTS:
+            raise ValueError(f"trained_test: {self.trained_test!r} is not allowed; use one of "
+                             f"{list(EXACT_TESTS)}")
 
 
 def write_atomic(path: Path, data: bytes | Callable[[Any], None]) -> None:
@@ -105,7 +133,12 @@ def model_title(row: pd.Series, metric: str) -> str:
     spec = row.get("spec") if isinstance(row.get("spec"), dict) else {}
     name = str(row["design_space"]) if pd.isna(row.get("index")) else \
         f"{row['design_space']} #{row['index']}"
-    parts = [f"{name}: {metric} {fmt.number(row.get(metric))}%"]
+    status = row.get("status", "ok")
+    if status == "ok" and fmt.finite(row.get(metric)):
+        parts = [f"{name}: {metric} {fmt.number(row.get(metric))}%"]
+    else:
+        parts = [f"{name}: {status if status != 'ok' else 'no ' + metric} (counted as "
+                 f"{WORST_ERROR:g}% among all models)"]
     for key, tag in (("depths", "d"), ("widths", "w"), ("bottleneck_ratios", "b"),
                      ("group_widths", "g")):
         if key in spec:
@@ -191,39 +224,135 @@ def _html_table(df: pd.DataFrame, left: bool = False) -> str:
                       classes="left" if left else None)
 
 
-def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any) -> None:
+@dataclass(frozen=True)
+class _Views:
+    """The views spaces are compared in (`population.view_frame`), the sampled spaces (every
+    space with a record, zoo models left out, in the settings' order) and the classes that set
+    the trained core's threshold."""
+
+    frames: dict[str, pd.DataFrame]
+    spaces: list[str]
+    num_classes: int
+
+    @property
+    def threshold(self) -> float:
+        return chance_error(self.num_classes) / 2
+
+    def rule(self, metric: str) -> str:
+        return (f"status ok and {metric} < {self.threshold:g}% (half of chance error, "
+                f"{chance_error(self.num_classes):g}% with {self.num_classes} classes)")
+
+
+def _views(df: pd.DataFrame, s: ReportSettings) -> _Views | None:
+    """None when the sweep holds no record of a sampled design space."""
+    sampled = df[df["model"].isna()] if "model" in df.columns else df
+    if not len(sampled):
+        return None
+    k = num_classes_of(sampled, s.num_classes)
+    frames = {v: view_frame(df, v, s.metric, k) for v in VIEWS}
+    return _Views(frames, spaces_of(frames["all"], s.metric, s.order), k)
+
+
+_VIEW_NOTES = {
+    "all": "every record of a sampled space; a model that did not finish (failed, diverged, "
+           f"no error) counts as the worst, {WORST_ERROR:g}%.",
+    "trained": "only the models that trained: {rule}; how many did is in Trainability below.",
+    "finished": "the models that finished (status ok), whatever their error: the population "
+                "of the trends, fits and best models below.",
+}
+
+
+def _view_pairs(views: _Views, s: ReportSettings) -> pd.DataFrame:
+    """`compare_pairs` in every view, one block of rows per view (column ``view``)."""
+    parts = []
+    for v, frame in views.frames.items():
+        table = compare_pairs(frame, views.spaces, s.metric, s.pairs, n_boot=s.n_boot,
+                              seed=s.seed, alpha=s.alpha)
+        table.insert(0, "view", v)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any,
+             views: _Views | None) -> None:
     if plan is not None:
         _planned(doc, df, plan)
         return
-    names = spaces_of(df, s.metric, s.order)
     best = best_rows(df, 1, s.metric)
     items = []
     if len(best):
         row = best.iloc[0]
         items.append(f"Best model: {html.escape(model_title(row, s.metric))}.")
-    if len(names) < 2:
-        which = ", ".join(names) or "no sampled design space"
-        items.append(f"Only {html.escape(which)} has ok models: nothing to compare.")
-        table = None
-    else:
-        table = compare_pairs(df, names, s.metric, s.pairs, n_boot=s.n_boot, seed=s.seed,
-                              alpha=s.alpha)
-        for _, row in table.iterrows():
-            cls = "" if row["enough"] else " class='warn'"
-            items.append(f"<span{cls}>{html.escape(sentence(row, len(table), s.alpha))}</span>")
+    names = views.spaces if views is not None else []
+    table = None
+    if len(names) == 1:
+        items.append(f"Only {html.escape(names[0])} has models: nothing to compare.")
+    elif not names:
+        items.append("No sampled design space: nothing to compare.")
+    body = "<ul class='verdict'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+    if len(names) >= 2:
+        table = _view_pairs(views, s)
+        for v in VIEWS:
+            rows = table[table["view"] == v]
+            lines = []
+            for _, row in rows.iterrows():
+                cls = "" if row["enough"] and row["n_a"] and row["n_b"] else " class='warn'"
+                lines.append(f"<li><span{cls}>{html.escape(sentence(row, len(rows), s.alpha))}"
+                             "</span></li>")
+            note = _VIEW_NOTES[v].format(rule=views.rule(s.metric))
+            block = (f"<p class='note'>{html.escape(note)}</p><ul class='verdict'>"
+                     + "".join(lines) + "</ul>")
+            title = html.escape(VIEWS[v].capitalize())
+            body += (f"<details><summary>{title}</summary>{block}</details>" if v == "finished"
+                     else f"<h3 id='verdict-{v}'>{title}</h3>{block}")
     note = (f"Each pair a vs b: difference a − b of median and of mean {s.metric} "
             f"(percentage points) with its 95% percentile-bootstrap interval ({s.n_boot:,} "
             "draws, each space resampled at its own size); two-sided Mann-Whitney U test, "
-            f"p Holm-corrected over the pairs compared ({s.pairs} pairs); significance at "
-            f"{s.alpha:g}. A pair is not judged when its sizes cannot give p < {s.alpha:g} at "
-            "all (2 / C(n_a + n_b, n_a) ≥ "
+            f"p Holm-corrected over the pairs compared ({s.pairs} pairs) within each view; "
+            f"significance at {s.alpha:g}. A pair is not judged when its sizes cannot give "
+            f"p < {s.alpha:g} at all (2 / C(n_a + n_b, n_a) ≥ "
             f"{s.alpha:g}, e.g. 3 and 3: {fmt.pvalue(min_pvalue(3, 3))}). Zoo models are "
             "reference points, not spaces.")
-    body = "<ul class='verdict'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" + \
-        f"<p class='note'>{html.escape(note)}</p>"
+    body += f"<p class='note'>{html.escape(note)}</p>"
     if table is not None:
         doc.csv(table, "pairs")
     doc.add("verdict", "Verdict", body)
+
+
+def _trainability(doc: _Doc, df: pd.DataFrame, s: ReportSettings,
+                  views: _Views | None) -> None:
+    """Per space: models, trained models, the trained fraction with its exact 95% interval;
+    per pair of the verdict: the exact test of the trained fractions, Holm-corrected."""
+    if views is None or not views.spaces:
+        doc.add("trainability", "Trainability",
+                "<p class='note'>No sampled design space has a record.</p>")
+        return
+    fractions = fractions_of(df, views.spaces, views.num_classes, s.metric)
+    doc.csv(fractions, "trainability")
+    shown = pd.DataFrame({
+        "design_space": fractions["design_space"], "n": fractions["n"],
+        "trained": fractions["n_trained"],
+        "fraction": [f"{100 * f:.1f}%" for f in fractions["fraction"]],
+        "95% CI": [f"{100 * lo:.1f}–{100 * hi:.1f}%"
+                   for lo, hi in zip(fractions["low"], fractions["high"], strict=True)]})
+    body = (f"<p>A model <b>trains</b> when it has {html.escape(views.rule(s.metric))}. "
+            "Fraction of each space's models that trained, with its exact (Clopper-Pearson) "
+            "95% interval:</p>" + _html_table(shown))
+    if len(views.spaces) >= 2:
+        pairs = compare_trained_pairs(df, views.spaces, s.pairs, s.trained_test,
+                                      views.num_classes, s.metric)
+        doc.csv(pairs, "trained_pairs")
+        lines = "".join(f"<li>{html.escape(trained_sentence(r, len(pairs), s.alpha, fractions))}"
+                        "</li>" for _, r in pairs.iterrows())
+        body += (f"<ul class='verdict'>{lines}</ul><p class='note'>"
+                 f"{html.escape(_TEST_NAMES[s.trained_test])} exact test of the 2×2 table "
+                 "(trained, not trained) × (a, b), two-sided, for the pairs of the verdict "
+                 f"({s.pairs} pairs); p Holm-corrected over them; significance at "
+                 f"{s.alpha:g}. Numbers in trainability.csv and trained_pairs.csv.</p>")
+    doc.add("trainability", "Trainability", body)
+
+
+_TEST_NAMES = {"fisher": "Fisher's", "barnard": "Barnard's", "boschloo": "Boschloo's"}
 
 
 def _planned(doc: _Doc, df: pd.DataFrame, plan: Any) -> None:
@@ -263,20 +392,25 @@ def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
     doc.add("provenance", "How the models were trained", body)
 
 
-def _edfs(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
-    fig = plots.plot_edfs(df, s.metric)
-    body = doc.figure(fig, "edf", f"{s.metric} EDFs; legend: name n|min|mean ([DDS] Fig. 2). "
-                                  "Hover a dot for the model.")
-    if not names:
-        doc.add("edf", "Error distributions", body)
+def _edfs(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str],
+          views: _Views | None) -> None:
+    if views is None or not views.spaces:  # zoo models only
+        fig = plots.plot_edfs(df, s.metric)
+        doc.add("edf", "Error distributions", doc.figure(
+            fig, "edf", f"{s.metric} EDFs; legend: name n|min|mean ([DDS] Fig. 2). Hover a "
+                        "dot for the model."))
         return
-    fig, axes = plots.new_figure(1, len(s.complexity), size=(4.2, 3.2),
-                                 bottom=plots.legend_margin(len(names)))
-    for ax, c in zip(axes.ravel(), s.complexity, strict=True):
-        plots.plot_normalized_edfs(df, c, s.bins, metric=s.metric, spaces=names, ax=ax)
+    fig = plots.plot_view_edfs(df, s.metric, spaces=views.spaces, num_classes=views.num_classes)
+    body = doc.figure(fig, "edf", f"{s.metric} EDFs of all models (left; a model that did not "
+                                  f"finish at {WORST_ERROR:g}%) and of the trained core "
+                                  f"(right; {views.rule(s.metric)}); legend: name n|min|mean "
+                                  "([DDS] Fig. 2). Hover a dot for the model.")
+    fig = plots.plot_view_normalized_edfs(df, s.complexity, s.bins, s.metric,
+                                          spaces=views.spaces, num_classes=views.num_classes)
     body += doc.figure(fig, "normalized_edf", f"EDFs re-weighted to a uniform complexity "
                        f"distribution over {s.bins} bins (k in the legend where fewer), on "
-                       "the sampled spaces' common range ([NDS]).")
+                       "the spaces' common range ([NDS]); top: all models, bottom: the "
+                       "trained core.")
     doc.add("edf", "Error distributions", body)
 
 
@@ -343,23 +477,33 @@ def _best(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
             _html_table(best[[c for c in cols if c in best.columns]]))
 
 
-def _details(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]) -> None:
-    if len(names) < 2:
+def _details(doc: _Doc, s: ReportSettings, views: _Views | None) -> None:
+    if views is None or len(views.spaces) < 2:
         return
-    table = comparison_table(df, s.metric, spaces=list(names), n=s.n_boot, seed=s.seed)
-    small = [f"{r.a} vs {r.b}" for r in table.itertuples() if min(r.n_a, r.n_b) < 2]
+    parts = []
+    for v in ("all", "trained"):
+        table = comparison_table(views.frames[v], s.metric, spaces=views.spaces, n=s.n_boot,
+                                 seed=s.seed)
+        table.insert(0, "view", v)
+        parts.append(table)
+    table = pd.concat(parts, ignore_index=True)
+    small = [f"{r.a} vs {r.b} ({VIEWS[r.view]})" for r in table.itertuples()
+             if min(r.n_a, r.n_b) < 2]
     warn = (f"<p class='warn'>{html.escape(', '.join(small))}: a space with one model: its EDF "
             "is a single step, KS is 1 or close and its p says nothing.</p>") if small else ""
     doc.add("details", "All pairwise statistics",
-            "<details><summary>KS test ([NDS] §4) and mean difference per pair</summary>"
-            f"{warn}" + doc.table(table, "comparison") + "</details>")
+            "<details><summary>KS test ([NDS] §4) and mean difference per pair, for all "
+            "models and for the trained core (spaces with no model in a view are left out)"
+            f"</summary>{warn}" + doc.table(table, "comparison") + "</details>")
 
 
 def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | None = None,
                  source: str = "", plan: Any = None) -> Path:
     """Write ``report.html``, ``figures/*.png``, ``summary.csv`` (per space), ``pairs.csv``
-    (the verdict's numbers), ``comparison.csv`` (KS and mean difference per pair) and
-    ``models.csv`` to `out`; return the HTML path. Fits the rule to every ok model that lacks
+    (the verdict's numbers, one block of rows per view: ``all``, ``trained``, ``finished``),
+    ``trainability.csv`` (trained fractions per space), ``trained_pairs.csv`` (their exact tests
+    per pair), ``comparison.csv`` (KS and mean difference per pair and view) and ``models.csv``
+    to `out`; return the HTML path. Fits the rule to every ok model that lacks
     a fit (`population.with_fits`). With `plan` (an analysis plan, or the path of its YAML)
     the verdict is `analysis.verdicts(df, plan)`."""
     s = settings or ReportSettings()
@@ -375,16 +519,18 @@ def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | N
     doc = _Doc(out)
     doc.titles = {f"m{i}": model_title(row, s.metric) for i, row in df.iterrows()}
     names = spaces_of(df, s.metric, s.order) if len(ok) else []
-    _verdict(doc, df, s, plan)
+    views = _views(df, s) if len(df) else None
+    _verdict(doc, df, s, plan, views)
+    _trainability(doc, df, s, views)
     _provenance(doc, df, s)
     if len(ok):
-        _edfs(doc, df, s, names)
+        _edfs(doc, df, s, names, views)
         _curves(doc, df, s, names)
         _trends(doc, df, s, names)
         if s.fit:
             _fits(doc, df, s, names)
         _best(doc, df, s)
-        _details(doc, df, s, names)
+        _details(doc, s, views)
     models = df.drop(columns=[c for c in ("spec", "fit_widths") if c in df.columns])
     doc.csv(models, "models")
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")

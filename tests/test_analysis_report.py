@@ -142,10 +142,12 @@ def test_small_populations(sweep, tmp_path):
 
 
 def test_report_leads_with_verdict_then_provenance(report):
+    """The verdict (here its finished-models block: status ok, any error), then trainability
+    (tests/test_report_trainability.py), then provenance."""
     path, text, df = report
     ids = re.findall(r"<section id='([a-z]+)'>", text)
-    assert ids[:2] == ["verdict", "provenance"]
-    assert ids[2:] == ["edf", "curves", "trends", "efit", "best", "details"]
+    assert ids[:3] == ["verdict", "trainability", "provenance"]
+    assert ids[3:] == ["edf", "curves", "trends", "efit", "best", "details"]
     verdict = text[text.index("<section id='verdict'>"):text.index("<section id='provenance'>")]
     ok = analysis.ok_rows(df)
     ea = ok[ok.design_space == "anynetx_a"].error.to_numpy()
@@ -158,7 +160,7 @@ def test_report_leads_with_verdict_then_provenance(report):
     assert "Holm-corrected over 1 pair" in verdict and p < 0.05  # the zoo model is no space
     assert "anynetx_e has the lower errors (significant at 0.05)" in verdict
     pairs = pd.read_csv(path.parent / "pairs.csv")
-    row = pairs.iloc[0]
+    row = pairs[pairs.view == "finished"].iloc[0]
     assert row.median_diff_low < d_med < row.median_diff_high and row.p == pytest.approx(p)
     prov = text[text.index("<section id='provenance'>"):text.index("<section id='edf'>")]
     for field in ("name=proxy", "epochs=3", "lr=0.05", "name=synthetic", "resolution=32",
@@ -179,7 +181,8 @@ def test_report_files_and_self_containment(report):
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert {"edf.png", "normalized_edf.png", "curves.png", "efit.png", "widths.png"} <= set(pngs)
     assert "trends_anynetx_a.png" in pngs and "trends_RegNetX-200MF.png" not in pngs
-    assert len(pd.read_csv(out / "comparison.csv")) == 1  # sampled spaces only
+    comparison = pd.read_csv(out / "comparison.csv")  # sampled spaces only, one row per view
+    assert comparison.view.tolist() == ["all", "trained"]
     assert not list(out.rglob("*.tmp"))
 
 
