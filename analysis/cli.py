@@ -28,7 +28,8 @@ from .sweep import SweepWarning, load_sweep, ok_rows
 USAGE = ("usage: dse-analyze sweep.dir=PATH [out=DIR] [metric=error|min_error] [bins=10] "
          "[top=20] [n_boot=10000] [seed=0] [fit=true] [pairs=all|consecutive] "
          "[order=[a,b,...]] [plan=NAME | plan_file=PLAN.yaml] [propose=true propose_name=NAME "
-         "propose_top=100 propose_path=PATH] [allow_mixed=true|[FIELD,...]]  (conf/analyze.yaml)")
+         "propose_top=100 propose_path=PATH] [allow_mixed=true|[FIELD,...]] [num_classes=K] "
+         "[trained_test=fisher|barnard|boschloo]  (conf/analyze.yaml)")
 
 
 def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
@@ -70,7 +71,9 @@ def settings_from(cfg: Mapping[str, Any]) -> ReportSettings:
         order=None if order is None else tuple(str(s) for s in order),
         alpha=float(alpha) if isinstance(alpha, (int, float)) and not isinstance(alpha, bool)
         else alpha,
-        curves=_int(cfg, "curves", 3))
+        curves=_int(cfg, "curves", 3),
+        num_classes=None if cfg.get("num_classes") is None else _int(cfg, "num_classes", 10),
+        trained_test=cfg.get("trained_test", "fisher"))
 
 
 def _sweep_dir(cfg: Mapping[str, Any]) -> Path:

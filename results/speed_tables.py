@@ -339,10 +339,12 @@ def profile(inp: Inputs) -> str:
         terms = [f"{p['intercept']:.3g}".replace("-", "−")]
         for feat, c in zip(p["features"], p["coef"], strict=True):
             terms.append(f"{c:.3g}·{_unit(feat, p['scale'][feat])}")
-        lo, hi = (v / p["scale"]["flops"] for v in p["ranges"].get("flops", [math.nan] * 2))
+        spans = ", ".join(
+            f"{lo / p['scale'][f]:.2f}–{hi / p['scale'][f]:.2f} {_unit(f, p['scale'][f])}"
+            for f, (lo, hi) in p["ranges"].items() if f in p["scale"])
         lines.append(f"- `{path}` ({p['runtime']}): runtime ≈ " + " + ".join(terms)
-                     + f" {p['unit']} (CV R² {p['cv_r2']:.3f}, {p['n_models']} models from "
-                     f"{lo:.2f} to {hi:.2f} GF).")
+                     + f" {p['unit']} (CV R² {p['cv_r2']:.3f}, {p['n_models']} models; "
+                     f"fitted over {spans}).")
     return "\n".join(lines)
 
 
