@@ -5,6 +5,7 @@ a virtual environment that reuses this interpreter's packages (torch and the res
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -29,8 +30,11 @@ def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
     work = tmp_path / "empty"
     work.mkdir()
 
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the wheel, not a tree
+
     def run(*cmd: str) -> subprocess.CompletedProcess:
-        p = subprocess.run(list(cmd), cwd=work, capture_output=True, text=True, timeout=300)
+        p = subprocess.run(list(cmd), cwd=work, capture_output=True, text=True, timeout=300,
+                           env=env)
         assert p.returncode == 0, p.stdout + p.stderr
         return p
 
