@@ -250,6 +250,9 @@ def test_two_identical_sweeps_never_train_a_run_twice(tmp_path):
         line = summary_line(out)
         trained += int(line.split("ok ")[1].split(",")[0])
     assert trained == 4, outs  # every run trained exactly once across the two sweeps
+    for out in outs:  # one progress line per finished model, the launch listing condensed
+        assert "dse-train: 4 jobs -> " in out and "[4/4] " in out and "#0 : " not in out
+        assert "A worker stopped" not in out
     assert stray_files(sweep) == []
 
 
