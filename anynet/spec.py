@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from .blocks import exact_bottleneck_width, se_width
@@ -125,6 +125,10 @@ class AnyNetSpec:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"spec: unknown field(s) {unknown}; allowed: {sorted(known)}")
+        required = [f.name for f in fields(cls) if f.default is MISSING]
+        missing = [name for name in required if name not in d]
+        if missing:
+            raise ValueError(f"spec: missing field(s) {missing}; required: {required}")
         return cls(**dict(d))
 
 

@@ -185,3 +185,9 @@ def test_from_dict_validates() -> None:
     d["widths"] = [24, 56, 152, -368]
     with pytest.raises(ValueError, match=r"widths\[3\]: -368 "):
         AnyNetSpec.from_dict(d)
+
+
+def test_from_dict_names_missing_fields():
+    with pytest.raises(ValueError, match=r"spec: missing field\(s\) \['bottleneck_ratios', "
+                                         r"'group_widths'\]; required: "):
+        AnyNetSpec.from_dict({"depths": [1, 1], "widths": [8, 16]})
