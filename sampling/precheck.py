@@ -9,7 +9,8 @@ Every value of a choice sweep (``design_space=a,b``) is composed once; a range s
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import conf
 
@@ -48,8 +49,10 @@ def override_sets(overrides: Sequence[str]) -> list[list[str]]:
     return sets
 
 
-def precheck(app: str, config_name: str, argv: Sequence[str]) -> None:
-    """Exit with one line when `argv` cannot be composed (see the module docstring)."""
+def precheck(app: str, config_name: str, argv: Sequence[str],
+             validate: Callable[[Mapping[str, Any]], None] | None = None) -> None:
+    """Exit with one line when `argv` cannot be composed, or when `validate` (given each
+    composed config as plain containers) raises ValueError (see the module docstring)."""
     if any(a.split("=")[0] in HYDRA_FLAGS for a in argv):
         return  # Hydra's own modes (help, --cfg, …) are Hydra's to handle
     flags = [a for a in argv if a.startswith("-") and a not in MULTIRUN]
@@ -64,7 +67,11 @@ def precheck(app: str, config_name: str, argv: Sequence[str]) -> None:
         sets = override_sets(overrides)
         with initialize_config_dir(config_dir=str(conf.path()), version_base="1.3"):
             for s in sets:
-                compose(config_name, s)
+                cfg = compose(config_name, s)
+                if validate is not None:
+                    from omegaconf import OmegaConf
+
+                    validate(OmegaConf.to_container(cfg, resolve=True))
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         _fail(app, _one_line(exc))
 

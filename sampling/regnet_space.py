@@ -33,6 +33,12 @@ class RegNetSpace(DesignSpace):
 
     def __init__(self, dists: Mapping[str, Categorical], q: int, **kw: Any) -> None:
         super().__init__(**kw)
+        for name, low, allowed in (("wm", 1.0, "above 1 (the widths must grow)"),
+                                    ("w0", 0.0, "above 0"), ("wa", -1e-12, ">= 0")):
+            values = dists[name].values[dists[name].probs > 0]
+            if values.size and float(values.min()) <= low:
+                raise ValueError(f"design_space.domains.{name}: draws {float(values.min()):g}; "
+                                 f"every value must be {allowed} ([DDS] Eqs. 2-4)")
         self.dists = dists
         self.q = q
         self.n = len(self.strides)

@@ -85,13 +85,27 @@ def _label(cfg: DictConfig) -> str:
     return f"{name}#{cfg.get('sample', {}).get('index', '?')}"
 
 
+def _validate(cfg: dict) -> None:
+    """The torch-free checks of a composed config, run on every value of a choice sweep before
+    any job starts: settings, the design space (or zoo model / spec), the regime."""
+    from sampling import space_from_config
+
+    from .regime import Regime
+    from .settings import settings_from_config
+
+    settings_from_config(cfg)
+    if cfg.get("model") is None and cfg.get("spec") is None:
+        space_from_config(cfg["design_space"])
+    Regime.from_config(cfg["regime"])
+
+
 def main() -> None:
     """Console entry point ``dse-train`` (Hydra app over conf/config.yaml)."""
     import hydra
 
     from sampling.precheck import precheck
 
-    precheck("dse-train", "config", sys.argv[1:])
+    precheck("dse-train", "config", sys.argv[1:], validate=_validate)
     app = hydra.main(version_base="1.3", config_path=str(conf.path()),
                      config_name="config")(_hydra_main)
     try:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where the optimizer is built: checks stay torch-free
+    import torch
+    from torch import nn
 
 
 class RegimeError(ValueError):
@@ -92,6 +93,8 @@ class Regime:
 
     def optimizer(self, model: nn.Module) -> torch.optim.SGD:
         """SGD with momentum; weight decay on every parameter, BN included (pycls default)."""
+        import torch
+
         return torch.optim.SGD(model.parameters(), lr=self.lr_at(0.0), momentum=self.momentum,
                                weight_decay=self.wd, nesterov=self.nesterov)
 
