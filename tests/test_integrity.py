@@ -330,3 +330,12 @@ def test_bad_command_lines_are_one_line(tmp_path, command, args, message):
     assert p.returncode != 0 and len(lines) == 1, p.stdout + p.stderr
     assert message in lines[0] and "Traceback" not in lines[0]
     assert not list(tmp_path.rglob("record.json"))
+
+
+def test_a_killed_writers_temp_files_are_removed_by_the_next_run(tmp_path):
+    first = run(cfg(tmp_path, f"spec={SPEC}", "regime.epochs=1"))
+    (folder,) = tmp_path.glob("spec-*/*")
+    stale = folder / ".record.json.abc123.tmp"
+    stale.write_text('{"status": "o')  # what a SIGKILL during an atomic write leaves
+    again = run(cfg(tmp_path, f"spec={SPEC}", "regime.epochs=1"))
+    assert again == first and not stale.exists()

@@ -58,7 +58,10 @@ def checkpoints(sweep_dir: Path) -> list[Path]:
 
 
 def stray_files(sweep_dir: Path) -> list[Path]:
-    return [p for p in sweep_dir.rglob("*") if p.name.endswith(".tmp") or ".corrupt" in p.name]
+    """Temp or corrupt files among the runs (Hydra's own `.hydra` bookkeeping of a killed launch
+    is not a run)."""
+    return [p for p in sweep_dir.rglob("*") if (p.name.endswith(".tmp") or ".corrupt" in p.name)
+            and ".hydra" not in p.relative_to(sweep_dir).parts]
 
 
 def summary_line(out: str) -> str:

@@ -118,6 +118,7 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
         raise ConfigError(f"sweep.dir: cannot create {folder} ({e.strerror or e}); give a "
                           "writable folder") from None
     try:
+        _remove_stale_temps(folder)
         existing = read_record(path)
         if existing is not None:
             _check_same_run(existing, identity, path)
@@ -130,6 +131,13 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
         return Outcome("trained", path, record, job.label)
     finally:
         lock.release()
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """Temp files a killed writer left in the run's folder (a SIGKILL during an atomic write
+    cannot clean up). Only ever called under the run's lock, so no writer is active."""
+    for tmp in folder.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _check_same_run(existing: dict[str, Any], identity: dict[str, Any], path: Path) -> None:
