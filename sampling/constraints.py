@@ -264,20 +264,3 @@ def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int,
     if lat is not None:
         windows.append(lat)
     return tuple(windows)
-
-
-def pinned_config(config: Mapping[str, Any], windows: Sequence[Window]) -> dict[str, Any]:
-    """The config a population's random words are hashed from: latency keys left out while
-    the latency window is off (so adding them changes no population), and the profile's
-    reference replaced by its content digest while it is on (a refitted profile is a new
-    population, a renamed or moved one is not)."""
-    config = dict(config)
-    if "complexity" not in config or not isinstance(config["complexity"], Mapping):
-        return config
-    cx = {k: v for k, v in config["complexity"].items() if k not in LATENCY_KEYS}
-    for w in windows:
-        if isinstance(w, LatencyWindow):
-            cx["latency"] = [w.low, w.high]
-            cx["latency_profile"] = w.profile.digest
-    config["complexity"] = cx
-    return config

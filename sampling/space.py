@@ -4,7 +4,7 @@ Randomness ([DDS] §3.2 samples n models per space; here every member is address
 `index` of population `seed` is drawn from its own generator
 ``np.random.default_rng([seed, index, *config_words])``, where ``config_words`` are the eight
 32-bit words of the SHA-256 of the resolved space config (canonical JSON, `max_tries` left out;
-latency keys as `constraints.pinned_config` pins them to the profile's content).
+latency keys as `hashed_config` pins them to the profile's content).
 Each candidate consumes a fixed number K of uniforms, taken row by row from
 ``rng.random((batch, K))``, so candidate k of a member is the same whatever the batch size; the
 member is the first candidate that passes every constraint. No state is shared between calls.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,14 @@ import numpy as np
 from anynet import AnyNetSpec, complexity
 
 from .batch_complexity import FixedFields, batch_complexity
-from .constraints import NAMED, CustomConstraint, StageArrays, Window, pinned_config
+from .constraints import (
+    LATENCY_KEYS,
+    NAMED,
+    CustomConstraint,
+    LatencyWindow,
+    StageArrays,
+    Window,
+)
 
 FIRST_BATCH = 64
 MAX_BATCH = 8192
@@ -79,21 +86,43 @@ class Population:
 
 # Keys added after populations were first drawn, at the values that mean the earlier behaviour:
 # left out of the hash, so that every earlier population keeps its members.
-NEUTRAL = {"strides": None}
-NEUTRAL_REFERENCE = {"scale": "input"}
+NEUTRAL = {("strides",): None, ("complexity", "reference", "scale"): "input"}
+
+
+def hashed_config(config: Mapping[str, Any], windows: Sequence[Window] = ()
+                  ) -> dict[str, Any]:
+    """What a population's random words are drawn from: the config without ``max_tries``,
+    without keys at their `NEUTRAL` values, without the latency keys while no latency window
+    is on, and with the profile's content digest in place of its name while one is (a refitted
+    profile is a new population, a renamed or moved one is not)."""
+    body = {k: v for k, v in config.items() if k != "max_tries"}
+    for path, value in NEUTRAL.items():
+        _drop_if(body, path, value)
+    cx = body.get("complexity")
+    if isinstance(cx, Mapping):
+        cx = {k: v for k, v in cx.items() if k not in LATENCY_KEYS}
+        for w in windows:
+            if isinstance(w, LatencyWindow):
+                cx["latency"] = [w.low, w.high]
+                cx["latency_profile"] = w.profile.digest
+        body["complexity"] = cx
+    return body
+
+
+def _drop_if(node: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Remove ``node[path]`` (a nested key) when it equals `value`; copies what it changes."""
+    head, *rest = path
+    if not rest:
+        if head in node and node[head] == value:
+            del node[head]
+    elif isinstance(node.get(head), Mapping):
+        node[head] = dict(node[head])
+        _drop_if(node[head], tuple(rest), value)
 
 
 def config_words(config: Mapping[str, Any]) -> list[int]:
-    """Eight 32-bit words of the SHA-256 of the canonical JSON of `config` (stable everywhere),
-    without ``max_tries`` and without keys at their `NEUTRAL` values."""
-    body = {k: v for k, v in config.items()
-            if k != "max_tries" and not (k in NEUTRAL and v == NEUTRAL[k])}
-    cx = body.get("complexity")
-    if isinstance(cx, Mapping) and isinstance(cx.get("reference"), Mapping):
-        ref = {k: v for k, v in cx["reference"].items()
-               if not (k in NEUTRAL_REFERENCE and v == NEUTRAL_REFERENCE[k])}
-        body["complexity"] = {**cx, "reference": ref}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    """Eight 32-bit words of the SHA-256 of the canonical JSON of `config` (stable everywhere)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode()).digest()
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4)]
 
@@ -114,7 +143,7 @@ class DesignSpace(ABC):
         self.named = named
         self.custom = custom
         self.max_tries = max_tries
-        self._words = config_words(pinned_config(self.config, windows))
+        self._words = config_words(hashed_config(self.config, windows))
 
     # -- subclass interface -------------------------------------------------------------------
     uniforms_per_candidate: int
