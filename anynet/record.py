@@ -41,6 +41,8 @@ PRECISIONS = ("fp32", "bf16")
 # A failure of the machine rather than the model (disk full, out of memory, a lost lock):
 # such a record is retried by every rerun, never kept as a verdict.
 ENVIRONMENT = "environment"
+# Fields the trainer adds to a record's data section after loading (not part of the config).
+DATA_SUMMARY = ("train_size", "mean", "std")
 
 
 class RecordError(ValueError):
@@ -127,9 +129,6 @@ def record_identity(record: Mapping[str, Any]) -> dict[str, Any]:
             "channels_last": record.get("channels_last"),
             "device_kind": "cuda" if device.startswith("cuda") else "cpu"}
 
-
-# Fields the trainer adds to a record's data section after loading (not part of the config).
-DATA_SUMMARY = ("train_size", "mean", "std")
 
 
 # -- layout ----------------------------------------------------------------------------------
