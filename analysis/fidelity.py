@@ -151,6 +151,22 @@ def fidelity(ref: pd.DataFrame, other: pd.DataFrame, chance_error: float = 90.0,
     )
 
 
+def split_by_seed(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """One frame per training seed from `load_sweep` frames of one regime: sweep folders that
+    each hold one seed, or one folder holding several (``train.seed=0,1`` into one
+    ``sweep.dir``). Frames whose runs do not all record a seed are kept as given."""
+    both = pd.concat(frames, ignore_index=True)
+    if "train_seed" not in both or both["train_seed"].isna().any():
+        return frames
+    twice = both.duplicated(subset=[*KEYS, "train_seed"])
+    if twice.any():
+        row = both[twice].iloc[0]
+        raise ValueError(f"runs: {row['design_space']}#{row['index']} seed "
+                         f"{int(row['train_seed'])} appears twice; give each seed's runs once")
+    return [both[both["train_seed"] == s].reset_index(drop=True)
+            for s in sorted(both["train_seed"].unique())]
+
+
 def load_runs(dirs: str) -> pd.DataFrame:
     """`load_sweep` of one sweep dir, or `mean_over_seeds` of several comma-separated ones
     (runs of the same models under different training seeds). Mixed regimes are allowed:

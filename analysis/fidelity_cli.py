@@ -16,7 +16,7 @@ from typing import Any
 import conf
 from anynet.record import write_text_atomic
 
-from .fidelity import fidelity_by_space
+from .fidelity import fidelity_by_space, split_by_seed
 from .sweep import SweepWarning, load_sweep
 from .trainability import chance_error, num_classes_of
 
@@ -31,7 +31,7 @@ def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
         value = [value]
     if not isinstance(value, Sequence) or not value:
         raise ValueError(f"{key}: {value!r} is not allowed; give sweep folders, "
-                         f"{key}=[DIR,DIR] (one per training seed)")
+                         f"{key}=[DIR,...] (a folder per training seed, or one holding several)")
     out = []
     for v in value:
         path = Path(str(v))
@@ -53,8 +53,9 @@ def fidelity_tables(cfg: Mapping[str, Any]):
     unknown = sorted(set(cfg) - set(KEYS))
     if unknown:
         raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(KEYS)}")
-    proxy = [load_sweep(d, allow_mixed=True) for d in _dirs(cfg, "proxy")]
-    reference = [load_sweep(d, allow_mixed=True) for d in _dirs(cfg, "reference")]
+    proxy = split_by_seed([load_sweep(d, allow_mixed=True) for d in _dirs(cfg, "proxy")])
+    reference = split_by_seed([load_sweep(d, allow_mixed=True)
+                               for d in _dirs(cfg, "reference")])
     ci = cfg.get("ci")
     if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 100:
         raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")

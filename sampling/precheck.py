@@ -49,10 +49,27 @@ def override_sets(overrides: Sequence[str]) -> list[list[str]]:
     return sets
 
 
+def swept_keys(overrides: Sequence[str], params: Mapping[str, Any] | None = None) -> list[str]:
+    """The keys a sweep varies (``train.seed=0,1`` → ``train.seed``): the sweeps of the
+    config's ``hydra.sweeper.params`` and of the command line, which wins for a key it gives."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    by_key = {}
+    for text in [f"{k}={v}" for k, v in (params or {}).items()] + list(overrides):
+        (o,) = parser.parse_overrides([text])
+        by_key[o.get_key_element().lstrip("+~")] = o.is_sweep_override()
+    return [k for k, swept in by_key.items() if swept]
+
+
 def precheck(app: str, config_name: str, argv: Sequence[str],
-             validate: Callable[[Mapping[str, Any]], None] | None = None) -> None:
+             validate: Callable[[Mapping[str, Any]], None] | None = None,
+             validate_sweep: Callable[[Any, list[str]], None] | None = None) -> None:
     """Exit with one line when `argv` cannot be composed, or when `validate` (given each
-    composed config as plain containers) raises ValueError (see the module docstring)."""
+    composed config as plain containers) raises ValueError, or, for a sweep, when
+    `validate_sweep` (given the first composed config, Hydra's node included, and the keys
+    the sweep varies) does
+    (see the module docstring)."""
     if any(a.split("=")[0] in HYDRA_FLAGS for a in argv):
         return  # Hydra's own modes (help, --cfg, …) are Hydra's to handle
     flags = [a for a in argv if a.startswith("-") and a not in MULTIRUN]
@@ -60,6 +77,8 @@ def precheck(app: str, config_name: str, argv: Sequence[str],
         _fail(app, f"{flags[0]}: not an option; see {app} --help")
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     overrides = [a for a in argv if a not in MULTIRUN]
@@ -69,9 +88,13 @@ def precheck(app: str, config_name: str, argv: Sequence[str],
             for s in sets:
                 cfg = compose(config_name, s)
                 if validate is not None:
-                    from omegaconf import OmegaConf
-
                     validate(OmegaConf.to_container(cfg, resolve=True))
+            if validate_sweep is not None:
+                cfg = compose(config_name, sets[0], return_hydra_config=True)
+                if any(a in MULTIRUN for a in argv) or cfg.hydra.mode == RunMode.MULTIRUN:
+                    node = cfg.hydra.sweeper.get("params")
+                    params = {} if node is None else OmegaConf.to_container(node, resolve=True)
+                    validate_sweep(cfg, swept_keys(overrides, params))
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         _fail(app, _one_line(exc))
 

@@ -131,3 +131,24 @@ def test_fidelity_in_every_space_and_verdict_fidelity(tmp_path, capsys):
     assert err.value.code == 2
     assert capsys.readouterr().err.strip() == ("dse-fidelity: reference: '/nowhere' is not a "
                                                "folder; give sweep folders")
+
+
+def test_one_folder_holding_both_seeds_gives_the_same_tables(tmp_path, capsys):
+    """``train.seed=0,1`` into one sweep.dir: dse-fidelity splits the runs by training seed and
+    prints exactly what it prints for one folder per seed."""
+    specs = _specs(10)
+    rng = np.random.default_rng(3)
+    for name in ("p0", "p1", "r0", "r1"):
+        errors = list(10 + np.arange(10) + rng.normal(0, 2, 10))
+        for folder in (tmp_path / name, tmp_path / name[0]):  # per seed, and both in one
+            write_sweep(folder, "anynetx_a", specs, errors, seed=int(name[1]))
+    main([f"proxy=[{tmp_path / 'p0'},{tmp_path / 'p1'}]",
+          f"reference=[{tmp_path / 'r0'},{tmp_path / 'r1'}]", "n_boot=100"])
+    per_seed = capsys.readouterr().out
+    main([f"proxy={tmp_path / 'p'}", f"reference={tmp_path / 'r'}", "n_boot=100"])
+    one_folder = capsys.readouterr().out
+    assert one_folder == per_seed and "rho_seeds" in per_seed
+    with pytest.raises(SystemExit) as err:  # the same seed's runs given twice
+        main([f"proxy=[{tmp_path / 'p'},{tmp_path / 'p0'}]", f"reference={tmp_path / 'r'}"])
+    assert err.value.code == 2
+    assert "seed 0 appears twice" in capsys.readouterr().err

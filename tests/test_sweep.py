@@ -239,6 +239,49 @@ def test_bad_report_flag_is_one_clear_line(tmp_path):
     assert not list(tmp_path.rglob("record.json"))
 
 
+@pytest.mark.parametrize("args, key", [
+    (["train.seed=0,1", "sweep.dir={d}/seed${{train.seed}}"], "train.seed"),
+    (["regime=proxy,proxy_long", "sweep.dir={d}/${{regime.name}}"], "regime"),
+    (["+experiment=fidelity", "sweep.n=2"], "train.seed"),  # a sweep of the config itself
+])
+def test_a_sweep_over_several_sweep_dirs_is_refused(tmp_path, args, key):
+    """Its summary, progress and report read one folder; refused before any job starts."""
+    args = [a.format(d=tmp_path) for a in args]
+    if "+experiment=fidelity" in args:  # the committed experiment is fine; an old copy is not
+        args.append(f"sweep.dir={tmp_path}/${{regime.name}}/seed${{train.seed}}")
+    proc = dse_train("-m", "sample.index=0,1", *TINY, *args, cwd=tmp_path)
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2, text
+    (line,) = text.strip().splitlines()
+    assert line.startswith("dse-train: error: sweep.dir: ") and f"varies ({key})" in line
+    assert not list(tmp_path.rglob("record.json"))
+
+
+def test_swept_keys_of_the_command_line_and_the_config():
+    from sampling.precheck import swept_keys
+    from train.settings import check_one_sweep_dir
+
+    assert swept_keys(["train.seed=0,1", "regime=proxy", "+x.y=range(0,3)"]) == [
+        "train.seed", "x.y"]
+    assert swept_keys(["train.seed=0"], {"train.seed": "0,1", "sample.index": "range(0,4)"}) \
+        == ["sample.index"]  # the command line wins for a key it gives
+    check_one_sweep_dir("runs/${regime.name}", ["train.seed", "sample.index"])  # fine
+    with pytest.raises(ValueError, match=r"refers to design_space.name, which this sweep "
+                                         r"varies \(design_space\)"):
+        check_one_sweep_dir("runs/${design_space.name}", ["design_space"])
+    with pytest.raises(ValueError, match="give one value"):
+        check_one_sweep_dir("runs/a", ["sweep.dir"])
+
+
+@pytest.mark.parametrize("name", ["fidelity", "quickstart", "refinement"])
+def test_committed_experiments_write_to_one_sweep_dir(tmp_path, name):
+    from sampling.precheck import precheck
+    from train.cli import _validate, _validate_sweep
+
+    precheck("dse-train", "config", [f"+experiment={name}", f"sweep.dir={tmp_path}/x"],
+             validate=_validate, validate_sweep=_validate_sweep)  # exits on a refusal
+
+
 @pytest.mark.slow
 def test_two_identical_sweeps_never_train_a_run_twice(tmp_path):
     """Started together, the two sweeps share the work through the runs' locks."""
@@ -248,11 +291,14 @@ def test_two_identical_sweeps_never_train_a_run_twice(tmp_path):
     procs = [dse_train(*args), dse_train(*args)]
     outs = [finish(p) for p in procs]
     assert len(records(sweep)) == 4
-    trained = 0
-    for out in outs:
-        line = summary_line(out)
-        trained += int(line.split("ok ")[1].split(",")[0])
-    assert trained == 4, outs  # every run trained exactly once across the two sweeps
+    both = "\n=====\n".join(outs)
+    # every run trained exactly once across the two sweeps: one "ok <record>" line per training
+    trained = [line.split()[2] for out in outs for line in out.splitlines()
+               if line.startswith("dse-train: ok ")]
+    assert sorted(trained) == sorted(set(trained)) and len(trained) == 4, both
+    for out in outs:  # and each summary counts its own sweep's trainings
+        mine = sum(line.startswith("dse-train: ok ") for line in out.splitlines())
+        assert f"4 jobs: ok {mine}, " in summary_line(out), both
     for out in outs:  # one progress line per finished model, the launch listing condensed
         assert "dse-train: 4 jobs -> " in out and "[4/4] " in out and "#0 : " not in out
         assert "A worker stopped" not in out

@@ -99,13 +99,24 @@ def _validate(cfg: dict) -> None:
     Regime.from_config(cfg["regime"])
 
 
+def _validate_sweep(cfg: DictConfig, swept: list[str]) -> None:
+    """Checks of a whole sweep: it writes to one ``sweep.dir``."""
+    from omegaconf import OmegaConf
+
+    from .settings import check_one_sweep_dir
+
+    raw = OmegaConf.to_container(cfg.sweep, resolve=False).get("dir")
+    check_one_sweep_dir(str(raw), swept)
+
+
 def main() -> None:
     """Console entry point ``dse-train`` (Hydra app over conf/config.yaml)."""
     import hydra
 
     from sampling.precheck import precheck
 
-    precheck("dse-train", "config", sys.argv[1:], validate=_validate)
+    precheck("dse-train", "config", sys.argv[1:], validate=_validate,
+             validate_sweep=_validate_sweep)
     app = hydra.main(version_base="1.3", config_path=str(conf.path()),
                      config_name="config")(_hydra_main)
     try:

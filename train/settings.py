@@ -8,7 +8,8 @@ Every bad value is a `ConfigError`: one line naming the key, the value and what 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,24 @@ def check_sweep_dir(value: Any) -> Path:
         raise ConfigError(f"sweep.dir: {value!r} is not a writable folder; give a writable "
                           "folder")
     return path
+
+
+def check_one_sweep_dir(raw: str, swept: Sequence[str]) -> None:
+    """A sweep writes to one ``sweep.dir``: its summary, progress and report read that folder,
+    so the unresolved value may not refer to a key the sweep varies (``seed${train.seed}`` under
+    ``train.seed=0,1``). Runs that differ in seed, regime or data have their own run folders
+    already (docs/SWEEPS.md)."""
+    refs = re.findall(r"\$\{([A-Za-z_][\w.]*)\}", raw)
+    for key in swept:
+        if key == "sweep.dir":
+            raise ConfigError("sweep.dir: a sweep writes to one folder; give one value (runs "
+                              "of different seeds, regimes and data have their own run folders)")
+        for ref in refs:
+            if ref == key or ref.startswith(key + ".") or key.startswith(ref + "."):
+                raise ConfigError(
+                    f"sweep.dir: {raw!r} refers to {ref}, which this sweep varies ({key}); a "
+                    "sweep writes to one folder, and runs of different seeds, regimes and data "
+                    "have their own run folders in it: drop ${" + ref + "} from sweep.dir")
 
 
 def settings_from_config(cfg: Mapping[str, Any]) -> RunSettings:
