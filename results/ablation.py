@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 
 def study_frame(path: Path = HERE / "study.csv") -> pd.DataFrame:
     """study.csv with what load_sweep derives from a record: shared b and g (the max over
-    stages, pycls's anynet_b / anynet_g), the spec's stage lists, and the classes (10 digits)."""
+    stages, pycls's anynet_b / anynet_g), the stage width ratios, the spec's stage lists, and the
+    classes (10 digits)."""
     df = pd.read_csv(path)
     df["b"] = df[[f"b{i}" for i in range(1, 5)]].max(axis=1)
     df["g"] = df[[f"g{i}" for i in range(1, 5)]].max(axis=1)
@@ -32,6 +33,10 @@ def study_frame(path: Path = HERE / "study.csv") -> pd.DataFrame:
                    "group_widths": [int(r[f"g{i}"]) for i in range(1, 5)],
                    "strides": [2, 2, 2, 2], "stem_stride": 2, "stem_width": 32,
                    "in_channels": 1, "num_classes": 10} for _, r in df.iterrows()]
+    for i in range(1, 4):
+        df[f"wr{i}"] = df[f"w{i + 1}"] / df[f"w{i}"]
+    df["se_ratio"], df["stem_width"], df["stem_stride"] = 0.0, 32, 2
+    df["strides"], df["resolution"] = "2,2,2,2", 28
     df["num_classes"] = 10
     return df
 

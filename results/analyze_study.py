@@ -1,6 +1,7 @@
 """Tables of docs/RESULTS.md from the study's records (issue 7, step 3).
 
     python results/analyze_study.py runs/study      # prints markdown; writes results/*.csv
+    python results/analyze_study.py results/study.csv   # the same from the committed export
 
 Uses only the public analysis API: space_summary, comparison_table (KS + bootstrap interval of
 the mean difference), bootstrap_best ([DDS] fn. 4), fit_models (e_fit) and propose_regnet.
@@ -33,8 +34,13 @@ def md(df: pd.DataFrame, fmt: str = "{:.3g}") -> str:
     return "\n".join(out)
 
 
-def main(sweep_dir: str) -> None:
-    df = analysis.load_sweep(sweep_dir)
+def main(source: str) -> None:
+    if source.endswith(".csv"):
+        from ablation import study_frame
+
+        df = study_frame(Path(source))
+    else:
+        df = analysis.load_sweep(source)
     ok = analysis.ok_rows(df)
     fitted = analysis.fit_models(ok)
     spaces = [s for s in ORDER if s in set(df["design_space"])]
@@ -45,6 +51,7 @@ def main(sweep_dir: str) -> None:
     summ["median_s"] = [secs[s] for s in summ["design_space"]]
     summ["q25"] = [np.percentile(ok.loc[ok.design_space == s, "error"], 25) for s in spaces]
     summ["q75"] = [np.percentile(ok.loc[ok.design_space == s, "error"], 75) for s in spaces]
+    summ.to_csv(HERE / "summary.csv", index=False, float_format="%.4g")
     print(md(summ))
 
     print("\n## Consecutive comparisons (KS, mean difference with 95% bootstrap interval)\n")
