@@ -5,6 +5,8 @@
                                         # (REF, OTHER: a sweep dir, or comma-separated seeds)
     python results/export.py runs NAME DIR [DIR ...]         # -> results/instrument/NAME.csv
                                         # (one row per run: regime, seed, geometry, error, …)
+    python results/export.py timing RULE=DIR [RULE=DIR ...]  # -> results/instrument/timing.csv
+                                        # (runs timed on a quiet machine, by window rule)
 
 study.csv: one row per model (design_space, index, status, error, min_error, complexity,
 spec columns, wall_seconds). fidelity.csv: analysis.fidelity rows (trained fraction and
@@ -37,7 +39,7 @@ def study(sweep_dir: str, out: Path = HERE / "study.csv") -> pd.DataFrame:
 RUN_COLUMNS = ["regime_name", "train_seed", "design_space", "index", "status", "error",
                "wall_seconds", "stem_stride", "strides", "resolution", "flops", "params", "acts",
                "depth", *[f"{k}{i}" for k in "dwbg" for i in range(1, 5)], "threads",
-               "precision"]
+               "precision", "images_per_second"]
 
 
 def runs(name: str, dirs: list[str], out_dir: Path = HERE / "instrument") -> pd.DataFrame:
@@ -50,6 +52,22 @@ def runs(name: str, dirs: list[str], out_dir: Path = HERE / "instrument") -> pd.
         ["regime_name", "train_seed", "design_space", "index"])
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / f"{name}.csv", index=False, float_format="%.6g")
+    return df
+
+
+def timing(sources: list[str], out: Path = HERE / "instrument" / "timing.csv") -> pd.DataFrame:
+    """The runs of each ``RULE=DIR`` (the window rule, complexity.reference.scale, that the
+    sweep in DIR used), one row per run with a ``scale`` column; rewritten whole."""
+    frames = []
+    for item in sources:
+        scale, _, folder = item.partition("=")
+        if not folder:
+            raise SystemExit(f"timing: {item!r} is not RULE=DIR")
+        df = load_sweep(folder, allow_mixed=True)
+        frames.append(df[[c for c in RUN_COLUMNS if c in df.columns]].assign(scale=scale))
+    df = pd.concat(frames, ignore_index=True).sort_values(["scale", "design_space", "index"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out, index=False, float_format="%.6g")
     return df
 
 
@@ -79,5 +97,7 @@ if __name__ == "__main__":
     elif cmd == "runs":
         table = runs(args[0], args[1:])
         print(table.groupby(["regime_name", "train_seed", "design_space"])["error"].describe())
+    elif cmd == "timing":
+        print(timing(args).groupby(["scale", "design_space"])["wall_seconds"].describe())
     else:
         raise SystemExit(__doc__)

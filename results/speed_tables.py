@@ -23,9 +23,12 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
+
+from analysis import docblocks
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -37,7 +40,7 @@ ROOT = HERE.parent
 PUBLISHED_B0 = {"flops": 385_825_092, "params": 5_288_548, "acts": 6_748_036}
 PUBLISHED_B5_MACTS = 98.9
 
-MARKER = re.compile(r"<!-- generated: ([\w-]+) -->(.*?)<!-- /generated -->", re.DOTALL)
+MARKER = docblocks.MARKER
 RUNTIME = re.compile(r"^(infer|train|ort)_b(\d+)_ms$")
 KIND = {"infer": "eager inference", "train": "training step", "ort": "ONNX Runtime"}
 SHORT = {"infer": "eager", "train": "train", "ort": "ORT"}
@@ -363,29 +366,7 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
 # -- the doc ------------------------------------------------------------------------------------
 def render(doc: str, inp: Inputs) -> str:
     """`doc` with every generated block rewritten; text outside the markers unchanged."""
-    found = [m.group(1) for m in MARKER.finditer(doc)]
-    unknown = sorted(set(found) - set(BLOCKS))
-    if unknown:
-        raise ValueError(f"doc: generated block {unknown[0]!r} is not known; use one of "
-                         + ", ".join(BLOCKS))
-    absent = [n for n in BLOCKS if n not in found]
-    if absent:
-        raise ValueError(f"doc: has no generated block {absent[0]!r} "
-                         f"(<!-- generated: {absent[0]} --> … <!-- /generated -->)")
-    texts = {n: BLOCKS[n](inp) for n in dict.fromkeys(found)}
-
-    def fill(m: re.Match[str]) -> str:
-        text = texts[m.group(1)]
-        if "\n" in m.group(2):  # a block: blank lines keep tables and lists apart in Markdown
-            body = f"\n\n{text}\n\n"
-        elif "\n" in text:
-            raise ValueError(f"doc: inline block {m.group(1)!r} got several lines; put its "
-                             "markers on lines of their own")
-        else:
-            body = text
-        return f"<!-- generated: {m.group(1)} -->{body}<!-- /generated -->"
-
-    return MARKER.sub(fill, doc)
+    return docblocks.render(doc, {name: partial(block, inp) for name, block in BLOCKS.items()})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -401,27 +382,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="write nothing; exit 1 when a generated block is out of date")
     try:
         args = p.parse_args(argv)
-        doc = Path(args.doc)
-        if not doc.is_file():
-            raise ValueError(f"doc: {args.doc!r} does not exist")
-        old = doc.read_text()
-        new = render(old, load(Path(args.results)))
+        inp = load(Path(args.results))
+        return docblocks.update(Path(args.doc), partial(render, inp=inp), args.check,
+                                "speed_tables.py")
     except ValueError as exc:
         print(f"speed_tables.py: {exc}", file=sys.stderr)
         return 2
-    if new == old:
-        print(f"{doc}: generated blocks up to date")
-        return 0
-    if args.check:
-        stale = [a.group(1) for a, b in zip(MARKER.finditer(old), MARKER.finditer(new),
-                                            strict=True) if a.group(0) != b.group(0)]
-        print(f"{doc}: generated blocks out of date: {', '.join(stale)} "
-              "(run python results/speed_tables.py)", file=sys.stderr)
-        return 1
-    doc.write_text(new)
-    print(f"wrote {doc}")
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,111 @@
+"""results/instrument_tables.py and docs/REGIME.md: the committed page's generated blocks are what
+the script writes from the committed CSVs, its fidelity table is exactly `fidelity_by_space` on
+the exported runs, and a missing input is one line."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "REGIME.md"
+RESULTS = ROOT / "results"
+
+
+@pytest.fixture(scope="module")
+def tables():
+    spec = importlib.util.spec_from_file_location("instrument_tables",
+                                                  RESULTS / "instrument_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def blocks(tables) -> dict[str, str]:
+    from analysis.docblocks import MARKER
+
+    return {m.group(1): m.group(2) for m in MARKER.finditer(DOC.read_text())}
+
+
+def test_committed_doc_is_up_to_date(tables, tmp_path):
+    doc = tmp_path / "REGIME.md"
+    shutil.copy(DOC, doc)
+    assert tables.main(["--doc", str(doc), "--results", str(RESULTS), "--check"]) == 0
+    text = doc.read_text()
+    edited = text.replace("<!-- generated: history -->\n\n| candidate",
+                          "<!-- generated: history -->\n\n| a hand edit")
+    assert edited != text
+    doc.write_text(edited)
+    assert tables.main(["--doc", str(doc), "--results", str(RESULTS), "--check"]) == 1
+    assert tables.main(["--doc", str(doc), "--results", str(RESULTS)]) == 0
+    assert doc.read_text() == text
+
+
+def test_every_block_is_present_and_filled(tables, blocks):
+    assert set(blocks) == set(tables.BLOCKS)
+    assert all(text.strip() for text in blocks.values())
+
+
+def test_history_has_every_row_of_fidelity_csv(blocks):
+    rows = [ln for ln in blocks["history"].strip().splitlines() if ln.startswith("| ")]
+    hist = pd.read_csv(RESULTS / "fidelity.csv")
+    assert len(rows) == 1 + len(hist)
+    for line, r in zip(rows[1:], hist.itertuples(), strict=True):
+        assert f"{r.spearman:.2f} [{r.spearman_low:.2f}, {r.spearman_high:.2f}]" in line
+
+
+def test_space_table_is_fidelity_by_space_on_the_exported_runs(tables, blocks):
+    """Recomputed here from the CSV the doc names: the same ρ for every space, and the tables
+    that need the reference wait until every space has N_MIN models with both its seeds."""
+    from analysis.fidelity import fidelity_by_space, split_by_seed
+
+    runs = pd.read_csv(RESULTS / "instrument" / "small_geometry.csv")
+    proxy = split_by_seed([runs[runs.regime_name == "proxy"].reset_index(drop=True)])
+    ref = split_by_seed([runs[runs.regime_name == "proxy_long"].reset_index(drop=True)])
+    keys = ["design_space", "index"]
+    both = ref[0][keys].merge(ref[1][keys], on=keys)
+    table, _ = fidelity_by_space(proxy, [r.merge(both, on=keys) for r in ref],
+                                 tables.ORDER, n_boot=tables.N_BOOT, seed=tables.SEED)
+    n = int(both.groupby("design_space").size().reindex(tables.ORDER).fillna(0).min())
+    for r in table[table.design_space != "pooled"].itertuples():
+        line = next(ln for ln in blocks["instrument-spread"].splitlines()
+                    if ln.startswith(f"| {tables.NAMES[r.design_space]} |"))
+        assert f"{r.rho_seeds:.2f} [{r.rho_seeds_low:.2f}, {r.rho_seeds_high:.2f}]" in line
+        if n < tables.N_MIN:
+            continue
+        line = next(ln for ln in blocks["instrument-spaces"].splitlines()
+                    if ln.startswith(f"| {tables.NAMES[r.design_space]} |"))
+        assert f"| {r.n} |" in line
+        assert f"{r.rho_ref_s0:.2f} [{r.rho_ref_s0_low:.2f}, {r.rho_ref_s0_high:.2f}]" in line
+    if n < tables.N_MIN:
+        for name in ("instrument-spaces", "instrument-pairs"):
+            assert f"{n} of {tables.N_MIN} models per space" in blocks[name]
+        assert f"not yet judged (N = {n} of {tables.N_MIN} so far)" in blocks[
+            "instrument-targets"]
+
+
+def test_spread_block_matches_the_proxy_runs(blocks):
+    runs = pd.read_csv(RESULTS / "instrument" / "small_geometry.csv")
+    p = runs[(runs.regime_name == "proxy") & (runs.design_space == "regnetx")]
+    w = p.pivot_table(index="index", columns="train_seed", values="error")
+    noise = np.median(np.abs(w[0] - w[1]))
+    line = next(ln for ln in blocks["instrument-spread"].splitlines()
+                if ln.startswith("| RegNetX |"))
+    assert f"| {noise:.2f} |" in line
+
+
+def test_missing_input_is_one_line(tables, tmp_path, capsys):
+    (tmp_path / "instrument").mkdir()
+    shutil.copy(RESULTS / "fidelity.csv", tmp_path / "fidelity.csv")
+    assert tables.main(["--results", str(tmp_path), "--check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("instrument_tables.py: results: ") and "small_geometry.csv" in err
+    assert "\n" not in err
