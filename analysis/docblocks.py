@@ -8,10 +8,13 @@ Everything outside the markers is left byte for byte. Bad input raises a one-lin
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 MARKER = re.compile(r"<!-- generated: ([\w-]+) -->(.*?)<!-- /generated -->", re.DOTALL)
 
@@ -67,3 +70,28 @@ def update(doc: Path, render_doc: Callable[[str], str], check: bool, prog: str) 
     doc.write_text(new)
     print(f"wrote {doc}")
     return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ValueError(message)
+
+
+def cli(argv: list[str] | None, *, prog: str, description: str, doc: Path, results: Path,
+        load: Callable[[Path], Any], blocks: Mapping[str, Callable[[Any], str]]) -> int:
+    """The command line of a ``results/*_tables.py`` script: ``[--doc PAGE] [--results DIR]
+    [--check]``; `load` reads the inputs under DIR, each of `blocks` renders one block from
+    them. Bad input is one line on stderr and 2."""
+    p = _Parser(prog=prog, description=description)
+    p.add_argument("--doc", default=str(doc))
+    p.add_argument("--results", default=str(results))
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when a generated block is out of date")
+    try:
+        args = p.parse_args(argv)
+        inputs = load(Path(args.results))
+        fill = {name: partial(block, inputs) for name, block in blocks.items()}
+        return update(Path(args.doc), lambda text: render(text, fill), args.check, prog)
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2

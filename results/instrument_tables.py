@@ -14,11 +14,9 @@ when a block is stale. Bad input gets one line and exit status 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -273,30 +271,9 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "instrument-spread": seed_spread}
 
 
-def render(doc: str, inp: Inputs) -> str:
-    """`doc` with every generated block rewritten; text outside the markers unchanged."""
-    return docblocks.render(doc, {name: partial(block, inp) for name, block in BLOCKS.items()})
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ValueError(message)
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="instrument_tables.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--doc", default=str(ROOT / "docs" / "REGIME.md"))
-    p.add_argument("--results", default=str(HERE))
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 when a generated block is out of date")
-    try:
-        args = p.parse_args(argv)
-        inp = load(Path(args.results))
-        return docblocks.update(Path(args.doc), partial(render, inp=inp), args.check,
-                                "instrument_tables.py")
-    except ValueError as exc:
-        print(f"instrument_tables.py: {exc}", file=sys.stderr)
-        return 2
+    return docblocks.cli(argv, prog="instrument_tables.py", description=__doc__.split("\n\n")[0],
+                         doc=ROOT / "docs" / "REGIME.md", results=HERE, load=load, blocks=BLOCKS)
 
 
 if __name__ == "__main__":

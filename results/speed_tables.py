@@ -16,7 +16,6 @@ reproduces the CV R² values of runtime_fits.csv. Bad input gets one line and ex
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -369,25 +368,10 @@ def render(doc: str, inp: Inputs) -> str:
     return docblocks.render(doc, {name: partial(block, inp) for name, block in BLOCKS.items()})
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ValueError(message)
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="speed_tables.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--doc", default=str(ROOT / "docs" / "SPEED.md"))
-    p.add_argument("--results", default=str(HERE))
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 when a generated block is out of date")
-    try:
-        args = p.parse_args(argv)
-        inp = load(Path(args.results))
-        return docblocks.update(Path(args.doc), partial(render, inp=inp), args.check,
-                                "speed_tables.py")
-    except ValueError as exc:
-        print(f"speed_tables.py: {exc}", file=sys.stderr)
-        return 2
+    return docblocks.cli(argv, prog="speed_tables.py", description=__doc__.split("\n\n")[0],
+                         doc=ROOT / "docs" / "SPEED.md", results=HERE, load=load, blocks=BLOCKS)
+
 
 if __name__ == "__main__":
     sys.exit(main())

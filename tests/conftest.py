@@ -3,3 +3,17 @@
 import torch
 
 torch.set_num_threads(1)
+
+
+def load_results_script(name: str):
+    """Import ``results/<name>.py`` (a script, not a package module) by its path."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "results" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod

@@ -4,14 +4,13 @@ the exported runs, and a missing input is one line."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_results_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "REGIME.md"
@@ -20,12 +19,7 @@ RESULTS = ROOT / "results"
 
 @pytest.fixture(scope="module")
 def tables():
-    spec = importlib.util.spec_from_file_location("instrument_tables",
-                                                  RESULTS / "instrument_tables.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_results_script("instrument_tables")
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@ loadable profiles that a design space uses; one-line errors."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_results_script
 
 from anynet import complexity
 from sampling import load_design_space
@@ -19,11 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("runtime_study",
-                                                  ROOT / "results" / "runtime_study.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_results_script("runtime_study")
 
 
 @pytest.fixture(scope="module")

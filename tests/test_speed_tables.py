@@ -4,14 +4,13 @@ the markers is never touched, and stale or missing inputs get one line."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import load_results_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "SPEED.md"
@@ -21,11 +20,7 @@ INPUTS = ("speed_zoo.csv", "speed_ratio.csv", "runtime_models.csv", "runtime_fit
 
 @pytest.fixture(scope="module")
 def tables():
-    spec = importlib.util.spec_from_file_location("speed_tables", RESULTS / "speed_tables.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_results_script("speed_tables")
 
 
 @pytest.fixture(scope="module")
