@@ -3,6 +3,10 @@
     python results/analyze_study.py runs/study      # prints markdown; writes results/*.csv
     python results/analyze_study.py results/study.csv   # the same from the committed export
 
+Writes summary.csv, comparison.csv, best_params.csv, efit.csv, width_line.csv and the proposed
+space (regnet_proposed_mnist5k.yaml); docs/RESULTS.md's tables are generated from them by
+results/results_tables.py.
+
 Uses only the public analysis API: space_summary, comparison_table (KS + bootstrap interval of
 the mean difference), bootstrap_best ([DDS] fn. 4), fit_models (e_fit) and propose_regnet.
 """
@@ -106,13 +110,18 @@ def main(source: str) -> None:
                      "median_e_fit": g["e_fit"].median(),
                      "mean_e_fit_best_quarter": top["e_fit"].mean(),
                      "spearman_e_fit_error": rho.statistic, "p": rho.pvalue})
-    print(md(pd.DataFrame(erow)))
+    efit = pd.DataFrame(erow)
+    efit.to_csv(HERE / "efit.csv", index=False, float_format="%.4g")
+    print(md(efit))
     e = fitted[fitted.design_space == "anynetx_e"].nsmallest(20, "error")
     if len(e):
         j = [np.arange(len(w)) for w in (analysis.block_widths_of(sp) for sp in e["spec"])]
         w = [np.asarray(analysis.block_widths_of(sp), float) for sp in e["spec"]]
         jj, ww = np.concatenate(j), np.concatenate(w)
         slope = float(np.sum((jj + 1) * ww) / np.sum((jj + 1) ** 2))
+        pd.DataFrame([{"design_space": "anynetx_e", "top": len(e), "slope": slope,
+                       "median_depth": float(np.median([len(x) for x in w]))}]).to_csv(
+            HERE / "width_line.csv", index=False, float_format="%.4g")
         print(f"\nTop-20 AnyNetX_E per-block widths, least-squares w_j = c·(j+1): c = {slope:.2f}"
               f" (paper at 224 px: 48); median depth {np.median([len(x) for x in w]):.0f}")
 

@@ -11,7 +11,10 @@ def load_results_script(name: str):
     import sys
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "results" / f"{name}.py"
+    folder = Path(__file__).resolve().parents[1] / "results"
+    if str(folder) not in sys.path:  # as when run as a script: its siblings import
+        sys.path.append(str(folder))
+    path = folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod  # dataclasses look their module up

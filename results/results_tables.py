@@ -1,0 +1,186 @@
+"""The generated tables and numbers of docs/RESULTS.md, from committed results.
+
+    python results/results_tables.py [--doc docs/RESULTS.md] [--results results] [--check]
+
+Reads the stride-2 study (results/study.csv, one row per model), its verdicts under the
+committed plan (results/ablation_verdicts.csv, written by results/ablation.py), and the tables
+results/analyze_study.py writes (best_params.csv, efit.csv, width_line.csv,
+regnet_proposed_mnist5k.yaml); the per-space and pairwise statistics are computed here with the
+public analysis API (`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded
+bootstrap). Rewrites only the text between the doc's ``<!-- generated: NAME -->`` markers
+(`analysis.docblocks`); ``--check`` writes nothing and exits 1 when a block is stale. Bad input
+gets one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import docblocks
+from analysis.pairs import compare_pairs, compare_trained_pairs
+from analysis.trainability import trained_core, trained_fractions
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+ORDER = ["anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnetx"]
+NAMES = {"anynetx_a": "AnyNetX_A", "anynetx_b": "AnyNetX_B", "anynetx_c": "AnyNetX_C",
+         "anynetx_d": "AnyNetX_D", "anynetx_e": "AnyNetX_E", "regnetx": "RegNetX"}
+SHORT = {"anynetx_a": "A", "anynetx_b": "B", "anynetx_c": "C", "anynetx_d": "D",
+         "anynetx_e": "E", "regnetx": "RegNetX"}
+N_BOOT, SEED = 10_000, 0
+BEST_PARAMS = ["depth", "b", "g", "fit_wm", "fit_w0", "fit_wa", "w4", "wr3"]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    study: pd.DataFrame  # the analysis frame of results/study.csv (ablation.study_frame)
+    verdicts: pd.DataFrame
+    best: pd.DataFrame
+    efit: pd.DataFrame
+    width_line: pd.DataFrame
+    proposed: str
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise ValueError(f"results: {path} is missing; see the module docstring for its source")
+    return pd.read_csv(path)
+
+
+def load(results: Path) -> Inputs:
+    from ablation import study_frame
+
+    _read(results / "study.csv")  # one line when missing
+    proposed = results / "regnet_proposed_mnist5k.yaml"
+    if not proposed.is_file():
+        raise ValueError(f"results: {proposed} is missing; run results/analyze_study.py")
+    return Inputs(study=study_frame(results / "study.csv"),
+                  verdicts=_read(results / "ablation_verdicts.csv"),
+                  best=_read(results / "best_params.csv"), efit=_read(results / "efit.csv"),
+                  width_line=_read(results / "width_line.csv"),
+                  proposed=proposed.read_text().strip())
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def _num(v: float, digits: int = 3) -> str:
+    return "–" if pd.isna(v) else f"{v:.{digits}g}".replace("-", "−")
+
+
+def _p(p: float) -> str:
+    return "–" if pd.isna(p) else (f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}")
+
+
+def _count(v: float) -> str:
+    return "–" if pd.isna(v) else str(int(v))
+
+
+def _iv(v: float, lo: float, hi: float, digits: int = 3) -> str:
+    return f"{_num(v, digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
+
+
+def verdicts(inp: Inputs) -> str:
+    rows = []
+    for r in inp.verdicts.itertuples():
+        verdict = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
+        rows.append([f"`{r.id}`", str(r.text), str(r.estimand), _iv(r.estimate, r.low, r.high),
+                     f"{_count(r.n_a)} / {_count(r.n_b)}", _p(r.p), _p(r.p_corrected), verdict])
+    return _table(["hypothesis", "the paper's claim", "estimand", "estimate [95 %]",
+                   "n (a / b)", "p", "p (Holm)", "verdict"], rows)
+
+
+def population(inp: Inputs) -> str:
+    df = inp.study
+    frac = trained_fractions(df).set_index("design_space")
+    rows = []
+    for space in ORDER:
+        g = df[df["design_space"] == space]
+        e = g.loc[g["status"] == "ok", "error"].to_numpy(float)
+        f = frac.loc[space]
+        q1, q3 = np.percentile(e, [25, 75])
+        rows.append([NAMES[space], str(len(g)), str(int((g["status"] != "ok").sum())),
+                     f"{f['fraction']:.2f} [{f['low']:.2f}, {f['high']:.2f}]",
+                     str(int((e > 20).sum())), f"{e.min():.2f}", f"{np.median(e):.2f}",
+                     f"{e.mean():.1f}", f"{q1:.1f}–{q3:.1f}",
+                     f"{g['wall_seconds'].median():.1f}"])
+    return _table(["space", "n", "not finished", "trained (< 45 %) [95 % exact]", "> 20 %",
+                   "min", "median", "mean", "IQR", "median s"], rows)
+
+
+def trained_pairs(inp: Inputs) -> str:
+    t = compare_trained_pairs(inp.study, ORDER, pairing="consecutive")
+    rows = [[f"{SHORT[r.a]} → {SHORT[r.b]}", f"{r.trained_a}/{r.n_a}", f"{r.trained_b}/{r.n_b}",
+             _p(r.p), _p(r.p_holm)] for r in t.itertuples()]
+    return _table(["a → b", "trained a", "trained b", "Fisher p", "p (Holm, 5 pairs)"], rows)
+
+
+def comparisons(inp: Inputs) -> str:
+    rows = []
+    for view, frame in (("all models", inp.study), ("trained core", trained_core(inp.study))):
+        t = compare_pairs(frame, ORDER, pairing="consecutive", n_boot=N_BOOT, seed=SEED)
+        for r in t.itertuples():
+            rows.append([f"{SHORT[r.a]} → {SHORT[r.b]}", view, f"{r.n_a} / {r.n_b}",
+                         _iv(r.median_diff, r.median_diff_low, r.median_diff_high),
+                         _iv(r.mean_diff, r.mean_diff_low, r.mean_diff_high), _p(r.p),
+                         _p(r.p_holm)])
+    return _table(["a → b", "models", "n", "median a − b [95 %]", "mean a − b [95 %]",
+                   "Mann–Whitney p", "p (Holm, 5 pairs)"], rows)
+
+
+def best(inp: Inputs) -> str:
+    b = inp.best.set_index("design_space")
+    rows = [[p, *(str(b.loc[s, p]) for s in ORDER)] for p in BEST_PARAMS]
+    return _table(["param", *(SHORT[s] for s in ORDER)], rows)
+
+
+def efit(inp: Inputs) -> str:
+    rows = []
+    for r in inp.efit.set_index("design_space").loc[ORDER].itertuples():
+        rows.append([NAMES[r.Index], f"{r.mean_e_fit:.2f}", f"{r.median_e_fit:.2f}",
+                     f"{r.mean_e_fit_best_quarter:.2f}",
+                     f"{_num(r.spearman_e_fit_error, 2)} (p = {_p(r.p)})"])
+    return _table(["space", "mean e_fit", "median e_fit", "mean e_fit, best quarter",
+                   "Spearman(e_fit, error)"], rows)
+
+
+def width_line(inp: Inputs) -> str:
+    r = inp.width_line.iloc[0]
+    return (f"the {int(r['top'])} best {NAMES[r['design_space']]} models follow w_j ≈ "
+            f"c·(j+1) with c = {r['slope']:.1f} (least squares through the origin; median depth "
+            f"{r['median_depth']:.0f} blocks)")
+
+
+def proposed(inp: Inputs) -> str:
+    return f"```yaml\n{inp.proposed}\n```"
+
+
+def cost(inp: Inputs) -> str:
+    med = inp.study.groupby("design_space")["wall_seconds"].median().reindex(ORDER)
+    return (f"per model, median {med.min():.1f} s ({NAMES[med.idxmin()]}) to {med.max():.1f} s "
+            f"({NAMES[med.idxmax()]}) on one thread; the models' wall times sum to "
+            f"{inp.study['wall_seconds'].sum():,.0f} s")
+
+
+BLOCKS: dict[str, Callable[[Inputs], str]] = {
+    "verdicts": verdicts, "population": population, "trained-pairs": trained_pairs,
+    "comparisons": comparisons, "best": best, "efit": efit, "width-line": width_line,
+    "proposed": proposed, "cost": cost}
+
+
+def main(argv: list[str] | None = None) -> int:
+    return docblocks.cli(argv, prog="results_tables.py", description=__doc__.split("\n\n")[0],
+                         doc=ROOT / "docs" / "RESULTS.md", results=HERE, load=load,
+                         blocks=BLOCKS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""results/results_tables.py and docs/RESULTS.md: the committed page's generated blocks are what
+the script writes from the committed study and its verdicts, and the verdict table is the
+committed plan's output on results/study.csv."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import load_results_script
+
+from analysis.docblocks import MARKER
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load_results_script("results_tables")
+
+
+@pytest.fixture(scope="module")
+def blocks(tables) -> dict[str, str]:
+    doc = tables.ROOT / "docs" / "RESULTS.md"
+    return {m.group(1): m.group(2) for m in MARKER.finditer(doc.read_text())}
+
+
+def test_committed_doc_is_up_to_date_and_hand_edits_are_caught(tables, tmp_path):
+    doc = tmp_path / "RESULTS.md"
+    shutil.copy(tables.ROOT / "docs" / "RESULTS.md", doc)
+    assert tables.main(["--doc", str(doc), "--check"]) == 0
+    text = doc.read_text()
+    edited = text.replace("| **supported** |", "| **contradicted** |", 1)
+    assert edited != text
+    doc.write_text(edited)
+    assert tables.main(["--doc", str(doc), "--check"]) == 1
+    assert tables.main(["--doc", str(doc)]) == 0
+    assert doc.read_text() == text
+
+
+def test_every_block_is_present_and_filled(tables, blocks):
+    assert set(blocks) == set(tables.BLOCKS)
+    assert all(text.strip() for text in blocks.values())
+
+
+def test_verdict_table_is_the_plan_on_the_committed_study(tables, blocks):
+    """results/ablation_verdicts.csv is what the committed plan says of results/study.csv."""
+    import conf
+    from analysis import verdicts
+    from analysis.plan import load_plan
+
+    ablation = load_results_script("ablation")
+    fresh = verdicts(ablation.study_frame(), load_plan(conf.path() / "plan" / "refinement.yaml"))
+    committed = pd.read_csv(tables.HERE / "ablation_verdicts.csv")
+    assert list(fresh["id"]) == list(committed["id"])
+    assert list(fresh["verdict"]) == list(committed["verdict"])
+    assert fresh["p_corrected"].to_numpy() == pytest.approx(committed["p_corrected"].to_numpy(),
+                                                            rel=1e-3)
+    rows = [ln for ln in blocks["verdicts"].splitlines() if ln.startswith("| `")]
+    assert len(rows) == len(committed)
+    for line, r in zip(rows, committed.itertuples(), strict=True):
+        assert line.startswith(f"| `{r.id}` |") and line.rstrip(" |").endswith(
+            r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**")
+
+
+def test_population_counts_the_study_csv(blocks):
+    study = pd.read_csv(load_results_script("results_tables").HERE / "study.csv")
+    for space, g in study.groupby("design_space"):
+        line = next(ln for ln in blocks["population"].splitlines()
+                    if ln.lower().startswith(f"| {space} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[1] == str(len(g)) and cells[4] == str(int((g.error > 20).sum()))
+        assert cells[6] == f"{g.error.median():.2f}"
+        trained = (g.error < 45).mean()
+        assert cells[3].startswith(f"{trained:.2f} [")
+
+
+def test_missing_input_is_one_line(tables, tmp_path, capsys):
+    assert tables.main(["--results", str(tmp_path), "--check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("results_tables.py: results: ") and "study.csv" in err
+    assert "\n" not in err
