@@ -16,6 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from anynet.record import write_text_atomic
+
 MARKER = re.compile(r"<!-- generated: ([\w-]+) -->(.*?)<!-- /generated -->", re.DOTALL)
 
 
@@ -67,7 +69,7 @@ def update(doc: Path, render_doc: Callable[[str], str], check: bool, prog: str) 
         print(f"{doc}: generated blocks out of date: {', '.join(stale_blocks(old, new))} "
               f"(run python results/{prog})", file=sys.stderr)
         return 1
-    doc.write_text(new)
+    write_text_atomic(doc, new)
     print(f"wrote {doc}")
     return 0
 

@@ -68,8 +68,7 @@ def precheck(app: str, config_name: str, argv: Sequence[str],
     """Exit with one line when `argv` cannot be composed, or when `validate` (given each
     composed config as plain containers) raises ValueError, or, for a sweep, when
     `validate_sweep` (given the first composed config, Hydra's node included, and the keys
-    the sweep varies) does
-    (see the module docstring)."""
+    the sweep varies) does (see the module docstring)."""
     if any(a.split("=")[0] in HYDRA_FLAGS for a in argv):
         return  # Hydra's own modes (help, --cfg, …) are Hydra's to handle
     flags = [a for a in argv if a.startswith("-") and a not in MULTIRUN]
