@@ -8,7 +8,9 @@ results/analyze_study.py writes (best_params.csv, efit.csv, width_line.csv,
 regnet_proposed_mnist5k.yaml); the per-space and pairwise statistics are computed here with the
 public analysis API (`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded
 bootstrap). Rewrites only the text between the doc's ``<!-- generated: NAME -->`` markers
-(`analysis.docblocks`); ``--check`` writes nothing and exits 1 when a block is stale. Bad input
+(`analysis.docblocks`). It also reads the pilot power table (results/power_pilot.csv, written by
+results/power_pilot.py) and the candidate instrument's cost (results/instrument/timing.csv).
+``--check`` writes nothing and exits 1 when a block is stale. Bad input
 gets one line and exit status 2.
 """
 
@@ -45,6 +47,8 @@ class Inputs:
     efit: pd.DataFrame
     width_line: pd.DataFrame
     proposed: str
+    power: pd.DataFrame  # results/power_pilot.csv
+    timing: pd.DataFrame  # results/instrument/timing.csv
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -64,7 +68,9 @@ def load(results: Path) -> Inputs:
                   verdicts=_read(results / "ablation_verdicts.csv"),
                   best=_read(results / "best_params.csv"), efit=_read(results / "efit.csv"),
                   width_line=_read(results / "width_line.csv"),
-                  proposed=proposed.read_text().strip())
+                  proposed=proposed.read_text().strip(),
+                  power=_read(results / "power_pilot.csv"),
+                  timing=_read(results / "instrument" / "timing.csv"))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -170,10 +176,29 @@ def cost(inp: Inputs) -> str:
             f"{inp.study['wall_seconds'].sum():,.0f} s")
 
 
+def power_pilot(inp: Inputs) -> str:
+    rows = []
+    for r in inp.power.to_dict("records"):
+        n = r["n"]
+        at = "–" if pd.isna(n) else f"{r[f'power_{int(n)}']:.2f}"
+        rows.append([NAMES[r["design_space"]], str(int(r["pilot_n"])), _count(n), at])
+    return _table(["space (pilot)", "pilot models", "n per space for power ≥ 0.8", "power at n"],
+                  rows)
+
+
+def budget(inp: Inputs) -> str:
+    n = int(inp.power["n"].max())
+    t = inp.timing[inp.timing["scale"] == "input"]["wall_seconds"].median()
+    spaces = len(ORDER)
+    hours = n * spaces * t / 2 / 3600
+    return (f"n = {n} per space (the largest above) × {spaces} spaces at the candidate's median "
+            f"{t:.1f} s per model on one thread, two jobs on two cores: about {hours:.1f} h")
+
+
 BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "verdicts": verdicts, "population": population, "trained-pairs": trained_pairs,
     "comparisons": comparisons, "best": best, "efit": efit, "width-line": width_line,
-    "proposed": proposed, "cost": cost}
+    "proposed": proposed, "cost": cost, "power-pilot": power_pilot, "budget": budget}
 
 
 def main(argv: list[str] | None = None) -> int:
