@@ -265,10 +265,20 @@ def seed_spread(inp: Inputs) -> str:
                    "ρ(proxy s0, proxy s1) [95 %]"], rows)
 
 
+def determinism(inp: Inputs) -> str:
+    """The quiet timing runs are the instrument's proxy seed-0 runs again (same config and
+    seeds, other code version, other load): how many errors agree exactly."""
+    t = inp.timing[inp.timing["scale"] == "input"]
+    r = inp.runs[(inp.runs["regime_name"] == PROXY) & (inp.runs["train_seed"] == 0)]
+    m = t.merge(r, on=["design_space", "index"], suffixes=("_t", "_r"))
+    return (f"{int((m['error_t'] == m['error_r']).sum())} of {len(m)} errors are identical "
+            "to the digit")
+
+
 BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "history": history, "instrument-progress": progress, "instrument-spaces": spaces,
     "instrument-pairs": pairs, "instrument-targets": targets, "instrument-timing": timing,
-    "instrument-spread": seed_spread}
+    "instrument-spread": seed_spread, "determinism": determinism}
 
 
 def main(argv: list[str] | None = None) -> int:
