@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from train.callbacks import (
     count_sweep_jobs,
@@ -93,6 +94,21 @@ def test_experiments_are_multiruns_with_joblib(name):
         assert spaces == [f"anynetx_{c}" for c in "abcde"] + ["regnetx"]
         assert cfg.hydra.sweeper.params["sample.index"] == f"range(0,{cfg.sweep.n})"
         assert cfg.regime.name == "proxy"
+
+
+def test_instrument_experiment_runs_every_space_index_by_index():
+    """Index slowest, then space, then seed: a stopped sweep covers the spaces evenly."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("config", overrides=["+experiment=instrument", "regime=proxy_long"],
+                      return_hydra_config=True)
+    assert cfg.design_space.stem_stride == 1 and cfg.sweep.dir == "runs/instrument/proxy_long"
+    params = OmegaConf.to_container(cfg.hydra.sweeper.params, resolve=True)
+    assert list(params) == ["sample.index", "design_space", "train.seed"]
+    lists = [list(o.sweep_string_iterator()) for o in OverridesParser.create().parse_overrides(
+        [f"{k}={v}" for k, v in params.items()])]
+    assert [len(v) for v in lists] == [24, 5, 2]  # 240 runs
 
 
 def test_slurm_preset_makes_a_valid_sbatch_array(tmp_path, monkeypatch):
@@ -273,7 +289,7 @@ def test_swept_keys_of_the_command_line_and_the_config():
         check_one_sweep_dir("runs/a", ["sweep.dir"])
 
 
-@pytest.mark.parametrize("name", ["fidelity", "quickstart", "refinement"])
+@pytest.mark.parametrize("name", ["fidelity", "instrument", "quickstart", "refinement"])
 def test_committed_experiments_write_to_one_sweep_dir(tmp_path, name):
     from sampling.precheck import precheck
     from train.cli import _validate, _validate_sweep
