@@ -15,12 +15,14 @@ when a block is stale. Bad input gets one line and exit status 2.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis import docblocks
 from analysis.fidelity import fidelity_by_space, split_by_seed
@@ -106,8 +108,10 @@ def _complete_reference(inp: Inputs) -> list[pd.DataFrame]:
 
 
 def fidelity_tables(inp: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return fidelity_by_space(_regime(inp, PROXY), _complete_reference(inp), ORDER,
-                             chance_error=CHANCE, n_boot=N_BOOT, seed=SEED)
+    with warnings.catch_warnings():  # intervals over the few models of a partial reference
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        return fidelity_by_space(_regime(inp, PROXY), _complete_reference(inp), ORDER,
+                                 chance_error=CHANCE, n_boot=N_BOOT, seed=SEED)
 
 
 def progress(inp: Inputs) -> str:
