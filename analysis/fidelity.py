@@ -14,6 +14,7 @@ relies on and whether the proxy orders consecutive spaces as the reference does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -271,3 +272,61 @@ def _rho_into(row: dict[str, object], key: str, a: np.ndarray, b: np.ndarray, n_
     row[f"{key}_low"], row[f"{key}_high"] = _bootstrap((a, b), _spearman, n_boot, seed, ci)
 
 
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The instrument's targets (issue 11; docs/REGIME.md), fixed before the design spaces
+    are compared with the paper: per design space, the trained fraction of each proxy seed,
+    the single-run ρ(proxy, reference) of each seed, ρ between the proxy seeds and the median
+    seconds per model; and every consecutive pair the reference resolves ordered alike by the
+    proxy. Criteria that need the reference are judged once every space has `min_models`
+    models with it."""
+
+    trained: float = 0.95
+    rho_ref: float = 0.75
+    rho_seeds: float = 0.85
+    seconds: float = 20.0
+    min_models: int = 24
+
+
+def check_targets(spaces: pd.DataFrame, pairs: pd.DataFrame,
+                  seconds: pd.Series | None = None, targets: Targets = Targets()
+                  ) -> pd.DataFrame:
+    """One row per criterion from `fidelity_by_space`'s tables (and, optionally, the median
+    seconds per model of each space, measured where the timing is meaningful): the target,
+    the worst space and its value, and ``holds`` (True, False, or None while fewer than
+    ``targets.min_models`` models per space have the reference)."""
+    per = spaces[spaces["design_space"] != "pooled"].set_index("design_space")
+    judged = bool(len(per)) and int(per["n"].min()) >= targets.min_models
+    seeds = [c for c in per.columns if c.startswith("trained_s")]
+    rhos = [c for c in per.columns if c.startswith("rho_ref_s") and c.count("_") == 2]
+    rows = []
+
+    def add(criterion: str, target: str, values: pd.Series | None, ok: Callable | None,
+            needs_reference: bool = True, worst_low: bool = True) -> None:
+        v = None if values is None else values.dropna()
+        if v is None or v.empty:
+            rows.append({"criterion": criterion, "target": target, "worst_space": None,
+                         "worst": np.nan, "holds": None})
+            return
+        space = v.idxmin() if worst_low else v.idxmax()
+        holds = bool(v.map(ok).all()) if (judged or not needs_reference) else None
+        rows.append({"criterion": criterion, "target": target, "worst_space": space,
+                     "worst": float(v[space]), "holds": holds})
+
+    add("trained fraction, each proxy seed", f">= {targets.trained}",
+        per[seeds].min(axis=1), lambda x: x >= targets.trained)
+    add("single-run rho(proxy, reference), each proxy seed", f">= {targets.rho_ref}",
+        per[rhos].min(axis=1), lambda x: x >= targets.rho_ref)
+    add("rho(proxy seed 0, proxy seed 1)", f">= {targets.rho_seeds}",
+        per["rho_seeds"] if "rho_seeds" in per else None, lambda x: x >= targets.rho_seeds,
+        needs_reference=False)
+    add("median seconds per model", f"<= {targets.seconds:g}", seconds,
+        lambda x: x <= targets.seconds, needs_reference=False, worst_low=False)
+    resolved = pairs[pairs["resolved"]] if len(pairs) else pairs
+    other = int((~resolved["same_sign"].astype(bool)).sum()) if len(resolved) else 0
+    rows.append({"criterion": "consecutive pairs the reference resolves, ordered otherwise "
+                              "by the proxy", "target": "0", "worst_space": None,
+                 "worst": float(other), "holds": (other == 0) if judged else None})
+    return pd.DataFrame(rows)

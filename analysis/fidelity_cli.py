@@ -16,13 +16,13 @@ from typing import Any
 import conf
 from anynet.record import write_text_atomic
 
-from .fidelity import fidelity_by_space, split_by_seed
+from .fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
 from .sweep import SweepWarning, load_sweep
 from .trainability import chance_error, num_classes_of
 
 USAGE = ("usage: dse-fidelity proxy=[DIR,DIR] reference=[DIR,DIR] [order=[a,b,...]] "
          "[n_boot=2000] [ci=95] [seed=0] [out=DIR]  (conf/fidelity.yaml)")
-KEYS = ("proxy", "reference", "order", "n_boot", "ci", "seed", "out")
+KEYS = ("proxy", "reference", "order", "n_boot", "ci", "seed", "out", "targets")
 
 
 def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
@@ -49,7 +49,9 @@ def _int(cfg: Mapping[str, Any], key: str, low: int) -> int:
 
 
 def fidelity_tables(cfg: Mapping[str, Any]):
-    """The two tables of a plain config (the keys of conf/fidelity.yaml)."""
+    """The three tables of a plain config (the keys of conf/fidelity.yaml): per space, per
+    consecutive pair, and the targets (`check_targets`, with the proxy records' median
+    seconds per model)."""
     unknown = sorted(set(cfg) - set(KEYS))
     if unknown:
         raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(KEYS)}")
@@ -62,10 +64,30 @@ def fidelity_tables(cfg: Mapping[str, Any]):
     order = cfg.get("order")
     if order is not None and (isinstance(order, str) or not isinstance(order, Sequence)):
         raise ValueError(f"order: {order!r} is not allowed; use a list of design spaces")
+    targets = targets_of(cfg)
     chance = chance_error(num_classes_of(proxy[0]))
-    return fidelity_by_space(proxy, reference, None if order is None else list(order),
-                             chance_error=chance, n_boot=_int(cfg, "n_boot", 1),
-                             ci=float(ci), seed=_int(cfg, "seed", 0))
+    spaces, pairs = fidelity_by_space(proxy, reference, None if order is None else list(order),
+                                      chance_error=chance, n_boot=_int(cfg, "n_boot", 1),
+                                      ci=float(ci), seed=_int(cfg, "seed", 0))
+    seconds = proxy[0].groupby("design_space")["wall_seconds"].median()
+    return spaces, pairs, check_targets(spaces, pairs, seconds, targets)
+
+
+def targets_of(cfg: Mapping[str, Any]) -> Targets:
+    """The ``targets`` mapping of the config as `Targets` (unknown or non-numeric keys: one
+    line)."""
+    given = cfg.get("targets") or {}
+    if not isinstance(given, Mapping):
+        raise ValueError(f"targets: {given!r} is not allowed; give a mapping of "
+                         f"{list(Targets.__dataclass_fields__)}")
+    fields = Targets.__dataclass_fields__
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise ValueError(f"targets: unknown key(s) {unknown}; allowed: {list(fields)}")
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"targets.{key}: {value!r} is not allowed; use a number >= 0")
+    return Targets(**{k: (int(v) if k == "min_models" else float(v)) for k, v in given.items()})
 
 
 def compose(overrides: Sequence[str]) -> dict[str, Any]:
@@ -87,13 +109,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SweepWarning)
             cfg = compose(args)
-            spaces, pairs = fidelity_tables(cfg)
+            spaces, pairs, judged = fidelity_tables(cfg)
         if cfg.get("out"):
             out = Path(str(cfg["out"]))
             write_text_atomic(out / "fidelity_spaces.csv",
                               spaces.to_csv(index=False, float_format="%.4f"))
             write_text_atomic(out / "fidelity_pairs.csv",
                               pairs.to_csv(index=False, float_format="%.4f"))
+            write_text_atomic(out / "fidelity_targets.csv",
+                              judged.to_csv(index=False, float_format="%.4f"))
     except ValueError as exc:
         print(f"dse-fidelity: {str(exc).splitlines()[0]}", file=sys.stderr)
         sys.exit(2)
@@ -104,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(spaces.to_string(**fmt))
     print()
     print(pairs.to_string(**fmt) if len(pairs) else "(no pairs)")
+    print()
+    print(judged.to_string(**fmt))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import load_sweep
@@ -152,3 +153,47 @@ def test_one_folder_holding_both_seeds_gives_the_same_tables(tmp_path, capsys):
         main([f"proxy=[{tmp_path / 'p'},{tmp_path / 'p0'}]", f"reference={tmp_path / 'r'}"])
     assert err.value.code == 2
     assert "seed 0 appears twice" in capsys.readouterr().err
+
+
+def test_targets_are_judged_from_the_tables_and_wait_for_enough_models(tmp_path, capsys):
+    """Within AnyNetX_C the reference reverses the proxy's order: ρ(proxy, reference) = −1
+    there, every model trains, the proxy seeds agree (ρ = 1) and C − A has the same sign."""
+    from analysis.fidelity import Targets, check_targets
+
+    specs = _specs(8)
+    base = np.arange(8, dtype=float)
+    for name, shift in {"p0": 0.0, "p1": 0.5, "r0": 0.0, "r1": 1.0}.items():
+        write_sweep(tmp_path / name, "anynetx_a", specs, list(30 + base + shift),
+                    seed=int(name[1]))
+        c = (20 + (7 - base) + shift) if name.startswith("r") else (20 + base + shift)
+        write_sweep(tmp_path / name, "anynetx_c", specs, list(c), seed=int(name[1]))
+    proxy = [load_sweep(tmp_path / "p0"), load_sweep(tmp_path / "p1")]
+    ref = [load_sweep(tmp_path / "r0"), load_sweep(tmp_path / "r1")]
+    spaces, pairs = fidelity_by_space(proxy, ref, ["anynetx_a", "anynetx_c"], n_boot=200)
+    seconds = pd.Series({"anynetx_a": 12.0, "anynetx_c": 25.0})
+    t = check_targets(spaces, pairs, seconds, Targets(min_models=8)).set_index("criterion")
+    rho = t.loc["single-run rho(proxy, reference), each proxy seed"]
+    assert rho["worst_space"] == "anynetx_c" and rho["worst"] == pytest.approx(-1.0)
+    assert rho["holds"] is not None and not bool(rho["holds"])
+    assert bool(t.loc["trained fraction, each proxy seed", "holds"])
+    assert bool(t.loc["rho(proxy seed 0, proxy seed 1)", "holds"])
+    sec = t.loc["median seconds per model"]
+    assert sec["worst_space"] == "anynetx_c" and not bool(sec["holds"])
+    assert bool(t.iloc[-1]["holds"]) and t.iloc[-1]["worst"] == 0  # the pair agrees
+    # Fewer than min_models per space: the reference criteria wait, the others do not.
+    waiting = check_targets(spaces, pairs, None, Targets()).set_index("criterion")
+    assert waiting.loc["single-run rho(proxy, reference), each proxy seed", "holds"] is None
+    assert waiting.iloc[-1]["holds"] is None
+    assert bool(waiting.loc["rho(proxy seed 0, proxy seed 1)", "holds"])
+    assert waiting.loc["median seconds per model", "holds"] is None  # no timing given
+    # The command prints the targets; a bad target is one line.
+    main([f"proxy=[{tmp_path / 'p0'},{tmp_path / 'p1'}]",
+          f"reference=[{tmp_path / 'r0'},{tmp_path / 'r1'}]", "n_boot=50",
+          "targets.min_models=8"])
+    assert "single-run rho(proxy, reference)" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as err:
+        main([f"proxy={tmp_path / 'p0'}", f"reference={tmp_path / 'r0'}", "+targets.speed=1"])
+    assert err.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "dse-fidelity: targets: unknown key(s) ['speed']; allowed: ['trained', 'rho_ref', "
+        "'rho_seeds', 'seconds', 'min_models']")
