@@ -45,8 +45,9 @@ def describe(config_name: str) -> str:
             key = f"{parent}.{key}"
         else:
             continue
-        lines.append(f"  {key.strip():<14} {value.strip():<22} {comment.strip()}".rstrip())
-    return "\n".join(lines)
+        lines.append((key.strip(), value.strip(), comment.strip()))
+    width = max([14, *(len(k) for k, _, _ in lines)])
+    return "\n".join(f"  {k:<{width}} {v:<22} {c}".rstrip() for k, v, c in lines)
 
 
 def compose_plain(config_name: str, overrides: Sequence[str]) -> dict[str, Any]:
