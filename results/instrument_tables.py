@@ -115,7 +115,8 @@ def fidelity_tables(inp: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
 def progress(inp: Inputs) -> str:
     ref = inp.runs[inp.runs["regime_name"] == REFERENCE]
     proxy = inp.runs[inp.runs["regime_name"] == PROXY]
-    return (f"{len(proxy)} proxy runs and {len(ref)} reference runs of 240 each; "
+    planned = N_MIN * len(ORDER) * 2  # two training seeds
+    return (f"{len(proxy)} proxy runs and {len(ref)} reference runs of {planned} each; "
             f"{_models_with_reference(inp)} models per space have both reference seeds so far")
 
 
