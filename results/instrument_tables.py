@@ -41,6 +41,8 @@ class Inputs:
     history: pd.DataFrame
     runs: pd.DataFrame
     timing: pd.DataFrame
+    spaces: pd.DataFrame  # fidelity_by_space's per-space table
+    pairs: pd.DataFrame  # and its consecutive pairs
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -50,9 +52,11 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def load(results: Path) -> Inputs:
-    return Inputs(history=_read(results / "fidelity.csv"),
-                  runs=_read(results / "instrument" / "small_geometry.csv"),
-                  timing=_read(results / "instrument" / "timing.csv"))
+    runs = _read(results / "instrument" / "small_geometry.csv")
+    spaces, pairs = fidelity_tables(runs)
+    return Inputs(history=_read(results / "fidelity.csv"), runs=runs,
+                  timing=_read(results / "instrument" / "timing.csv"), spaces=spaces,
+                  pairs=pairs)
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -88,16 +92,16 @@ def history(inp: Inputs) -> str:
 
 
 # -- the instrument study -----------------------------------------------------------------------
-def _regime(inp: Inputs, name: str) -> list[pd.DataFrame]:
-    runs = inp.runs[inp.runs["regime_name"] == name]
+def _regime(all_runs: pd.DataFrame, name: str) -> list[pd.DataFrame]:
+    runs = all_runs[all_runs["regime_name"] == name]
     if runs.empty:
         raise ValueError(f"results: small_geometry.csv has no runs of regime {name!r}")
     return split_by_seed([runs.reset_index(drop=True)])
 
 
-def _complete_reference(inp: Inputs) -> list[pd.DataFrame]:
+def _complete_reference(runs: pd.DataFrame) -> list[pd.DataFrame]:
     """The reference runs of models that have both seeds (the average needs both)."""
-    seeds = _regime(inp, REFERENCE)
+    seeds = _regime(runs, REFERENCE)
     keys = ["design_space", "index"]
     common = seeds[0][keys]
     for s in seeds[1:]:
@@ -105,10 +109,12 @@ def _complete_reference(inp: Inputs) -> list[pd.DataFrame]:
     return [s.merge(common, on=keys) for s in seeds]
 
 
-def fidelity_tables(inp: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fidelity_tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`fidelity_by_space` of the proxy against the complete reference (computed once, in
+    `load`)."""
     with warnings.catch_warnings():  # intervals over the few models of a partial reference
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        return fidelity_by_space(_regime(inp, PROXY), _complete_reference(inp), ORDER,
+        return fidelity_by_space(_regime(runs, PROXY), _complete_reference(runs), ORDER,
                                  chance_error=CHANCE, n_boot=N_BOOT, seed=SEED)
 
 
@@ -122,7 +128,7 @@ def progress(inp: Inputs) -> str:
 
 def _models_with_reference(inp: Inputs) -> int:
     """The fewest models with both reference seeds in any space."""
-    per_space = _complete_reference(inp)[0].groupby("design_space").size()
+    per_space = _complete_reference(inp.runs)[0].groupby("design_space").size()
     return int(per_space.reindex(ORDER).fillna(0).min())
 
 
@@ -137,7 +143,7 @@ def _not_yet(inp: Inputs) -> str | None:
 def spaces(inp: Inputs) -> str:
     if (wait := _not_yet(inp)) is not None:
         return wait
-    table, _ = fidelity_tables(inp)
+    table = inp.spaces
     rows = []
     for _, r in table.iterrows():
         rows.append([_name(r["design_space"]), str(int(r["n"])),
@@ -153,7 +159,7 @@ def spaces(inp: Inputs) -> str:
 def pairs(inp: Inputs) -> str:
     if (wait := _not_yet(inp)) is not None:
         return wait
-    _, table = fidelity_tables(inp)
+    table = inp.pairs
     rows = []
     for _, r in table.iterrows():
         same = "–" if pd.isna(r["same_sign"]) or r["same_sign"] is None else (
@@ -194,7 +200,7 @@ def timing(inp: Inputs) -> str:
 def targets(inp: Inputs) -> str:
     """`analysis.fidelity.check_targets` on the tables above and the quiet-machine cost; the
     criteria that need the reference wait until every space has `N_MIN` models with it."""
-    table, pair_table = fidelity_tables(inp)
+    table, pair_table = inp.spaces, inp.pairs
     judged = check_targets(table, pair_table, _seconds(inp, "input"), Targets(min_models=N_MIN))
     n = _models_with_reference(inp)
     rows = []
@@ -212,9 +218,9 @@ def seed_spread(inp: Inputs) -> str:
     """Per space: the spread of the seed-averaged proxy errors across models (interquartile
     range) against one model's seed-to-seed difference (median absolute), robust to the few
     models that train slowly; what bounds ρ between seeds."""
-    p = _regime(inp, PROXY)
+    p = _regime(inp.runs, PROXY)
     both = p[0].merge(p[1], on=["design_space", "index"], suffixes=("_0", "_1"))
-    table, _ = fidelity_tables(inp)
+    table = inp.spaces
     rho = table.set_index("design_space")
     rows = []
     for space in ORDER:

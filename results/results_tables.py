@@ -60,7 +60,9 @@ def _read(path: Path) -> pd.DataFrame:
 def load(results: Path) -> Inputs:
     from ablation import study_frame
 
-    _read(results / "study.csv")  # one line when missing
+    if not (results / "study.csv").is_file():
+        raise ValueError(f"results: {results / 'study.csv'} is missing; see the module "
+                         "docstring for its source")
     proposed = results / "regnet_proposed_mnist5k.yaml"
     if not proposed.is_file():
         raise ValueError(f"results: {proposed} is missing; run results/analyze_study.py")
