@@ -7,6 +7,7 @@ Composes ``conf/fidelity.yaml`` with the command-line overrides (Hydra's compose
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -77,13 +78,12 @@ def targets_of(cfg: Mapping[str, Any]) -> Targets:
     """The ``targets`` mapping of the config as `Targets` (unknown or non-numeric keys: one
     line)."""
     given = cfg.get("targets") or {}
+    fields = [f.name for f in dataclasses.fields(Targets)]
     if not isinstance(given, Mapping):
-        raise ValueError(f"targets: {given!r} is not allowed; give a mapping of "
-                         f"{list(Targets.__dataclass_fields__)}")
-    fields = Targets.__dataclass_fields__
+        raise ValueError(f"targets: {given!r} is not allowed; give a mapping of {fields}")
     unknown = sorted(set(given) - set(fields))
     if unknown:
-        raise ValueError(f"targets: unknown key(s) {unknown}; allowed: {list(fields)}")
+        raise ValueError(f"targets: unknown key(s) {unknown}; allowed: {fields}")
     for key, value in given.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"targets.{key}: {value!r} is not allowed; use a number >= 0")
