@@ -203,7 +203,9 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
     Returns (per-space table, pair table). Per space and pooled: models paired, trained
     fraction of each proxy run and of the reference, the **single-run** Spearman ρ between each
     proxy seed and the reference (a study trains each model once), ρ between the two proxy
-    seeds, each with a percentile-bootstrap interval over models. Per consecutive pair of
+    seeds and, with two reference seeds, ρ between them (``rho_ref_seeds``: the reference's
+    own reproducibility, which bounds how well any proxy can track it), each with a
+    percentile-bootstrap interval over models. Per consecutive pair of
     spaces in `order`: the difference of median errors (b − a, all models, a model that did not
     finish counting as 100 %) with its bootstrap interval under proxy seed 0 and under the
     reference, on the same models; ``resolved`` when the reference interval excludes 0 and
@@ -231,10 +233,11 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
         e_ref = r["error"].to_numpy(float)
         row["trained_ref"] = float(np.mean(np.nan_to_num(e_ref, nan=np.inf) < threshold))
         if len(runs) > 1:
-            pair = runs[0].merge(runs[1], on=KEYS, suffixes=("", "_1"))
-            a, b = pair["error"].to_numpy(float), pair["error_1"].to_numpy(float)
-            both = np.isfinite(a) & np.isfinite(b)
-            _rho_into(row, "rho_seeds", a[both], b[both], n_boot, seed, ci)
+            _rho_into(row, "rho_seeds", *_seed_pair(runs[0], runs[1]), n_boot, seed, ci)
+        if len(reference) > 1:
+            _rho_into(row, "rho_ref_seeds", *_seed_pair(pick(_finished_errors(reference[0])),
+                                                         pick(_finished_errors(reference[1]))),
+                      n_boot, seed, ci)
         rows.append(row)
     table = pd.DataFrame(rows)
     pairs = []
@@ -261,6 +264,14 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
                               if resolved else None)
         pairs.append(entry)
     return table, pd.DataFrame(pairs)
+
+
+def _seed_pair(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The errors of the models that finished in both of two runs, paired by model."""
+    pair = a.merge(b, on=KEYS, suffixes=("", "_1"))
+    x, y = pair["error"].to_numpy(float), pair["error_1"].to_numpy(float)
+    both = np.isfinite(x) & np.isfinite(y)
+    return x[both], y[both]
 
 
 def _rho_into(row: dict[str, object], key: str, a: np.ndarray, b: np.ndarray, n_boot: int,

@@ -115,6 +115,15 @@ def test_fidelity_in_every_space_and_verdict_fidelity(tmp_path, capsys):
     assert a.loc["anynetx_a", "rho_ref_s0"] == pytest.approx(1.0)
     assert a.loc["anynetx_c", "rho_ref_s0"] == pytest.approx(-1.0)
     assert a.loc["anynetx_c", "rho_seeds"] == pytest.approx(1.0)
+    assert a.loc["anynetx_c", "rho_ref_seeds"] == pytest.approx(1.0)
+    # the reference's own reproducibility: runs that reverse each other within C give -1
+    write_sweep(tmp_path / "r2", "anynetx_a", specs, list(30 + 2 * base), seed=1)
+    write_sweep(tmp_path / "r2", "anynetx_c", specs, list(20 + 2 * base), seed=1)
+    odd = fidelity_by_space(proxy, [ref[0], load_sweep(tmp_path / "r2")], n_boot=50)[0]
+    odd = odd.set_index("design_space")
+    assert odd.loc["anynetx_c", "rho_ref_seeds"] == pytest.approx(-1.0)
+    assert odd.loc["anynetx_a", "rho_ref_seeds"] == pytest.approx(1.0)
+    assert "rho_ref_seeds" not in fidelity_by_space(proxy, ref[:1], n_boot=50)[0]
     assert a.loc["anynetx_a", "n"] == 8 and a.loc["pooled", "n"] == 16
     assert a.loc["anynetx_a", "trained_s0"] == 1.0 and a.loc["pooled", "trained_ref"] == 1.0
     (pair,) = pairs.to_dict("records")
