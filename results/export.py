@@ -65,7 +65,8 @@ def timing(sources: list[str], out: Path = HERE / "instrument" / "timing.csv") -
             raise SystemExit(f"timing: {item!r} is not RULE=DIR")
         df = load_sweep(folder, allow_mixed=True)
         frames.append(df[[c for c in RUN_COLUMNS if c in df.columns]].assign(scale=scale))
-    df = pd.concat(frames, ignore_index=True).sort_values(["scale", "design_space", "index"])
+    df = pd.concat(frames, ignore_index=True).sort_values(
+        ["regime_name", "scale", "design_space", "index"])
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False, float_format="%.6g")
     return df
@@ -98,6 +99,7 @@ if __name__ == "__main__":
         table = runs(args[0], args[1:])
         print(table.groupby(["regime_name", "train_seed", "design_space"])["error"].describe())
     elif cmd == "timing":
-        print(timing(args).groupby(["scale", "design_space"])["wall_seconds"].describe())
+        table = timing(args)
+        print(table.groupby(["regime_name", "scale", "design_space"])["wall_seconds"].describe())
     else:
         raise SystemExit(__doc__)

@@ -5,7 +5,8 @@
 Reads results/fidelity.csv (the AnyNetX_A fidelity check of the earlier geometry, one row per
 pairing of runs), results/instrument/small_geometry.csv (one row per run of the instrument study:
 the proxy and the 4x reference under two training seeds, exported by ``results/export.py runs``)
-and results/instrument/timing.csv (runs timed on a quiet machine), and rewrites the text between
+results/instrument/screen.csv (the screened candidate regimes, same columns) and
+results/instrument/timing.csv (runs timed on a quiet machine), and rewrites the text between
 the doc's ``<!-- generated: NAME -->`` markers (`analysis.docblocks`). The per-space fidelity
 table is computed here with `analysis.fidelity.fidelity_by_space` (seeded bootstrap), so it is
 exactly what ``dse-fidelity`` prints for the same runs. ``--check`` writes nothing and exits 1
@@ -43,6 +44,7 @@ class Inputs:
     timing: pd.DataFrame
     spaces: pd.DataFrame  # fidelity_by_space's per-space table
     pairs: pd.DataFrame  # and its consecutive pairs
+    screen: pd.DataFrame  # screen_summary: one row per screened regime, the proxy first
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -54,9 +56,10 @@ def _read(path: Path) -> pd.DataFrame:
 def load(results: Path) -> Inputs:
     runs = _read(results / "instrument" / "small_geometry.csv")
     spaces, pairs = fidelity_tables(runs)
+    screened = _read(results / "instrument" / "screen.csv")
     return Inputs(history=_read(results / "fidelity.csv"), runs=runs,
                   timing=_read(results / "instrument" / "timing.csv"), spaces=spaces,
-                  pairs=pairs)
+                  pairs=pairs, screen=screen_summary(runs, screened))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -150,10 +153,12 @@ def spaces(inp: Inputs) -> str:
                      f"{r['trained_s0']:.2f} / {r['trained_s1']:.2f} / {r['trained_ref']:.2f}",
                      _iv(r["rho_ref_s0"], r["rho_ref_s0_low"], r["rho_ref_s0_high"]),
                      _iv(r["rho_ref_s1"], r["rho_ref_s1_low"], r["rho_ref_s1_high"]),
-                     _iv(r["rho_seeds"], r["rho_seeds_low"], r["rho_seeds_high"])])
+                     _iv(r["rho_seeds"], r["rho_seeds_low"], r["rho_seeds_high"]),
+                     _iv(r["rho_ref_seeds"], r["rho_ref_seeds_low"], r["rho_ref_seeds_high"])])
     return _table(["space", "N", "trained: proxy s0 / s1 / reference",
                    "ρ(proxy s0, reference) [95 %]", "ρ(proxy s1, reference) [95 %]",
-                   "ρ(proxy s0, proxy s1) [95 %]"], rows)
+                   "ρ(proxy s0, proxy s1) [95 %]", "ρ(reference s0, reference s1) [95 %]"],
+                  rows)
 
 
 def pairs(inp: Inputs) -> str:
@@ -173,17 +178,14 @@ def pairs(inp: Inputs) -> str:
                   rows)
 
 
-def _seconds(inp: Inputs, scale: str) -> pd.Series:
-    t = inp.timing[inp.timing["scale"] == scale]
+def _seconds(inp: Inputs, scale: str, regime: str = PROXY) -> pd.Series:
+    t = inp.timing[(inp.timing["scale"] == scale) & (inp.timing["regime_name"] == regime)]
     return t.groupby("design_space")["wall_seconds"].median().reindex(ORDER)
 
 
 def timing(inp: Inputs) -> str:
     rows = []
-    for scale in ("input", "stem_output"):
-        t = inp.timing[inp.timing["scale"] == scale]
-        if t.empty:
-            continue
+    for (regime, scale), t in inp.timing.groupby(["regime_name", "scale"], sort=False):
         by = t.groupby("design_space")
         cells = []
         for space in ORDER:
@@ -193,8 +195,8 @@ def timing(inp: Inputs) -> str:
             g = by.get_group(space)
             cells.append(f"{g['wall_seconds'].median():.1f} (n={len(g)}, "
                          f"{g['flops'].median() / 1e6:.1f} MF)")
-        rows.append([f"`{scale}`", *cells, f"{t['wall_seconds'].median():.1f}"])
-    return _table(["window rule", *(_name(s) for s in ORDER), "all"], rows)
+        rows.append([f"`{regime}`", f"`{scale}`", *cells, f"{t['wall_seconds'].median():.1f}"])
+    return _table(["regime", "window rule", *(_name(s) for s in ORDER), "all"], rows)
 
 
 def targets(inp: Inputs) -> str:
@@ -238,6 +240,125 @@ def seed_spread(inp: Inputs) -> str:
                    "ρ(proxy s0, proxy s1) [95 %]"], rows)
 
 
+# -- the screen ----------------------------------------------------------------------------------
+SCREEN = {"proxy_e4": "`regime.epochs=4`", "proxy_lr0.2": "`regime.lr=0.2`",
+          "proxy_wu0": "`regime.warmup_epochs=0`"}
+SCREEN_MODELS = 12  # indices 0-11 of each space
+MARGIN = 0.05  # the rule's tolerance on the score and on rho between seeds (docs/REGIME.md)
+
+
+def screen_summary(runs: pd.DataFrame, screened: pd.DataFrame) -> pd.DataFrame:
+    """One row per regime (the proxy, then each of `SCREEN`), all on the same models: the first
+    `SCREEN_MODELS` of each space, under both seeds of every regime and of the reference (until
+    all are there, only each regime's count of them). Per space, ρ(regime, reference)
+    averaged over the regime's two seeds (``rho_<space>``) and ρ between its seeds
+    (``seeds_<space>``); ``score`` and ``seeds_mean`` average those over the spaces
+    (docs/REGIME.md, "The screen"); ``trained_min`` is the least trained fraction of any
+    space and seed."""
+    keys = ["design_space", "index"]
+    regimes = {PROXY: _regime(runs, PROXY)}
+    for name in SCREEN:
+        part = screened[screened["regime_name"] == name].reset_index(drop=True)
+        regimes[name] = split_by_seed([part]) if len(part) else []
+    screened_models = pd.concat(_complete_reference(runs))[keys].drop_duplicates()
+    screened_models = screened_models[screened_models["index"] < SCREEN_MODELS]
+    done = {}  # per regime, the screened models it has under both seeds
+    for name, seeds in regimes.items():
+        have = screened_models if len(seeds) >= 2 else screened_models.iloc[:0]
+        for s in seeds:
+            have = have.merge(s[keys], on=keys)
+        done[name] = have
+    common = screened_models
+    for have in done.values():
+        common = common.merge(have, on=keys)
+    if len(common) < SCREEN_MODELS * len(ORDER):  # shown once every regime has every model
+        return pd.DataFrame({"regime": list(done), "models": [len(h) for h in done.values()]})
+    reference = [r.merge(common, on=keys) for r in _complete_reference(runs)]
+    rows = []
+    for name, seeds in regimes.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+            table, _ = fidelity_by_space([s.merge(common, on=keys) for s in seeds], reference,
+                                         chance_error=CHANCE, n_boot=N_BOOT, seed=SEED)
+        per = table[table["design_space"] != "pooled"].set_index("design_space")
+        row: dict[str, object] = {"regime": name, "models": len(common)}
+        for space in ORDER:
+            row[f"rho_{space}"] = float(per.loc[space, ["rho_ref_s0", "rho_ref_s1"]].mean())
+            row[f"seeds_{space}"] = float(per.loc[space, "rho_seeds"])
+        row["score"] = float(np.mean([row[f"rho_{sp}"] for sp in ORDER]))
+        row["seeds_mean"] = float(np.mean([row[f"seeds_{sp}"] for sp in ORDER]))
+        row["trained_min"] = float(per[["trained_s0", "trained_s1"]].min().min())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _regime_seconds(inp: Inputs, name: str) -> float:
+    """Median quiet-machine seconds per model of regime `name` (window rule `input`), NaN when
+    it was not timed."""
+    t = inp.timing[(inp.timing["scale"] == "input") & (inp.timing["regime_name"] == name)]
+    return float(t["wall_seconds"].median()) if len(t) else float("nan")
+
+
+def screen_choice(summary: pd.DataFrame, seconds: dict[str, float],
+                  target_seconds: float = Targets().seconds) -> tuple[str | None, dict[str, str]]:
+    """The rule of docs/REGIME.md, "The screen": the chosen regime (None until every regime
+    has all its screened models) and, per candidate, why it does or does not qualify."""
+    if "score" not in summary:
+        return None, {}
+    rows = summary.set_index("regime")
+    base = rows.loc[PROXY]
+    base_slow = not seconds.get(PROXY, np.inf) <= target_seconds
+    reasons, qualified = {}, {}
+    for name in SCREEN:
+        r = rows.loc[name]
+        fast = seconds.get(name, np.inf) <= target_seconds
+        if r["trained_min"] < Targets().trained:
+            reasons[name] = f"a space trains {r['trained_min']:.2f} < {Targets().trained}"
+        elif r["seeds_mean"] < base["seeds_mean"] - MARGIN:
+            reasons[name] = (f"ρ between seeds {r['seeds_mean']:.2f}, more than {MARGIN} below "
+                             f"the proxy's {base['seeds_mean']:.2f}")
+        elif r["score"] > base["score"] + MARGIN:
+            reasons[name], qualified[name] = "qualifies: a higher score", r["score"]
+        elif r["score"] >= base["score"] - MARGIN and fast and base_slow:
+            reasons[name] = "qualifies: as good a score, and meets the cost target"
+            qualified[name] = r["score"]
+        elif r["score"] >= base["score"] - MARGIN:
+            reasons[name] = ("a score within the margin, without the cost target that would "
+                             "break the tie" + ("" if np.isfinite(seconds.get(name, np.nan))
+                                                else " (not timed)"))
+        else:
+            reasons[name] = (f"score {r['score']:.2f}, more than {MARGIN} below the proxy's "
+                             f"{base['score']:.2f}")
+    chosen = max(qualified, key=qualified.get) if qualified else PROXY
+    return chosen, reasons
+
+
+def screen(inp: Inputs) -> str:
+    summary = inp.screen
+    planned = SCREEN_MODELS * len(ORDER)
+    seconds = {name: _regime_seconds(inp, name) for name in summary["regime"]}
+    chosen, reasons = screen_choice(summary, seconds)
+    rows = []
+    for r in summary.to_dict("records"):
+        name = r["regime"]
+        if "score" not in summary:
+            rows.append([f"`{name}`", SCREEN.get(name, "–"), f"{r['models']} of {planned}",
+                         *["–"] * (len(ORDER) + 5)])
+            continue
+        secs = seconds[name]
+        rows.append([f"`{name}`", SCREEN.get(name, "(the proxy)"), str(r["models"]),
+                     *(f"{r[f'rho_{sp}']:.2f}" for sp in ORDER), f"**{r['score']:.2f}**",
+                     f"{r['seeds_mean']:.2f}", f"{r['trained_min']:.2f}",
+                     "not timed" if np.isnan(secs) else f"{secs:.1f}",
+                     "–" if name == PROXY else reasons.get(name, "–")])
+    table = _table(["regime", "change", "models",
+                    *(f"ρ(·, ref.) {_name(sp)}" for sp in ORDER), "score",
+                    "mean ρ(s0, s1)", "trained (least)", "median s, idle", "rule"], rows)
+    verdict = ("*Not decided yet: the screen is still running.*" if chosen is None else
+               f"**Chosen by the rule: `{chosen}`.**")
+    return f"{table}\n\n{verdict}"
+
+
 def determinism(inp: Inputs) -> str:
     """The quiet timing runs are the instrument's proxy seed-0 runs again (same config and
     seeds, other code version, other load): how many errors agree exactly."""
@@ -251,7 +372,7 @@ def determinism(inp: Inputs) -> str:
 BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "history": history, "instrument-progress": progress, "instrument-spaces": spaces,
     "instrument-pairs": pairs, "instrument-targets": targets, "instrument-timing": timing,
-    "instrument-spread": seed_spread, "determinism": determinism}
+    "instrument-spread": seed_spread, "determinism": determinism, "screen": screen}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,3 +104,60 @@ def test_missing_input_is_one_line(tables, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("instrument_tables.py: results: ") and "small_geometry.csv" in err
     assert "\n" not in err
+
+
+def _summary(tables, **candidates) -> pd.DataFrame:
+    """A screen summary: the proxy at score 0.60, ρ between seeds 0.80, everything trained;
+    each candidate overrides some of that."""
+    rows = []
+    for name in [tables.PROXY, *tables.SCREEN]:
+        row = {"regime": name, "models": 60, "score": 0.60, "seeds_mean": 0.80,
+               "trained_min": 1.0}
+        row.update(candidates.get(name.replace(".", "_"), {}))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_screen_rule_as_docs_regime_states_it(tables):
+    """docs/REGIME.md, "The screen": a clearly higher score wins; a score within the margin
+    wins only by meeting the cost target the proxy misses; a candidate that leaves a space
+    untrained or loses reproducibility never does."""
+    slow = {"proxy": 23.4, "proxy_e4": 18.7, "proxy_lr0.2": 23.0, "proxy_wu0": 23.0}
+    choose = tables.screen_choice
+    assert choose(_summary(tables), {**slow, "proxy_e4": 21.0})[0] == "proxy"  # all tied
+    tie = _summary(tables, proxy_e4={"score": 0.56})  # within 0.05, and e4 is fast
+    chosen, why = choose(tie, slow)
+    assert chosen == "proxy_e4" and why["proxy_e4"].startswith("qualifies")
+    assert choose(tie, {**slow, "proxy": 19.0})[0] == "proxy"  # no cost gap to break the tie
+    assert choose(tie, {k: v for k, v in slow.items() if k != "proxy_e4"})[0] == "proxy"
+    assert choose(_summary(tables, proxy_e4={"score": 0.54}), slow)[0] == "proxy"
+    even = dict.fromkeys(slow, 23.0)  # no candidate meets the cost target
+    better = _summary(tables, proxy_lr0_2={"score": 0.70}, proxy_wu0={"score": 0.66})
+    assert choose(better, even)[0] == "proxy_lr0.2"
+    assert choose(better, slow)[0] == "proxy_lr0.2"  # the higher score beats the cheaper tie
+    untrained = _summary(tables, proxy_lr0_2={"score": 0.70, "trained_min": 0.9})
+    chosen, why = choose(untrained, even)
+    assert chosen == "proxy" and "trains 0.90" in why["proxy_lr0.2"]
+    noisy = _summary(tables, proxy_lr0_2={"score": 0.70, "seeds_mean": 0.74})
+    assert choose(noisy, even)[0] == "proxy"
+    partial = pd.DataFrame({"regime": ["proxy", "proxy_e4"], "models": [60, 4]})
+    assert choose(partial, slow) == (None, {})
+
+
+@pytest.mark.filterwarnings("ignore::scipy.stats.DegenerateDataWarning")
+def test_screen_summary_on_the_same_models_as_fidelity_by_space(tables):
+    """With the proxy's own runs standing in for a candidate, the candidate's row equals the
+    proxy's: the same models, the same reference, the same ρ."""
+    runs = pd.read_csv(RESULTS / "instrument" / "small_geometry.csv")
+    stand_in = runs[runs.regime_name == "proxy"]
+    screened = pd.concat([stand_in.assign(regime_name=name) for name in tables.SCREEN])
+    summary = tables.screen_summary(runs, screened)
+    keys = ["design_space", "index"]
+    ref = tables._complete_reference(runs)[0][keys]
+    assert (ref[ref["index"] < tables.SCREEN_MODELS].groupby("design_space").size()
+            .reindex(tables.ORDER) == tables.SCREEN_MODELS).all()
+    rows = summary.set_index("regime")
+    assert (rows["models"] == tables.SCREEN_MODELS * len(tables.ORDER)).all()
+    for name in tables.SCREEN:
+        assert rows.loc[name, "score"] == pytest.approx(rows.loc["proxy", "score"])
+    assert -1 <= rows.loc["proxy", "score"] <= 1
