@@ -52,6 +52,7 @@ def test_edf_notebook_with_the_sweep_given(root, monkeypatch):
     monkeypatch.setenv("DSE_SWEEP_DIR", str(root / "sweeps" / "older"))
     text = _run("01_edf.ipynb", root)
     assert f"{root / 'sweeps' / 'older'}: 24 records" in text
+    assert "\nstem_stride: 2\n" in text and "\nregime: " in text  # the instrument, stated
     assert "anynetx_c (n = 12) vs anynetx_e (n = 12): median" in text  # the verdict
 
 
@@ -60,4 +61,5 @@ def test_fit_notebook_defaults_to_the_newest_sweep(root, tmp_path, monkeypatch):
     monkeypatch.setenv("DSE_PROPOSE_PATH", str(tmp_path / "proposed.yaml"))
     text = _run("02_regnet_fit.ipynb", root)
     assert f"{root / 'sweeps' / 'newest'}: 50 records" in text
+    assert "\nstem_stride: 2\n" in text
     assert (tmp_path / "proposed.yaml").is_file() and "defaults:" in text
