@@ -6,7 +6,8 @@ Reads results/fidelity.csv (the AnyNetX_A fidelity check of the earlier geometry
 pairing of runs), results/instrument/small_geometry.csv (one row per run of the instrument study:
 the proxy and the 4x reference under two training seeds, exported by ``results/export.py runs``)
 results/instrument/screen.csv (the screened candidate regimes, same columns) and
-results/instrument/timing.csv (runs timed on a quiet machine), and rewrites the text between
+results/instrument/timing.csv (runs timed on a quiet machine) and results/study.csv (the
+stride-2 study at the paper's geometry), and rewrites the text between
 the doc's ``<!-- generated: NAME -->`` markers (`analysis.docblocks`). The per-space fidelity
 table is computed here with `analysis.fidelity.fidelity_by_space` (seeded bootstrap), so it is
 exactly what ``dse-fidelity`` prints for the same runs. ``--check`` writes nothing and exits 1
@@ -40,6 +41,7 @@ N_MIN = Targets().min_models  # models per space with both reference seeds
 @dataclass(frozen=True)
 class Inputs:
     history: pd.DataFrame
+    study: pd.DataFrame  # results/study.csv: the stride-2 (paper geometry) study
     runs: pd.DataFrame
     timing: pd.DataFrame
     spaces: pd.DataFrame  # fidelity_by_space's per-space table
@@ -57,7 +59,8 @@ def load(results: Path) -> Inputs:
     runs = _read(results / "instrument" / "small_geometry.csv")
     spaces, pairs = fidelity_tables(runs)
     screened = _read(results / "instrument" / "screen.csv")
-    return Inputs(history=_read(results / "fidelity.csv"), runs=runs,
+    return Inputs(history=_read(results / "fidelity.csv"), study=_read(results / "study.csv"),
+                  runs=runs,
                   timing=_read(results / "instrument" / "timing.csv"), spaces=spaces,
                   pairs=pairs, screen=screen_summary(runs, screened))
 
@@ -73,8 +76,9 @@ def _iv(v: float, lo: float, hi: float, digits: int = 2) -> str:
     return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-NAMES = {"anynetx_a": "AnyNetX_A", "anynetx_c": "AnyNetX_C", "anynetx_d": "AnyNetX_D",
-         "anynetx_e": "AnyNetX_E", "regnetx": "RegNetX", "pooled": "pooled"}
+NAMES = {"anynetx_a": "AnyNetX_A", "anynetx_b": "AnyNetX_B", "anynetx_c": "AnyNetX_C",
+         "anynetx_d": "AnyNetX_D", "anynetx_e": "AnyNetX_E", "regnetx": "RegNetX",
+         "pooled": "pooled"}
 
 
 def _name(space: str) -> str:
@@ -240,6 +244,34 @@ def seed_spread(inp: Inputs) -> str:
                    "ρ(proxy s0, proxy s1) [95 %]"], rows)
 
 
+def _trained(df: pd.DataFrame) -> pd.Series:
+    return (df["status"] == "ok") & (pd.to_numeric(df["error"], errors="coerce") < CHANCE / 2)
+
+
+def _space_order(space: str) -> tuple[bool, str]:
+    return space == "regnetx", space
+
+
+def geometry(inp: Inputs) -> str:
+    """Per space, the trained fraction under the proxy at the paper's geometry (the stride-2
+    study, one seed) and at the small-image geometry (the instrument study, each seed)."""
+    paper = inp.study.assign(trained=_trained(inp.study)).groupby("design_space")["trained"]
+    small = inp.runs[inp.runs["regime_name"] == PROXY]
+    small = small.assign(trained=_trained(small)).groupby(["design_space", "train_seed"])[
+        "trained"]
+    rows = []
+    for space in sorted(set(ORDER) | set(inp.study["design_space"]), key=_space_order):
+        p = paper.get_group(space) if space in paper.groups else pd.Series(dtype=bool)
+        cells = [f"{p.mean():.2f} (n={len(p)})" if len(p) else "–"]
+        for seed in (0, 1):
+            key = (space, seed)
+            g = small.get_group(key) if key in small.groups else pd.Series(dtype=bool)
+            cells.append(f"{g.mean():.2f} (n={len(g)})" if len(g) else "–")
+        rows.append([_name(space), *cells])
+    return _table(["space", "paper geometry (stride-2 stem), seed 0",
+                   "small geometry (stride-1 stem), seed 0", "small geometry, seed 1"], rows)
+
+
 # -- the screen ----------------------------------------------------------------------------------
 SCREEN = {"proxy_e4": "`regime.epochs=4`", "proxy_lr0.2": "`regime.lr=0.2`",
           "proxy_wu0": "`regime.warmup_epochs=0`"}
@@ -372,7 +404,8 @@ def determinism(inp: Inputs) -> str:
 BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "history": history, "instrument-progress": progress, "instrument-spaces": spaces,
     "instrument-pairs": pairs, "instrument-targets": targets, "instrument-timing": timing,
-    "instrument-spread": seed_spread, "determinism": determinism, "screen": screen}
+    "instrument-spread": seed_spread, "determinism": determinism, "screen": screen,
+    "geometry": geometry}
 
 
 def main(argv: list[str] | None = None) -> int:

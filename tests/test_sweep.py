@@ -88,6 +88,8 @@ def test_experiments_are_multiruns_with_joblib(name):
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
     assert cfg.hydra.runtime.choices["hydra/launcher"] == "joblib"
     assert cfg.sweep.report is True
+    assert cfg.design_space.stem_stride == 1  # the instrument's geometry (docs/REGIME.md)
+    assert cfg.hydra.runtime.choices["geometry"] == "small"
     spaces = cfg.hydra.sweeper.params.design_space.split(",")
     assert "regnetx" in spaces and "anynetx_a" in spaces
     if name == "refinement":
