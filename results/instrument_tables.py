@@ -47,6 +47,7 @@ class Inputs:
     spaces: pd.DataFrame  # fidelity_by_space's per-space table
     pairs: pd.DataFrame  # and its consecutive pairs
     screen: pd.DataFrame  # screen_summary: one row per screened regime, the proxy first
+    screen_runs: pd.DataFrame  # results/instrument/screen.csv
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def load(results: Path) -> Inputs:
     return Inputs(history=_read(results / "fidelity.csv"), study=_read(results / "study.csv"),
                   runs=runs,
                   timing=_read(results / "instrument" / "timing.csv"), spaces=spaces,
-                  pairs=pairs, screen=screen_summary(runs, screened))
+                  pairs=pairs, screen=screen_summary(runs, screened), screen_runs=screened)
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -392,11 +393,13 @@ def screen(inp: Inputs) -> str:
 
 
 def determinism(inp: Inputs) -> str:
-    """The quiet timing runs are the instrument's proxy seed-0 runs again (same config and
-    seeds, other code version, other load): how many errors agree exactly."""
+    """The quiet timing runs repeat runs of the instrument study and of the screen under
+    training seed 0 (same config and seeds, other code version, other load): how many errors
+    agree exactly."""
     t = inp.timing[inp.timing["scale"] == "input"]
-    r = inp.runs[(inp.runs["regime_name"] == PROXY) & (inp.runs["train_seed"] == 0)]
-    m = t.merge(r, on=["design_space", "index"], suffixes=("_t", "_r"))
+    r = pd.concat([inp.runs, inp.screen_runs], ignore_index=True)
+    r = r[r["train_seed"] == 0]
+    m = t.merge(r, on=["regime_name", "design_space", "index"], suffixes=("_t", "_r"))
     return (f"{int((m['error_t'] == m['error_r']).sum())} of {len(m)} errors are identical "
             "to the digit")
 
