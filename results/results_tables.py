@@ -190,7 +190,9 @@ def power_pilot(inp: Inputs) -> str:
 
 def budget(inp: Inputs) -> str:
     n = int(inp.power["n"].max())
-    t = inp.timing[inp.timing["scale"] == "input"]["wall_seconds"].median()
+    regime = inp.power["regime"].iloc[0]
+    t = inp.timing[(inp.timing["scale"] == "input")
+                   & (inp.timing["regime_name"] == regime)]["wall_seconds"].median()
     spaces = len(ORDER)
     hours = n * spaces * t / 2 / 3600
     return (f"n = {n} per space (the largest above) × {spaces} spaces at the candidate's median "

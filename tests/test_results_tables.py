@@ -85,8 +85,10 @@ def test_pilot_power_table_is_reproduced(tmp_path):
     """results/power_pilot.csv is what results/power_pilot.py computes from the committed
     pilot runs (seeded simulation)."""
     pilot = load_results_script("power_pilot")
-    fresh = pilot.main(out=tmp_path / "power.csv")
     committed = pd.read_csv(pilot.HERE / "power_pilot.csv")
+    fresh = pilot.main(committed["regime"].iloc[0], out=tmp_path / "power.csv")
     assert list(fresh["n"]) == list(committed["n"])
     assert fresh["power_16"].to_numpy() == pytest.approx(committed["power_16"].to_numpy(),
                                                          abs=1e-3)
+    with pytest.raises(SystemExit, match="no seed-0 runs of 'nonesuch'"):
+        pilot.main("nonesuch", out=tmp_path / "none.csv")
