@@ -21,22 +21,26 @@ HERE = Path(__file__).resolve().parent
 
 
 def study_frame(path: Path = HERE / "study.csv") -> pd.DataFrame:
-    """study.csv with what load_sweep derives from a record: shared b and g (the max over
-    stages, pycls's anynet_b / anynet_g), the stage width ratios, the spec's stage lists, and the
-    classes (10 digits)."""
+    """A study export (``results/export.py study``) with what load_sweep derives from a record:
+    shared b and g (the max over stages, pycls's anynet_b / anynet_g), the stage width ratios,
+    the spec's stage lists, and the classes (10 digits). The geometry is the export's
+    ``stem_stride`` and ``strides`` columns; study.csv, which predates them, is the paper's
+    (stride-2 stem and stages)."""
     df = pd.read_csv(path)
+    if "stem_stride" not in df:
+        df["stem_stride"], df["strides"] = 2, "2,2,2,2"
     df["b"] = df[[f"b{i}" for i in range(1, 5)]].max(axis=1)
     df["g"] = df[[f"g{i}" for i in range(1, 5)]].max(axis=1)
     df["spec"] = [{"depths": [int(r[f"d{i}"]) for i in range(1, 5)],
                    "widths": [int(r[f"w{i}"]) for i in range(1, 5)],
                    "bottleneck_ratios": [float(r[f"b{i}"]) for i in range(1, 5)],
                    "group_widths": [int(r[f"g{i}"]) for i in range(1, 5)],
-                   "strides": [2, 2, 2, 2], "stem_stride": 2, "stem_width": 32,
+                   "strides": [int(v) for v in str(r["strides"]).split(",")],
+                   "stem_stride": int(r["stem_stride"]), "stem_width": 32,
                    "in_channels": 1, "num_classes": 10} for _, r in df.iterrows()]
     for i in range(1, 4):
         df[f"wr{i}"] = df[f"w{i + 1}"] / df[f"w{i}"]
-    df["se_ratio"], df["stem_width"], df["stem_stride"] = 0.0, 32, 2
-    df["strides"], df["resolution"] = "2,2,2,2", 28
+    df["se_ratio"], df["stem_width"], df["resolution"] = 0.0, 32, 28
     df["num_classes"] = 10
     return df
 

@@ -1,6 +1,6 @@
 """Export the committed tables of the study from local sweeps (runs/ is not committed).
 
-    python results/export.py study runs/study                # -> results/study.csv
+    python results/export.py study runs/study [NAME]         # -> results/study.csv (NAME.csv)
     python results/export.py fidelity LABEL REF OTHER ...    # -> rows of results/fidelity.csv
                                         # (REF, OTHER: a sweep dir, or comma-separated seeds)
     python results/export.py runs NAME DIR [DIR ...]         # -> results/instrument/NAME.csv
@@ -9,7 +9,8 @@
                                         # (runs timed on a quiet machine, by window rule)
 
 study.csv: one row per model (design_space, index, status, error, min_error, complexity,
-spec columns, wall_seconds). fidelity.csv: analysis.fidelity rows (trained fraction and
+spec columns, wall_seconds, and, since the instrument study, regime, training seed and
+geometry). fidelity.csv: analysis.fidelity rows (trained fraction and
 Spearman rho with 95% percentile-bootstrap intervals over models).
 """
 
@@ -26,7 +27,8 @@ from analysis.fidelity import fidelity, load_runs
 
 HERE = Path(__file__).resolve().parent
 COLUMNS = ["design_space", "index", "status", "error", "min_error", "flops", "params", "acts",
-           "depth", *[f"{k}{i}" for k in "dwbg" for i in range(1, 5)], "wall_seconds"]
+           "depth", *[f"{k}{i}" for k in "dwbg" for i in range(1, 5)], "wall_seconds",
+           "regime_name", "train_seed", "stem_stride", "strides"]
 
 
 def study(sweep_dir: str, out: Path = HERE / "study.csv") -> pd.DataFrame:
@@ -92,7 +94,8 @@ if __name__ == "__main__":
     warnings.simplefilter("ignore")
     cmd, *args = sys.argv[1:]
     if cmd == "study":
-        print(study(args[0]).groupby("design_space")["error"].describe())
+        out = HERE / f"{args[1] if len(args) > 1 else 'study'}.csv"
+        print(study(args[0], out).groupby("design_space")["error"].describe())
     elif cmd == "fidelity":
         print(fidelity_rows(args[0], args[1], args[2:]).to_string(index=False))
     elif cmd == "runs":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import load_results_script
@@ -92,3 +93,26 @@ def test_pilot_power_table_is_reproduced(tmp_path):
                                                          abs=1e-3)
     with pytest.raises(SystemExit, match="no seed-0 runs of 'nonesuch'"):
         pilot.main("nonesuch", out=tmp_path / "none.csv")
+
+
+def test_a_study_export_keeps_its_geometry(tmp_path):
+    """export.py study on a sweep at the small-image geometry, read back by
+    ablation.study_frame: the specs carry the records' stem stride, strides and stage lists."""
+    import dataclasses
+
+    from analysis.testing import random_anynet_spec, write_sweep
+
+    export = load_results_script("export")
+    ablation = load_results_script("ablation")
+    rng = np.random.default_rng(4)
+    specs = [dataclasses.replace(random_anynet_spec(rng), stem_stride=1, in_channels=1)
+             for _ in range(3)]
+    write_sweep(tmp_path / "sweep", "anynetx_e", specs, [5.0, 6.0, 7.0])
+    export.study(str(tmp_path / "sweep"), tmp_path / "confirmatory.csv")
+    frame = ablation.study_frame(tmp_path / "confirmatory.csv").sort_values("index")
+    assert frame["stem_stride"].tolist() == [1, 1, 1]
+    for spec, got in zip(specs, frame["spec"], strict=True):
+        assert got["stem_stride"] == 1 and got["strides"] == [2, 2, 2, 2]
+        assert got["depths"] == list(spec.depths) and got["widths"] == list(spec.widths)
+    old = ablation.study_frame(export.HERE / "study.csv")  # predates the geometry columns
+    assert set(old["stem_stride"]) == {2} and old["spec"].iloc[0]["stem_stride"] == 2
