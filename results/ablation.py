@@ -1,13 +1,15 @@
-"""The committed stride-2 study (results/study.csv: the paper's geometry at 28 px, 32 models per
-space, before the instrument issue) judged by the committed refinement plan
-(conf/plan/refinement.yaml) with `analysis.verdicts`: the geometry ablation of the confirmatory
-study. Writes results/ablation_verdicts.csv.
+"""A committed study judged by the committed refinement plan (conf/plan/refinement.yaml) with
+`analysis.verdicts`. By default the stride-2 study (results/study.csv: the paper's geometry at
+28 px, 32 models per space, before the instrument issue), the geometry ablation of the
+confirmatory study, into results/ablation_verdicts.csv; with two arguments, another study export
+(the confirmatory study) into the second file.
 
-    python results/ablation.py
+    python results/ablation.py [STUDY.csv VERDICTS.csv]
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -45,12 +47,16 @@ def study_frame(path: Path = HERE / "study.csv") -> pd.DataFrame:
     return df
 
 
-def main() -> pd.DataFrame:
+def main(study: Path = HERE / "study.csv", out: Path = HERE / "ablation_verdicts.csv"
+         ) -> pd.DataFrame:
     warnings.simplefilter("ignore")
-    table = verdicts(study_frame(), load_plan(conf.path() / "plan" / "refinement.yaml"))
-    table.to_csv(HERE / "ablation_verdicts.csv", index=False, float_format="%.4g")
+    table = verdicts(study_frame(study), load_plan(conf.path() / "plan" / "refinement.yaml"))
+    table.to_csv(out, index=False, float_format="%.4g")
     return table
 
 
 if __name__ == "__main__":
-    print(main().to_string(index=False))
+    args = [Path(a) for a in sys.argv[1:]]
+    if len(args) not in (0, 2):
+        raise SystemExit(__doc__)
+    print(main(*args).to_string(index=False))

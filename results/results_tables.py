@@ -9,7 +9,10 @@ regnet_proposed_mnist5k.yaml); the per-space and pairwise statistics are compute
 public analysis API (`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded
 bootstrap). Rewrites only the text between the doc's ``<!-- generated: NAME -->`` markers
 (`analysis.docblocks`). It also reads the pilot power table (results/power_pilot.csv, written by
-results/power_pilot.py) and the candidate instrument's cost (results/instrument/timing.csv).
+results/power_pilot.py) and the candidate instrument's cost (results/instrument/timing.csv),
+and, once it has run, the confirmatory study (results/confirmatory.csv, exported by
+``results/export.py study DIR confirmatory``) with its verdicts
+(results/confirmatory_verdicts.csv, ``results/ablation.py``).
 ``--check`` writes nothing and exits 1 when a block is stale. Bad input
 gets one line and exit status 2.
 """
@@ -36,6 +39,7 @@ NAMES = {"anynetx_a": "AnyNetX_A", "anynetx_b": "AnyNetX_B", "anynetx_c": "AnyNe
 SHORT = {"anynetx_a": "A", "anynetx_b": "B", "anynetx_c": "C", "anynetx_d": "D",
          "anynetx_e": "E", "regnetx": "RegNetX"}
 N_BOOT, SEED = 10_000, 0
+CONFIRMATORY, CONFIRMATORY_VERDICTS = "confirmatory.csv", "confirmatory_verdicts.csv"
 BEST_PARAMS = ["depth", "b", "g", "fit_wm", "fit_w0", "fit_wa", "w4", "wr3"]
 
 
@@ -49,6 +53,8 @@ class Inputs:
     proposed: str
     power: pd.DataFrame  # results/power_pilot.csv
     timing: pd.DataFrame  # results/instrument/timing.csv
+    confirmatory: pd.DataFrame | None  # results/confirmatory.csv (study_frame), once it has run
+    confirmatory_verdicts: pd.DataFrame | None  # results/confirmatory_verdicts.csv
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -72,7 +78,11 @@ def load(results: Path) -> Inputs:
                   width_line=_read(results / "width_line.csv"),
                   proposed=proposed.read_text().strip(),
                   power=_read(results / "power_pilot.csv"),
-                  timing=_read(results / "instrument" / "timing.csv"))
+                  timing=_read(results / "instrument" / "timing.csv"),
+                  confirmatory=(study_frame(results / CONFIRMATORY)
+                                if (results / CONFIRMATORY).is_file() else None),
+                  confirmatory_verdicts=(_read(results / CONFIRMATORY_VERDICTS)
+                                         if (results / CONFIRMATORY).is_file() else None))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -96,9 +106,9 @@ def _iv(v: float, lo: float, hi: float, digits: int = 3) -> str:
     return f"{_num(v, digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
 
 
-def verdicts(inp: Inputs) -> str:
+def _verdicts(table: pd.DataFrame) -> str:
     rows = []
-    for r in inp.verdicts.itertuples():
+    for r in table.itertuples():
         verdict = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
         rows.append([f"`{r.id}`", str(r.text), str(r.estimand), _iv(r.estimate, r.low, r.high),
                      f"{_count(r.n_a)} / {_count(r.n_b)}", _p(r.p), _p(r.p_corrected), verdict])
@@ -106,8 +116,7 @@ def verdicts(inp: Inputs) -> str:
                    "n (a / b)", "p", "p (Holm)", "verdict"], rows)
 
 
-def population(inp: Inputs) -> str:
-    df = inp.study
+def _population(df: pd.DataFrame) -> str:
     frac = trained_fractions(df).set_index("design_space")
     rows = []
     for space in ORDER:
@@ -124,16 +133,16 @@ def population(inp: Inputs) -> str:
                    "min", "median", "mean", "IQR", "median s"], rows)
 
 
-def trained_pairs(inp: Inputs) -> str:
-    t = compare_trained_pairs(inp.study, ORDER, pairing="consecutive")
+def _trained_pairs(df: pd.DataFrame) -> str:
+    t = compare_trained_pairs(df, ORDER, pairing="consecutive")
     rows = [[f"{SHORT[r.a]} → {SHORT[r.b]}", f"{r.trained_a}/{r.n_a}", f"{r.trained_b}/{r.n_b}",
              _p(r.p), _p(r.p_holm)] for r in t.itertuples()]
     return _table(["a → b", "trained a", "trained b", "Fisher p", "p (Holm, 5 pairs)"], rows)
 
 
-def comparisons(inp: Inputs) -> str:
+def _comparisons(df: pd.DataFrame) -> str:
     rows = []
-    for view, frame in (("all models", inp.study), ("trained core", trained_core(inp.study))):
+    for view, frame in (("all models", df), ("trained core", trained_core(df))):
         t = compare_pairs(frame, ORDER, pairing="consecutive", n_boot=N_BOOT, seed=SEED)
         for r in t.itertuples():
             rows.append([f"{SHORT[r.a]} → {SHORT[r.b]}", view, f"{r.n_a} / {r.n_b}",
@@ -142,6 +151,45 @@ def comparisons(inp: Inputs) -> str:
                          _p(r.p_holm)])
     return _table(["a → b", "models", "n", "median a − b [95 %]", "mean a − b [95 %]",
                    "Mann–Whitney p", "p (Holm, 5 pairs)"], rows)
+
+
+def _cost(df: pd.DataFrame) -> str:
+    med = df.groupby("design_space")["wall_seconds"].median().reindex(ORDER)
+    return (f"per model, median {med.min():.1f} s ({NAMES[med.idxmin()]}) to {med.max():.1f} s "
+            f"({NAMES[med.idxmax()]}) on one thread; the models' wall times sum to "
+            f"{df['wall_seconds'].sum():,.0f} s")
+
+
+def verdicts(inp: Inputs) -> str:
+    return _verdicts(inp.verdicts)
+
+
+def population(inp: Inputs) -> str:
+    return _population(inp.study)
+
+
+def trained_pairs(inp: Inputs) -> str:
+    return _trained_pairs(inp.study)
+
+
+def comparisons(inp: Inputs) -> str:
+    return _comparisons(inp.study)
+
+
+def cost(inp: Inputs) -> str:
+    return _cost(inp.study)
+
+
+def _confirmatory(render: Callable[[pd.DataFrame], str], verdict_table: bool = False
+                  ) -> Callable[[Inputs], str]:
+    """A block of the confirmatory study: `render` of its frame (or of its verdicts), or a line
+    saying that it has not run."""
+    def block(inp: Inputs) -> str:
+        if inp.confirmatory is None:
+            return (f"*Not run yet: results/{CONFIRMATORY} does not exist (\"How to reproduce\" "
+                    "says how it is made).*")
+        return render(inp.confirmatory_verdicts if verdict_table else inp.confirmatory)
+    return block
 
 
 def best(inp: Inputs) -> str:
@@ -171,13 +219,6 @@ def proposed(inp: Inputs) -> str:
     return f"```yaml\n{inp.proposed}\n```"
 
 
-def cost(inp: Inputs) -> str:
-    med = inp.study.groupby("design_space")["wall_seconds"].median().reindex(ORDER)
-    return (f"per model, median {med.min():.1f} s ({NAMES[med.idxmin()]}) to {med.max():.1f} s "
-            f"({NAMES[med.idxmax()]}) on one thread; the models' wall times sum to "
-            f"{inp.study['wall_seconds'].sum():,.0f} s")
-
-
 def power_pilot(inp: Inputs) -> str:
     rows = []
     for r in inp.power.to_dict("records"):
@@ -202,7 +243,12 @@ def budget(inp: Inputs) -> str:
 BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "verdicts": verdicts, "population": population, "trained-pairs": trained_pairs,
     "comparisons": comparisons, "best": best, "efit": efit, "width-line": width_line,
-    "proposed": proposed, "cost": cost, "power-pilot": power_pilot, "budget": budget}
+    "proposed": proposed, "cost": cost, "power-pilot": power_pilot, "budget": budget,
+    "confirmatory-verdicts": _confirmatory(_verdicts, verdict_table=True),
+    "confirmatory-population": _confirmatory(_population),
+    "confirmatory-trained-pairs": _confirmatory(_trained_pairs),
+    "confirmatory-comparisons": _confirmatory(_comparisons),
+    "confirmatory-cost": _confirmatory(_cost)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,3 +116,21 @@ def test_a_study_export_keeps_its_geometry(tmp_path):
         assert got["depths"] == list(spec.depths) and got["widths"] == list(spec.widths)
     old = ablation.study_frame(export.HERE / "study.csv")  # predates the geometry columns
     assert set(old["stem_stride"]) == {2} and old["spec"].iloc[0]["stem_stride"] == 2
+
+
+def test_confirmatory_blocks_render_a_study_once_it_is_exported(tables, tmp_path):
+    """Until results/confirmatory.csv exists its blocks say so; with the ablation standing in
+    for it (its export and its verdicts under other names), they are the ablation's tables."""
+    results = tmp_path / "results"
+    shutil.copytree(tables.HERE, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (results / tables.CONFIRMATORY).unlink(missing_ok=True)
+    waiting = tables.load(results)
+    assert tables.BLOCKS["confirmatory-population"](waiting).startswith("*Not run yet")
+    shutil.copy(results / "study.csv", results / tables.CONFIRMATORY)
+    shutil.copy(results / "ablation_verdicts.csv", results / tables.CONFIRMATORY_VERDICTS)
+    inp = tables.load(results)
+    for name in ("verdicts", "population", "trained-pairs", "cost"):
+        assert tables.BLOCKS[f"confirmatory-{name}"](inp) == tables.BLOCKS[name](inp)
+    ablation = load_results_script("ablation")
+    again = ablation.main(results / tables.CONFIRMATORY, tmp_path / "verdicts.csv")
+    assert list(again["verdict"]) == list(inp.confirmatory_verdicts["verdict"])
