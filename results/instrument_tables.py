@@ -39,13 +39,24 @@ N_MIN = Targets().min_models  # models per space with both reference seeds
 
 
 @dataclass(frozen=True)
+class Judged:
+    """A regime's runs against the complete reference: `fidelity_by_space`'s tables and the
+    fewest models per space with both of its seeds and both reference seeds."""
+
+    name: str
+    spaces: pd.DataFrame
+    pairs: pd.DataFrame
+    n: int
+
+
+@dataclass(frozen=True)
 class Inputs:
     history: pd.DataFrame
     study: pd.DataFrame  # results/study.csv: the stride-2 (paper geometry) study
     runs: pd.DataFrame
     timing: pd.DataFrame
-    spaces: pd.DataFrame  # fidelity_by_space's per-space table
-    pairs: pd.DataFrame  # and its consecutive pairs
+    first: Judged  # the first candidate (the proxy) against the reference
+    chosen: Judged | None  # the regime the screen's rule chose, when it is not the proxy
     screen: pd.DataFrame  # screen_summary: one row per screened regime, the proxy first
     screen_runs: pd.DataFrame  # results/instrument/screen.csv
 
@@ -58,12 +69,14 @@ def _read(path: Path) -> pd.DataFrame:
 
 def load(results: Path) -> Inputs:
     runs = _read(results / "instrument" / "small_geometry.csv")
-    spaces, pairs = fidelity_tables(runs)
     screened = _read(results / "instrument" / "screen.csv")
+    timing = _read(results / "instrument" / "timing.csv")
+    summary = screen_summary(runs, screened)
+    chosen, _ = screen_choice(summary, _regime_seconds(timing, summary["regime"]))
     return Inputs(history=_read(results / "fidelity.csv"), study=_read(results / "study.csv"),
-                  runs=runs,
-                  timing=_read(results / "instrument" / "timing.csv"), spaces=spaces,
-                  pairs=pairs, screen=screen_summary(runs, screened), screen_runs=screened)
+                  runs=runs, timing=timing, first=judge(runs, runs, PROXY),
+                  chosen=None if chosen in (None, PROXY) else judge(runs, screened, chosen),
+                  screen=summary, screen_runs=screened)
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -117,13 +130,21 @@ def _complete_reference(runs: pd.DataFrame) -> list[pd.DataFrame]:
     return [s.merge(common, on=keys) for s in seeds]
 
 
-def fidelity_tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`fidelity_by_space` of the proxy against the complete reference (computed once, in
-    `load`)."""
+def judge(runs: pd.DataFrame, source: pd.DataFrame, name: str) -> Judged:
+    """Regime `name`'s runs in `source` against the complete reference of `runs`
+    (`fidelity_by_space`, computed once, in `load`)."""
+    seeds = _regime(source, name)
+    reference = _complete_reference(runs)
+    keys = ["design_space", "index"]
+    both = reference[0][keys]
+    for s in seeds:
+        both = both.merge(s[keys], on=keys)
+    n = int(both.groupby("design_space").size().reindex(ORDER).fillna(0).min())
     with warnings.catch_warnings():  # intervals over the few models of a partial reference
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        return fidelity_by_space(_regime(runs, PROXY), _complete_reference(runs), ORDER,
-                                 chance_error=CHANCE, n_boot=N_BOOT, seed=SEED)
+        spaces, pairs = fidelity_by_space(seeds, reference, ORDER, chance_error=CHANCE,
+                                          n_boot=N_BOOT, seed=SEED)
+    return Judged(name=name, spaces=spaces, pairs=pairs, n=n)
 
 
 def progress(inp: Inputs) -> str:
@@ -140,51 +161,92 @@ def _models_with_reference(inp: Inputs) -> int:
     return int(per_space.reindex(ORDER).fillna(0).min())
 
 
-def _not_yet(inp: Inputs) -> str | None:
-    n = _models_with_reference(inp)
-    if n >= N_MIN:
+def _not_yet(j: Judged) -> str | None:
+    if j.n >= N_MIN:
         return None
-    return (f"*Not shown yet: {n} of {N_MIN} models per space have both reference seeds; "
-            "intervals over fewer models say nothing.*")
+    return (f"*Not shown yet: {j.n} of {N_MIN} models per space have both seeds of "
+            f"`{j.name}` and of the reference; intervals over fewer models say nothing.*")
 
 
-def spaces(inp: Inputs) -> str:
-    if (wait := _not_yet(inp)) is not None:
+def _spaces(j: Judged) -> str:
+    if (wait := _not_yet(j)) is not None:
         return wait
-    table = inp.spaces
     rows = []
-    for _, r in table.iterrows():
+    for _, r in j.spaces.iterrows():
         rows.append([_name(r["design_space"]), str(int(r["n"])),
                      f"{r['trained_s0']:.2f} / {r['trained_s1']:.2f} / {r['trained_ref']:.2f}",
                      _iv(r["rho_ref_s0"], r["rho_ref_s0_low"], r["rho_ref_s0_high"]),
                      _iv(r["rho_ref_s1"], r["rho_ref_s1_low"], r["rho_ref_s1_high"]),
                      _iv(r["rho_seeds"], r["rho_seeds_low"], r["rho_seeds_high"]),
                      _iv(r["rho_ref_seeds"], r["rho_ref_seeds_low"], r["rho_ref_seeds_high"])])
-    return _table(["space", "N", "trained: proxy s0 / s1 / reference",
-                   "ρ(proxy s0, reference) [95 %]", "ρ(proxy s1, reference) [95 %]",
-                   "ρ(proxy s0, proxy s1) [95 %]", "ρ(reference s0, reference s1) [95 %]"],
-                  rows)
+    return _table(["space", "N", "trained: s0 / s1 / reference", "ρ(s0, reference) [95 %]",
+                   "ρ(s1, reference) [95 %]", "ρ(s0, s1) [95 %]",
+                   "ρ(reference s0, reference s1) [95 %]"], rows)
 
 
-def pairs(inp: Inputs) -> str:
-    if (wait := _not_yet(inp)) is not None:
+def _pairs(j: Judged) -> str:
+    if (wait := _not_yet(j)) is not None:
         return wait
-    table = inp.pairs
     rows = []
-    for _, r in table.iterrows():
+    for _, r in j.pairs.iterrows():
         same = "–" if pd.isna(r["same_sign"]) or r["same_sign"] is None else (
             "yes" if bool(r["same_sign"]) else "**no**")
         rows.append([f"{_name(r['a'])} → {_name(r['b'])}",
                      _iv(r["diff_proxy"], r["diff_proxy_low"], r["diff_proxy_high"]),
                      _iv(r["diff_ref"], r["diff_ref_low"], r["diff_ref_high"]),
                      "yes" if r["resolved"] else "no", same])
-    return _table(["pair (a → b)", "median error b − a, proxy s0 [95 %]",
-                   "the same, reference [95 %]", "reference resolves", "proxy same sign"],
-                  rows)
+    return _table(["pair (a → b)", f"median error b − a, `{j.name}` s0 [95 %]",
+                   "the same, reference [95 %]", "reference resolves", "same sign"], rows)
 
 
-def _seconds(inp: Inputs, scale: str, regime: str = PROXY) -> pd.Series:
-    t = inp.timing[(inp.timing["scale"] == scale) & (inp.timing["regime_name"] == regime)]
+def _targets(j: Judged, seconds: pd.Series) -> str:
+    """`analysis.fidelity.check_targets` on `j`'s tables and its quiet-machine cost; the
+    criteria that need the reference wait until every space has `N_MIN` models with it."""
+    judged = check_targets(j.spaces, j.pairs, seconds, Targets(min_models=N_MIN))
+    rows = []
+    for r in judged.itertuples():
+        if r.holds is None:
+            rows.append([r.criterion, r.target, "–", f"not yet judged (N = {j.n} of {N_MIN})"])
+            continue
+        where = "" if r.worst_space is None else f" ({_name(r.worst_space)})"
+        value = f"{r.worst:.0f}" if r.worst_space is None else f"{r.worst:.2f}"
+        rows.append([r.criterion, r.target, value + where, "yes" if r.holds else "**no**"])
+    return _table(["criterion (worst space)", "target", "measured", "holds?"], rows)
+
+
+def spaces(inp: Inputs) -> str:
+    return _spaces(inp.first)
+
+
+def pairs(inp: Inputs) -> str:
+    return _pairs(inp.first)
+
+
+def targets(inp: Inputs) -> str:
+    return _targets(inp.first, _seconds(inp.timing, "input"))
+
+
+def _chosen(render: Callable[[Inputs, Judged], str]) -> Callable[[Inputs], str]:
+    """A block about the regime the screen chose: `render` of it, or why there is none."""
+    def block(inp: Inputs) -> str:
+        if inp.chosen is not None:
+            return render(inp, inp.chosen)
+        if "score" not in inp.screen:
+            return "*Not chosen yet: the screen is still running.*"
+        return "*The screen kept `proxy`: its tables are the ones above.*"
+    return block
+
+
+def chosen_name(inp: Inputs) -> str:
+    if inp.chosen is not None:
+        return f"`{inp.chosen.name}`"
+    return "not chosen yet" if "score" not in inp.screen else f"`{PROXY}`"
+
+
+def _seconds(timing: pd.DataFrame, scale: str, regime: str = PROXY) -> pd.Series:
+    """Per space, the median quiet-machine seconds per model of `regime` under window rule
+    `scale` (NaN where it was not timed)."""
+    t = timing[(timing["scale"] == scale) & (timing["regime_name"] == regime)]
     return t.groupby("design_space")["wall_seconds"].median().reindex(ORDER)
 
 
@@ -204,31 +266,13 @@ def timing(inp: Inputs) -> str:
     return _table(["regime", "window rule", *(_name(s) for s in ORDER), "all"], rows)
 
 
-def targets(inp: Inputs) -> str:
-    """`analysis.fidelity.check_targets` on the tables above and the quiet-machine cost; the
-    criteria that need the reference wait until every space has `N_MIN` models with it."""
-    table, pair_table = inp.spaces, inp.pairs
-    judged = check_targets(table, pair_table, _seconds(inp, "input"), Targets(min_models=N_MIN))
-    n = _models_with_reference(inp)
-    rows = []
-    for r in judged.itertuples():
-        if r.holds is None:
-            rows.append([r.criterion, r.target, "–", f"not yet judged (N = {n} of {N_MIN})"])
-            continue
-        where = "" if r.worst_space is None else f" ({_name(r.worst_space)})"
-        value = f"{r.worst:.0f}" if r.worst_space is None else f"{r.worst:.2f}"
-        rows.append([r.criterion, r.target, value + where, "yes" if r.holds else "**no**"])
-    return _table(["criterion (worst space)", "target", "measured", "holds?"], rows)
-
-
 def seed_spread(inp: Inputs) -> str:
     """Per space: the spread of the seed-averaged proxy errors across models (interquartile
     range) against one model's seed-to-seed difference (median absolute), robust to the few
     models that train slowly; what bounds ρ between seeds."""
     p = _regime(inp.runs, PROXY)
     both = p[0].merge(p[1], on=["design_space", "index"], suffixes=("_0", "_1"))
-    table = inp.spaces
-    rho = table.set_index("design_space")
+    rho = inp.first.spaces.set_index("design_space")
     rows = []
     for space in ORDER:
         g = both[(both["design_space"] == space) & (both["status_0"] == "ok")
@@ -325,11 +369,10 @@ def screen_summary(runs: pd.DataFrame, screened: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _regime_seconds(inp: Inputs, name: str) -> float:
-    """Median quiet-machine seconds per model of regime `name` (window rule `input`), NaN when
-    it was not timed."""
-    t = inp.timing[(inp.timing["scale"] == "input") & (inp.timing["regime_name"] == name)]
-    return float(t["wall_seconds"].median()) if len(t) else float("nan")
+def _regime_seconds(timing: pd.DataFrame, names: pd.Series) -> dict[str, float]:
+    """Per regime, the cost the target judges: the largest per-space median of quiet-machine
+    seconds per model (window rule `input`), NaN when it was not timed."""
+    return {name: float(_seconds(timing, "input", name).max()) for name in names}
 
 
 def screen_choice(summary: pd.DataFrame, seconds: dict[str, float],
@@ -369,7 +412,7 @@ def screen_choice(summary: pd.DataFrame, seconds: dict[str, float],
 def screen(inp: Inputs) -> str:
     summary = inp.screen
     planned = SCREEN_MODELS * len(ORDER)
-    seconds = {name: _regime_seconds(inp, name) for name in summary["regime"]}
+    seconds = _regime_seconds(inp.timing, summary["regime"])
     chosen, reasons = screen_choice(summary, seconds)
     rows = []
     for r in summary.to_dict("records"):
@@ -386,7 +429,8 @@ def screen(inp: Inputs) -> str:
                      "–" if name == PROXY else reasons.get(name, "–")])
     table = _table(["regime", "change", "models",
                     *(f"ρ(·, ref.) {_name(sp)}" for sp in ORDER), "score",
-                    "mean ρ(s0, s1)", "trained (least)", "median s, idle", "rule"], rows)
+                    "mean ρ(s0, s1)", "trained (least)", "median s, idle (worst space)",
+                    "rule"], rows)
     verdict = ("*Not decided yet: the screen is still running.*" if chosen is None else
                f"**Chosen by the rule: `{chosen}`.**")
     return f"{table}\n\n{verdict}"
@@ -408,7 +452,11 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "history": history, "instrument-progress": progress, "instrument-spaces": spaces,
     "instrument-pairs": pairs, "instrument-targets": targets, "instrument-timing": timing,
     "instrument-spread": seed_spread, "determinism": determinism, "screen": screen,
-    "geometry": geometry}
+    "geometry": geometry,
+    "chosen-spaces": _chosen(lambda inp, j: _spaces(j)),
+    "chosen-pairs": _chosen(lambda inp, j: _pairs(j)),
+    "chosen-targets": _chosen(lambda inp, j: _targets(j, _seconds(inp.timing, "input", j.name))),
+    "chosen-name": chosen_name}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,3 +161,24 @@ def test_screen_summary_on_the_same_models_as_fidelity_by_space(tables):
     for name in tables.SCREEN:
         assert rows.loc[name, "score"] == pytest.approx(rows.loc["proxy", "score"])
     assert -1 <= rows.loc["proxy", "score"] <= 1
+
+
+@pytest.mark.filterwarnings("ignore::scipy.stats.DegenerateDataWarning")
+def test_the_chosen_regime_is_judged_like_the_first(tables, tmp_path):
+    """With the proxy's runs standing in for every screened regime, the scores tie and only
+    proxy_e4 has a quiet timing under the cost target, so the rule picks it, and its tables are
+    the proxy's (the same runs against the same reference)."""
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    runs = pd.read_csv(results / "instrument" / "small_geometry.csv")
+    stand_in = runs[runs.regime_name == "proxy"]
+    pd.concat([stand_in.assign(regime_name=name) for name in tables.SCREEN]).to_csv(
+        results / "instrument" / "screen.csv", index=False)
+    timing = pd.read_csv(results / "instrument" / "timing.csv")
+    assert (timing[timing.regime_name == "proxy_e4"].groupby("design_space")["wall_seconds"]
+            .median().max() <= tables.Targets().seconds)
+    inp = tables.load(results)
+    assert inp.chosen is not None and inp.chosen.name == "proxy_e4"
+    pd.testing.assert_frame_equal(inp.chosen.spaces, inp.first.spaces)
+    assert tables.BLOCKS["chosen-name"](inp) == "`proxy_e4`"
+    assert "`proxy_e4`" in tables.BLOCKS["chosen-spaces"](inp)
