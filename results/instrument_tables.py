@@ -436,6 +436,32 @@ def screen(inp: Inputs) -> str:
     return f"{table}\n\n{verdict}"
 
 
+def _ceiling(j: Judged) -> str:
+    """Per space, how far the reproducibility of the two regimes bounds ρ(proxy, reference):
+    a run correlates with another measurement of the same ranking at most about
+    √(reliability × reliability) (Spearman's correction for attenuation, applied to rank
+    correlations as an approximation). A proxy run's reliability is ρ between proxy seeds; the
+    two-seed reference mean's is 2r/(1 + r) with r = ρ between reference seeds (Spearman–Brown)."""
+    if (wait := _not_yet(j)) is not None:
+        return wait
+    rows = []
+    for r in j.spaces.to_dict("records"):
+        proxy_rel, ref_r = r["rho_seeds"], r["rho_ref_seeds"]
+        ref_rel = 2 * ref_r / (1 + ref_r) if ref_r > 0 else float("nan")
+        bound = float(np.sqrt(proxy_rel * ref_rel)) if proxy_rel > 0 and ref_rel > 0 else np.nan
+        seen = (r["rho_ref_s0"] + r["rho_ref_s1"]) / 2
+        rows.append([_name(r["design_space"]), f"{proxy_rel:.2f}", f"{ref_r:.2f}",
+                     "–" if np.isnan(ref_rel) else f"{ref_rel:.2f}",
+                     "–" if np.isnan(bound) else f"{bound:.2f}", f"{seen:.2f}"])
+    return _table(["space", "ρ(proxy s0, s1)", "ρ(reference s0, s1)",
+                   "reliability of the two-seed reference mean", "ceiling of ρ(proxy, reference)",
+                   "measured ρ(proxy, reference), mean of the two proxy seeds"], rows)
+
+
+def ceiling(inp: Inputs) -> str:
+    return _ceiling(inp.first)
+
+
 def determinism(inp: Inputs) -> str:
     """The quiet timing runs repeat runs of the instrument study and of the screen under
     training seed 0 (same config and seeds, other code version, other load): how many errors
@@ -456,7 +482,7 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "chosen-spaces": _chosen(lambda inp, j: _spaces(j)),
     "chosen-pairs": _chosen(lambda inp, j: _pairs(j)),
     "chosen-targets": _chosen(lambda inp, j: _targets(j, _seconds(inp.timing, "input", j.name))),
-    "chosen-name": chosen_name}
+    "chosen-name": chosen_name, "instrument-ceiling": ceiling}
 
 
 def main(argv: list[str] | None = None) -> int:

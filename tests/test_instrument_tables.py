@@ -182,3 +182,19 @@ def test_the_chosen_regime_is_judged_like_the_first(tables, tmp_path):
     pd.testing.assert_frame_equal(inp.chosen.spaces, inp.first.spaces)
     assert tables.BLOCKS["chosen-name"](inp) == "`proxy_e4`"
     assert "`proxy_e4`" in tables.BLOCKS["chosen-spaces"](inp)
+
+
+def test_ceiling_is_the_attenuation_bound(tables):
+    """Proxy seeds agreeing at 0.81 and reference seeds at 0.5 (a two-seed mean's reliability
+    2·0.5/1.5 = 2/3) bound ρ(proxy, reference) by √(0.81 · 2/3) ≈ 0.73; a reference whose seeds
+    disagree has no bound to give."""
+    row = {"design_space": "regnetx", "n": 24, "rho_seeds": 0.81, "rho_ref_seeds": 0.5,
+           "rho_ref_s0": 0.6, "rho_ref_s1": 0.7}
+    judged = tables.Judged("proxy", pd.DataFrame([row, {**row, "design_space": "anynetx_a",
+                                                        "rho_ref_seeds": -0.1}]),
+                           pd.DataFrame(), 24)
+    lines = tables._ceiling(judged).splitlines()
+    assert lines[2] == "| RegNetX | 0.81 | 0.50 | 0.67 | 0.73 | 0.65 |"
+    assert lines[3] == "| AnyNetX_A | 0.81 | -0.10 | – | – | 0.65 |"
+    assert tables._ceiling(tables.Judged("proxy", pd.DataFrame([row]), pd.DataFrame(), 23)
+                           ).startswith("*Not shown yet: 23 of 24")
