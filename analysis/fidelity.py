@@ -14,6 +14,7 @@ relies on and whether the proxy orders consecutive spaces as the reference does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -311,7 +312,7 @@ def check_targets(spaces: pd.DataFrame, pairs: pd.DataFrame,
     per = spaces[spaces["design_space"] != "pooled"].set_index("design_space")
     judged = bool(len(per)) and int(per["n"].min()) >= targets.min_models
     seeds = [c for c in per.columns if c.startswith("trained_s")]
-    rhos = [c for c in per.columns if c.startswith("rho_ref_s") and c.count("_") == 2]
+    rhos = [c for c in per.columns if re.fullmatch(r"rho_ref_s\d+", c)]  # not rho_ref_seeds
     rows = []
 
     def add(criterion: str, target: str, values: pd.Series | None, ok: Callable | None,

@@ -208,8 +208,9 @@ def _targets(j: Judged, seconds: pd.Series) -> str:
         if r.holds is None:
             rows.append([r.criterion, r.target, "–", f"not yet judged (N = {j.n} of {N_MIN})"])
             continue
-        where = "" if r.worst_space is None else f" ({_name(r.worst_space)})"
-        value = f"{r.worst:.0f}" if r.worst_space is None else f"{r.worst:.2f}"
+        space = None if pd.isna(r.worst_space) else r.worst_space
+        where = "" if space is None else f" ({_name(space)})"
+        value = f"{r.worst:.0f}" if space is None else f"{r.worst:.2f}"
         rows.append([r.criterion, r.target, value + where, "yes" if r.holds else "**no**"])
     return _table(["criterion (worst space)", "target", "measured", "holds?"], rows)
 

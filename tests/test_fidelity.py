@@ -184,6 +184,9 @@ def test_targets_are_judged_from_the_tables_and_wait_for_enough_models(tmp_path,
     rho = t.loc["single-run rho(proxy, reference), each proxy seed"]
     assert rho["worst_space"] == "anynetx_c" and rho["worst"] == pytest.approx(-1.0)
     assert rho["holds"] is not None and not bool(rho["holds"])
+    # the reference's own seed-to-seed rho is not a proxy seed's (a value no rho can take)
+    odd = check_targets(spaces.assign(rho_ref_seeds=-2.0), pairs, seconds, Targets(min_models=8))
+    assert odd.set_index("criterion").loc[rho.name, "worst"] == pytest.approx(-1.0)
     assert bool(t.loc["trained fraction, each proxy seed", "holds"])
     assert bool(t.loc["rho(proxy seed 0, proxy seed 1)", "holds"])
     sec = t.loc["median seconds per model"]

@@ -181,7 +181,8 @@ def test_the_chosen_regime_is_judged_like_the_first(tables, tmp_path):
     assert inp.chosen is not None and inp.chosen.name == "proxy_e4"
     pd.testing.assert_frame_equal(inp.chosen.spaces, inp.first.spaces)
     assert tables.BLOCKS["chosen-name"](inp) == "`proxy_e4`"
-    assert "`proxy_e4`" in tables.BLOCKS["chosen-spaces"](inp)
+    assert tables.BLOCKS["chosen-spaces"](inp) == tables.BLOCKS["instrument-spaces"](inp)
+    assert "`proxy_e4` s0" in tables.BLOCKS["chosen-pairs"](inp)
 
 
 def test_ceiling_is_the_attenuation_bound(tables):
