@@ -206,13 +206,25 @@ def _targets(j: Judged, seconds: pd.Series) -> str:
     rows = []
     for r in judged.itertuples():
         if r.holds is None:
-            rows.append([r.criterion, r.target, "–", f"not yet judged (N = {j.n} of {N_MIN})"])
+            rows.append([r.criterion, r.target, "–", f"not yet judged (N = {j.n} of {N_MIN})",
+                         "–"])
             continue
         space = None if pd.isna(r.worst_space) else r.worst_space
         where = "" if space is None else f" ({_name(space)})"
         value = f"{r.worst:.0f}" if space is None else f"{r.worst:.2f}"
-        rows.append([r.criterion, r.target, value + where, "yes" if r.holds else "**no**"])
-    return _table(["criterion (worst space)", "target", "measured", "holds?"], rows)
+        rows.append([r.criterion, r.target, value + where, "yes" if r.holds else "**no**",
+                     "–" if r.holds else _shortfall(r.target, r.worst)])
+    return _table(["criterion (worst space)", "target", "measured", "holds?", "missed by"],
+                  rows)
+
+
+def _shortfall(target: str, worst: float) -> str:
+    """How far the worst space is from a target written ">= x", "<= x" or "x" (a count)."""
+    op, _, bound = target.rpartition(" ")
+    gap = float(bound) - worst if op == ">=" else worst - float(bound)
+    if op == "<=":
+        return f"{gap:.2f} ({100 * gap / float(bound):.0f} % over)"
+    return f"{gap:.2f}" if op == ">=" else f"{gap:.0f} pairs"
 
 
 def spaces(inp: Inputs) -> str:
@@ -448,8 +460,7 @@ def _ceiling(j: Judged) -> str:
     rows = []
     for r in j.spaces.to_dict("records"):
         proxy_rel, ref_r = r["rho_seeds"], r["rho_ref_seeds"]
-        ref_rel = 2 * ref_r / (1 + ref_r) if ref_r > 0 else float("nan")
-        bound = float(np.sqrt(proxy_rel * ref_rel)) if proxy_rel > 0 and ref_rel > 0 else np.nan
+        ref_rel, bound = _bound(proxy_rel, ref_r)
         seen = (r["rho_ref_s0"] + r["rho_ref_s1"]) / 2
         rows.append([_name(r["design_space"]), f"{proxy_rel:.2f}", f"{ref_r:.2f}",
                      "–" if np.isnan(ref_rel) else f"{ref_rel:.2f}",
@@ -461,6 +472,31 @@ def _ceiling(j: Judged) -> str:
 
 def ceiling(inp: Inputs) -> str:
     return _ceiling(inp.first)
+
+
+def _bound(proxy_rel: float, ref_r: float) -> tuple[float, float]:
+    """(reliability of the two-seed reference mean, ceiling of ρ(proxy run, reference mean))
+    for proxy seeds agreeing at `proxy_rel` and reference seeds at `ref_r` (`_ceiling`); NaN
+    where a reliability is not positive."""
+    ref_rel = 2 * ref_r / (1 + ref_r) if ref_r > 0 else float("nan")
+    ok = proxy_rel > 0 and ref_rel > 0
+    return ref_rel, float(np.sqrt(proxy_rel * ref_rel)) if ok else float("nan")
+
+
+def _ceilings(j: Judged) -> pd.Series:
+    """Per space (not pooled), the ceiling of `_bound`."""
+    per = j.spaces[j.spaces["design_space"] != "pooled"].set_index("design_space")
+    return pd.Series({sp: _bound(r["rho_seeds"], r["rho_ref_seeds"])[1]
+                      for sp, r in per.iterrows()})
+
+
+def ceiling_below(inp: Inputs) -> str:
+    """The spaces whose ceiling is below the ρ(proxy, reference) target."""
+    if (wait := _not_yet(inp.first)) is not None:
+        return wait.strip("*")
+    bound = _ceilings(inp.first)
+    low = [_name(sp) for sp in ORDER if not bound.get(sp, np.nan) >= Targets().rho_ref]
+    return ", ".join(low) if low else "none"
 
 
 def determinism(inp: Inputs) -> str:
@@ -483,7 +519,8 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "chosen-spaces": _chosen(lambda inp, j: _spaces(j)),
     "chosen-pairs": _chosen(lambda inp, j: _pairs(j)),
     "chosen-targets": _chosen(lambda inp, j: _targets(j, _seconds(inp.timing, "input", j.name))),
-    "chosen-name": chosen_name, "instrument-ceiling": ceiling}
+    "chosen-name": chosen_name, "instrument-ceiling": ceiling,
+    "ceiling-below": ceiling_below}
 
 
 def main(argv: list[str] | None = None) -> int:
