@@ -199,3 +199,20 @@ def test_ceiling_is_the_attenuation_bound(tables):
     assert lines[3] == "| AnyNetX_A | 0.81 | -0.10 | – | – | 0.65 |"
     assert tables._ceiling(tables.Judged("proxy", pd.DataFrame([row]), pd.DataFrame(), 23)
                            ).startswith("*Not shown yet: 23 of 24")
+
+
+@pytest.fixture(scope="module")
+def committed(tables):
+    return tables.load(RESULTS)
+
+
+@pytest.mark.parametrize("name", ["quickstart", "refinement", "confirmatory"])
+def test_the_experiments_run_on_the_instrument_the_rule_chose(committed, tables, name):
+    """The geometry and regime of the presets are the ones docs/REGIME.md's rule chose from the
+    committed screen, so the two cannot drift apart."""
+    from hydra import compose, initialize_config_dir
+
+    chosen = committed.chosen.name if committed.chosen is not None else tables.PROXY
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"+experiment={name}"])
+    assert cfg.regime.name == chosen and cfg.design_space.stem_stride == 1
