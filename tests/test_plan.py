@@ -24,7 +24,7 @@ def _h(hid: str, kind: str, **kw) -> dict:
 def test_refinement_plan_loads_and_names_real_spaces():
     plan = load_plan(REFINEMENT)
     assert isinstance(plan, Plan) and plan.alpha == 0.05 and plan.correction == "holm"
-    assert plan.n_per_space is None and plan.metric == "all"
+    assert plan.n_per_space == 96 and plan.metric == "all"
     ids = [h.id for h in plan.hypotheses]
     assert ids == ["A_eq_B", "B_eq_C", "D_better_C", "E_better_D", "RegNetX_better_E",
                    "RegNetX_best_as_good_E", "b1_best", "g_gt1_best", "wm_2p5", "depth_20"]

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
@@ -81,7 +82,7 @@ def test_hydra_outputs_go_under_sweep_dir():
     assert cfg.hydra.callbacks.sweep_summary._target_ == "train.callbacks.SweepSummary"
 
 
-@pytest.mark.parametrize("name", ["quickstart", "refinement"])
+@pytest.mark.parametrize("name", ["quickstart", "refinement", "confirmatory"])
 def test_experiments_are_multiruns_with_joblib(name):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose("config", overrides=[f"+experiment={name}"], return_hydra_config=True)
@@ -96,6 +97,31 @@ def test_experiments_are_multiruns_with_joblib(name):
         assert spaces == [f"anynetx_{c}" for c in "abcde"] + ["regnetx"]
         assert cfg.hydra.sweeper.params["sample.index"] == f"range(0,{cfg.sweep.n})"
         assert cfg.regime.name == "proxy"
+
+
+def test_confirmatory_experiment_samples_the_plans_n_past_the_pilot():
+    """The plan's n per space (the largest n of the committed pilot power table) at indices
+    the pilot and the instrument study did not use (0-23), index slowest, every space the plan
+    names."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from analysis.plan import load_plan
+
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("config", overrides=["+experiment=confirmatory"],
+                      return_hydra_config=True)
+    plan = load_plan(Path(CONF) / "plan" / "refinement.yaml")
+    pilot = pd.read_csv(Path(CONF).parent / "results" / "power_pilot.csv")
+    assert plan.n_per_space == int(pilot["n"].max())
+    params = OmegaConf.to_container(cfg.hydra.sweeper.params, resolve=True)
+    assert list(params) == ["sample.index", "design_space"]
+    indices, spaces = [list(o.sweep_string_iterator()) for o in
+                       OverridesParser.create().parse_overrides(
+                           [f"{k}={v}" for k, v in params.items()])]
+    assert len(indices) == plan.n_per_space and min(int(i) for i in indices) == 24
+    named = {h.params[k] for h in plan.hypotheses for k in ("a", "b", "space")
+             if isinstance(h.params.get(k), str)}
+    assert named <= set(spaces) and len(spaces) == 6
 
 
 def test_instrument_experiment_runs_every_space_index_by_index():
@@ -291,7 +317,8 @@ def test_swept_keys_of_the_command_line_and_the_config():
         check_one_sweep_dir("runs/a", ["sweep.dir"])
 
 
-@pytest.mark.parametrize("name", ["fidelity", "instrument", "quickstart", "refinement"])
+@pytest.mark.parametrize("name", ["fidelity", "instrument", "quickstart", "refinement",
+                                  "confirmatory"])
 def test_committed_experiments_write_to_one_sweep_dir(tmp_path, name):
     from sampling.precheck import precheck
     from train.cli import _validate, _validate_sweep
