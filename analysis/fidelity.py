@@ -216,13 +216,15 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
     ref = mean_over_seeds(reference) if len(reference) > 1 else _finished_errors(reference[0])
     threshold = chance_error / 2
     spaces = sorted(set(ref["design_space"]))
+    proxy_runs = [_finished_errors(p) for p in proxy]
+    ref_runs = [_finished_errors(r) for r in reference]
     rows = []
     for space in [*spaces, "pooled"]:
         pick = (lambda d: d) if space == "pooled" else \
             (lambda d, s=space: d[d["design_space"] == s])
         r = pick(ref)
         row: dict[str, object] = {"design_space": space}
-        runs = [pick(_finished_errors(p)) for p in proxy]
+        runs = [pick(p) for p in proxy_runs]
         for k, run in enumerate(runs):
             paired = run.merge(r, on=KEYS, suffixes=("", "_ref"))
             row["n"] = len(paired)
@@ -236,8 +238,7 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
         if len(runs) > 1:
             _rho_into(row, "rho_seeds", *_seed_pair(runs[0], runs[1]), n_boot, seed, ci)
         if len(reference) > 1:
-            _rho_into(row, "rho_ref_seeds", *_seed_pair(pick(_finished_errors(reference[0])),
-                                                         pick(_finished_errors(reference[1]))),
+            _rho_into(row, "rho_ref_seeds", *_seed_pair(pick(ref_runs[0]), pick(ref_runs[1])),
                       n_boot, seed, ci)
         rows.append(row)
     table = pd.DataFrame(rows)

@@ -28,12 +28,14 @@ from scipy import stats
 
 from analysis import docblocks
 from analysis.fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
+from analysis.trainability import chance_error, trained_mask
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ORDER = ["anynetx_a", "anynetx_c", "anynetx_d", "anynetx_e", "regnetx"]
 PROXY, REFERENCE = "proxy", "proxy_long"
-CHANCE = 90.0  # 10 digit classes: chance error 90 %, "trained" below 45 %
+CLASSES = 10
+CHANCE = chance_error(CLASSES)  # 90 %: "trained" below 45 %
 N_BOOT, SEED = 2000, 0
 N_MIN = Targets().min_models  # models per space with both reference seeds
 
@@ -302,10 +304,6 @@ def seed_spread(inp: Inputs) -> str:
                    "ρ(proxy s0, proxy s1) [95 %]"], rows)
 
 
-def _trained(df: pd.DataFrame) -> pd.Series:
-    return (df["status"] == "ok") & (pd.to_numeric(df["error"], errors="coerce") < CHANCE / 2)
-
-
 def _space_order(space: str) -> tuple[bool, str]:
     return space == "regnetx", space
 
@@ -313,10 +311,11 @@ def _space_order(space: str) -> tuple[bool, str]:
 def geometry(inp: Inputs) -> str:
     """Per space, the trained fraction under the proxy at the paper's geometry (the stride-2
     study, one seed) and at the small-image geometry (the instrument study, each seed)."""
-    paper = inp.study.assign(trained=_trained(inp.study)).groupby("design_space")["trained"]
+    paper = inp.study.assign(trained=trained_mask(inp.study, CLASSES)).groupby(
+        "design_space")["trained"]
     small = inp.runs[inp.runs["regime_name"] == PROXY]
-    small = small.assign(trained=_trained(small)).groupby(["design_space", "train_seed"])[
-        "trained"]
+    small = small.assign(trained=trained_mask(small, CLASSES)).groupby(
+        ["design_space", "train_seed"])["trained"]
     rows = []
     for space in sorted(set(ORDER) | set(inp.study["design_space"]), key=_space_order):
         p = paper.get_group(space) if space in paper.groups else pd.Series(dtype=bool)
@@ -350,7 +349,8 @@ def screen_summary(runs: pd.DataFrame, screened: pd.DataFrame) -> pd.DataFrame:
     for name in SCREEN:
         part = screened[screened["regime_name"] == name].reset_index(drop=True)
         regimes[name] = split_by_seed([part]) if len(part) else []
-    screened_models = pd.concat(_complete_reference(runs))[keys].drop_duplicates()
+    reference = _complete_reference(runs)
+    screened_models = reference[0][keys]
     screened_models = screened_models[screened_models["index"] < SCREEN_MODELS]
     done = {}  # per regime, the screened models it has under both seeds
     for name, seeds in regimes.items():
@@ -363,7 +363,7 @@ def screen_summary(runs: pd.DataFrame, screened: pd.DataFrame) -> pd.DataFrame:
         common = common.merge(have, on=keys)
     if len(common) < SCREEN_MODELS * len(ORDER):  # shown once every regime has every model
         return pd.DataFrame({"regime": list(done), "models": [len(h) for h in done.values()]})
-    reference = [r.merge(common, on=keys) for r in _complete_reference(runs)]
+    reference = [r.merge(common, on=keys) for r in reference]
     rows = []
     for name, seeds in regimes.items():
         with warnings.catch_warnings():
