@@ -215,18 +215,18 @@ def _targets(j: Judged, seconds: pd.Series) -> str:
         where = "" if space is None else f" ({_name(space)})"
         value = f"{r.worst:.0f}" if space is None else f"{r.worst:.2f}"
         rows.append([r.criterion, r.target, value + where, "yes" if r.holds else "**no**",
-                     "–" if r.holds else _shortfall(r.target, r.worst)])
+                     _missed(r.missed_by, r.criterion)])
     return _table(["criterion (worst space)", "target", "measured", "holds?", "missed by"],
                   rows)
 
 
-def _shortfall(target: str, worst: float) -> str:
-    """How far the worst space is from a target written ">= x", "<= x" or "x" (a count)."""
-    op, _, bound = target.rpartition(" ")
-    gap = float(bound) - worst if op == ">=" else worst - float(bound)
-    if op == "<=":
-        return f"{gap:.2f} ({100 * gap / float(bound):.0f} % over)"
-    return f"{gap:.2f}" if op == ">=" else f"{gap:.0f} pairs"
+def _missed(gap: float, criterion: str) -> str:
+    """`check_targets`' ``missed_by`` as the table shows it."""
+    if pd.isna(gap):
+        return "–"
+    if criterion.startswith("median seconds"):
+        return f"{gap:.2f} ({100 * gap / Targets().seconds:.0f} % over)"
+    return f"{gap:.0f} pairs" if criterion.startswith("consecutive") else f"{gap:.2f}"
 
 
 def spaces(inp: Inputs) -> str:
