@@ -191,6 +191,8 @@ def test_targets_are_judged_from_the_tables_and_wait_for_enough_models(tmp_path,
     assert bool(t.loc["rho(proxy seed 0, proxy seed 1)", "holds"])
     sec = t.loc["median seconds per model"]
     assert sec["worst_space"] == "anynetx_c" and not bool(sec["holds"])
+    assert sec["missed_by"] == pytest.approx(5.0) and rho["missed_by"] == pytest.approx(1.75)
+    assert np.isnan(t.loc["trained fraction, each proxy seed", "missed_by"])  # it holds
     assert bool(t.iloc[-1]["holds"]) and t.iloc[-1]["worst"] == 0  # the pair agrees
     # Fewer than min_models per space: the reference criteria wait, the others do not.
     waiting = check_targets(spaces, pairs, None, Targets()).set_index("criterion")
