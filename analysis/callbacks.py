@@ -1,7 +1,10 @@
 """Hydra callback wired in conf/config.yaml: with ``sweep.report=true`` a multirun ends with the
 analysis report of ``sweep.dir`` (as ``dse-analyze sweep.dir=…`` writes it; the last line printed
-is the path of report.html). It runs on the launching machine after `train.callbacks.SweepSummary`,
-with every launcher, and imports the analysis stack only when a report is asked for."""
+is the path of report.html). With ``sweep.plan=NAME`` the report leads with that plan's verdicts
+(``dse-analyze … plan_file=conf/plan/NAME.yaml``); the plan is read and checked when the multirun
+starts, so a bad plan stops the sweep before any job rather than after the last. It runs on the
+launching machine after `train.callbacks.SweepSummary`, with every launcher, and imports the
+analysis stack only when a report is asked for."""
 
 from __future__ import annotations
 
@@ -15,11 +18,38 @@ from omegaconf import DictConfig, OmegaConf
 from anynet.record import find_records
 
 
+def _plan_file(config: DictConfig) -> Path | None:
+    """The YAML of ``sweep.plan``, checked (a one-line ValueError when it is bad)."""
+    name = OmegaConf.select(config, "sweep.plan", default=None)
+    if name is None:
+        return None
+    from .plan import find_plan, load_plan
+
+    path = find_plan(name)
+    load_plan(path)
+    return path
+
+
+def _reporting(config: DictConfig) -> bool:
+    return OmegaConf.select(config, "sweep.report", default=False) is True
+
+
 class SweepReport(Callback):
     """Writes ``<sweep.dir>/report/report.html`` when a multirun ends and ``sweep.report``."""
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not _reporting(config):
+            return
+        try:
+            _plan_file(config)
+        except ValueError as e:
+            line = str(e).splitlines()[0]
+            line = f"sweep.{line}" if line.startswith("plan: ") else f"sweep.plan: {line}"
+            print(f"dse-train: error: {line}", file=sys.stderr, flush=True)
+            sys.exit(2)
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if OmegaConf.select(config, "sweep.report", default=False) is not True:
+        if not _reporting(config):
             return
         sweep_dir = Path(str(config.sweep.dir)).expanduser().absolute()
         if next(find_records(sweep_dir), None) is None:
@@ -28,7 +58,11 @@ class SweepReport(Callback):
         from .cli import analyze
 
         try:
-            analyze({"sweep": {"dir": str(sweep_dir)}})
+            cfg: dict[str, Any] = {"sweep": {"dir": str(sweep_dir)}}
+            plan = _plan_file(config)
+            if plan is not None:
+                cfg["plan_file"] = str(plan)
+            analyze(cfg)
         except (ValueError, OSError) as e:  # e.g. records of several run identities
             print(f"dse-train: no report: {str(e).splitlines()[0]}; see dse-analyze "
                   f"sweep.dir={sweep_dir}", file=sys.stderr, flush=True)

@@ -19,6 +19,8 @@ import pandas as pd
 import yaml
 from scipy import stats as sst
 
+import conf
+
 from .fit import fit_models
 from .inference import (
     EQUIVALENCE_METHODS,
@@ -262,6 +264,24 @@ def parse_plan(data: Any, source: str = "plan") -> Plan:
         out.append(Hypothesis(hid, _text(f"{where}.text", h["text"]), kind,
                               _kind_params(where, kind, h), metric, family))
     return Plan(hypotheses=tuple(out), source=source, **kw)
+
+
+def find_plan(name: str) -> Path:
+    """The YAML of a plan given by name (``conf/plan/<name>.yaml``, or ``plan/<name>.yaml`` in a
+    folder of ``$ANYNET_DSE_CONF``, which comes first) or by a path to a ``.yaml`` file."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"plan: {name!r} is not allowed; give the name of a plan in conf/plan/ "
+                         "or the path of a plan's YAML")
+    for folder in (*conf.search_dirs(), conf.path()):
+        found = folder / "plan" / f"{name}.yaml"
+        if found.is_file():
+            return found
+    path = Path(name).expanduser()
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    known = sorted(f.stem for f in (conf.path() / "plan").glob("*.yaml"))
+    raise ValueError(f"plan: {name!r} is neither a plan of conf/plan/ ({', '.join(known)}) nor "
+                     "a .yaml file")
 
 
 def load_plan(path: str | Path) -> Plan:

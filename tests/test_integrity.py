@@ -118,6 +118,7 @@ def test_crafted_cifar_batch_runs_nothing(tmp_path):
     ("+foo=1", r"config: unknown key\(s\) \['foo'\]"),
     ("sweep.retry_failed=maybe", r"sweep.retry_failed: 'maybe' is not allowed; use true or false"),
     ("sweep.report=1", r"sweep.report: 1 is not allowed; use true or false"),
+    ("sweep.plan=5", r"sweep.plan: 5 is not allowed; use null or the name of a plan"),
     ("train.channels_last=auto", r"train.channels_last: 'auto' is not allowed"),
     ("train.progress=false", r"train.progress: False is not allowed; use one of auto"),
     ("train.threads=10000", r"train.threads: 10000 is not allowed; use an integer from 1 to"),

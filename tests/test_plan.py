@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analysis import holm, load_plan, load_sweep, parse_plan, verdicts
-from analysis.plan import VERDICTS, Plan
+from analysis.plan import VERDICTS, Plan, find_plan
 from analysis.testing import random_anynet_spec, synthetic_population, write_sweep
 from anynet import regnet_spec
 
@@ -114,6 +114,23 @@ def sweep(tmp_path_factory):
     synthetic_population(d, "tiny_a", 5, seed=4, noise=0.5)
     synthetic_population(d, "tiny_b", 5, seed=5, shift=0.5, noise=0.5)
     return load_sweep(d)
+
+
+def test_find_plan_by_name_user_folder_or_path(tmp_path, monkeypatch):
+    """A name is conf/plan/<name>.yaml, a $ANYNET_DSE_CONF folder's plan/ first; else a path."""
+    import conf
+
+    assert find_plan("refinement") == conf.path() / "plan" / "refinement.yaml"
+    mine = tmp_path / "user" / "plan" / "refinement.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("name: mine\n")
+    monkeypatch.setenv("ANYNET_DSE_CONF", str(tmp_path / "user"))
+    assert find_plan("refinement") == mine.resolve()
+    assert find_plan(str(mine)) == mine
+    for bad in ("nonesuch", str(tmp_path / "user"), "", 3):
+        with pytest.raises(ValueError, match=r"^plan: .* is (neither|not allowed)") as err:
+            find_plan(bad)
+        assert "\n" not in str(err.value)
 
 
 def test_verdicts_recover_the_truth(sweep):

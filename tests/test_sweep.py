@@ -265,12 +265,17 @@ def test_same_sweep_with_submitit_local(tmp_path):
         "anynetx_a/0", "anynetx_a/1", "regnetx/0", "regnetx/1"]
     assert summary_line(out) == "dse-train sweep: 4 jobs: ok 4, diverged 0, failed 0, skipped 0"
     assert list((sweep / ".hydra" / "multirun").glob("*/.submitit"))
-    # Re-run: everything is skipped; with the report flag the report path is the last line.
-    rerun = finish(dse_train(*args, "++sweep.report=true"))
+    # Re-run: everything is skipped; with the report flag the report path is the last line,
+    # and with a plan the report leads with its verdicts.
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("name: tiny\nhypotheses:\n  - id: R_better_A\n    text: RegNetX beats A\n"
+                    "    kind: better\n    a: regnetx\n    b: anynetx_a\n    test: mwu\n")
+    rerun = finish(dse_train(*args, "++sweep.report=true", f"sweep.plan={plan}"))
     assert summary_line(rerun) == ("dse-train sweep: 4 jobs: ok 0, diverged 0, failed 0, "
                                    "skipped 4")
     assert rerun.strip().splitlines()[-1] == f"report: {sweep / 'report' / 'report.html'}"
-    assert (sweep / "report" / "report.html").is_file()
+    html = (sweep / "report" / "report.html").read_text()
+    assert "Verdict (planned hypotheses)" in html and "R_better_A" in html
 
 
 def test_bad_report_flag_is_one_clear_line(tmp_path):
@@ -280,6 +285,23 @@ def test_bad_report_flag_is_one_clear_line(tmp_path):
     text, _ = proc.communicate(timeout=120)
     assert proc.returncode == 2, text
     assert "sweep.report: 'maybe' is not allowed; use true or false" in text
+    assert not list(tmp_path.rglob("record.json"))
+
+
+@pytest.mark.parametrize(("plan", "line"), [
+    ("nonesuch", "dse-train: error: sweep.plan: 'nonesuch' is neither a plan of conf/plan/ "
+                 "(refinement) nor a .yaml file"),
+    ("{d}/bad.yaml", "dse-train: error: sweep.plan: {d}/bad.yaml: hypotheses"),
+])
+def test_a_bad_plan_stops_the_sweep_before_any_job(tmp_path, plan, line):
+    """The plan of the report is read when the multirun starts, not after its last job."""
+    (tmp_path / "bad.yaml").write_text("name: bad\nhypotheses: 3\n")
+    proc = dse_train("-m", "sample.index=0,1", *TINY, f"sweep.dir={tmp_path}",
+                     "++sweep.report=true", f"sweep.plan={plan.format(d=tmp_path)}")
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2, text
+    (got,) = text.strip().splitlines()
+    assert got.startswith(line.format(d=tmp_path))
     assert not list(tmp_path.rglob("record.json"))
 
 

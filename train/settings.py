@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 
 ROOT_KEYS = ("design_space", "data", "regime", "sample", "model", "spec", "train", "sweep")
 TRAIN_KEYS = ("seed", "device", "threads", "channels_last", "progress", "precision", "eval")
-SWEEP_KEYS = ("dir", "retry_failed", "report", "overwrite", "n")
+SWEEP_KEYS = ("dir", "retry_failed", "report", "overwrite", "n", "plan")
 SAMPLE_KEYS = ("index", "seed")
 PROGRESS = ("auto", "bar", "log", "none")
 EVAL = ("final", "epoch")
@@ -145,6 +145,10 @@ def settings_from_config(cfg: Mapping[str, Any]) -> RunSettings:
         _int("sample", sample, key, 0, 0)
     if "n" in sweep:
         _int("sweep", sweep, "n", 1, 1)
+    plan = sweep.get("plan")
+    if plan is not None and (not isinstance(plan, str) or not plan.strip()):
+        raise ConfigError(f"sweep.plan: {plan!r} is not allowed; use null or the name of a "
+                          "plan in conf/plan/ (the report then leads with its verdicts)")
     cpus = available_cpus()
     device = train.get("device", "cpu")
     if not isinstance(device, str) or not (device in ("cpu", "cuda", "auto")
