@@ -1,11 +1,15 @@
 """Tables of docs/RESULTS.md from the study's records (issue 7, step 3).
 
+    python results/analyze_study.py SOURCE [--out DIR] [--name NAME]
+
     python results/analyze_study.py runs/study      # prints markdown; writes results/*.csv
     python results/analyze_study.py results/study.csv   # the same from the committed export
+    python results/analyze_study.py results/confirmatory.csv --out results/confirmatory \
+        --name regnet_proposed_small                # the confirmatory study's tables
 
 Writes summary.csv, comparison.csv, best_params.csv, efit.csv, width_line.csv and the proposed
-space (regnet_proposed_mnist5k.yaml); docs/RESULTS.md's tables are generated from them by
-results/results_tables.py.
+space (NAME.yaml, default regnet_proposed_mnist5k) into DIR (default results/);
+docs/RESULTS.md's tables are generated from them by results/results_tables.py.
 
 Uses only the public analysis API: space_summary, comparison_table (KS + bootstrap interval of
 the mean difference), bootstrap_best ([DDS] fn. 4), fit_models (e_fit) and propose_regnet.
@@ -13,7 +17,7 @@ the mean difference), bootstrap_best ([DDS] fn. 4), fit_models (e_fit) and propo
 
 from __future__ import annotations
 
-import sys
+import argparse
 import warnings
 from pathlib import Path
 
@@ -38,7 +42,8 @@ def md(df: pd.DataFrame, fmt: str = "{:.3g}") -> str:
     return "\n".join(out)
 
 
-def main(source: str) -> None:
+def main(source: str, out: Path = HERE, name: str = "regnet_proposed_mnist5k") -> None:
+    out.mkdir(parents=True, exist_ok=True)
     if source.endswith(".csv"):
         from ablation import study_frame
 
@@ -55,7 +60,7 @@ def main(source: str) -> None:
     summ["median_s"] = [secs[s] for s in summ["design_space"]]
     summ["q25"] = [np.percentile(ok.loc[ok.design_space == s, "error"], 25) for s in spaces]
     summ["q75"] = [np.percentile(ok.loc[ok.design_space == s, "error"], 75) for s in spaces]
-    summ.to_csv(HERE / "summary.csv", index=False, float_format="%.4g")
+    summ.to_csv(out / "summary.csv", index=False, float_format="%.4g")
     print(md(summ))
 
     print("\n## Consecutive comparisons (KS, mean difference with 95% bootstrap interval)\n")
@@ -83,7 +88,7 @@ def main(source: str) -> None:
                        "median_a", "median_b", "ks", "ks_pvalue", "mean_diff", "mean_diff_low",
                        "mean_diff_high"]])
     comp = pd.DataFrame(rows)
-    comp.to_csv(HERE / "comparison.csv", index=False, float_format="%.4g")
+    comp.to_csv(out / "comparison.csv", index=False, float_format="%.4g")
     print(md(comp))
 
     print("\n## Best-model parameter ranges: 95% bootstrap (low, median, high), frac 0.25\n")
@@ -97,7 +102,7 @@ def main(source: str) -> None:
                 row[p] = f"{med:.3g} [{lo:.3g}, {hi:.3g}]"
         brow.append(row)
     best = pd.DataFrame(brow)
-    best.to_csv(HERE / "best_params.csv", index=False)
+    best.to_csv(out / "best_params.csv", index=False)
     print(md(best.set_index("design_space").T.reset_index().rename(columns={"index": "param"})))
 
     print("\n## e_fit\n")
@@ -111,7 +116,7 @@ def main(source: str) -> None:
                      "mean_e_fit_best_quarter": top["e_fit"].mean(),
                      "spearman_e_fit_error": rho.statistic, "p": rho.pvalue})
     efit = pd.DataFrame(erow)
-    efit.to_csv(HERE / "efit.csv", index=False, float_format="%.4g")
+    efit.to_csv(out / "efit.csv", index=False, float_format="%.4g")
     print(md(efit))
     e = fitted[fitted.design_space == "anynetx_e"].nsmallest(20, "error")
     if len(e):
@@ -121,19 +126,22 @@ def main(source: str) -> None:
         slope = float(np.sum((jj + 1) * ww) / np.sum((jj + 1) ** 2))
         pd.DataFrame([{"design_space": "anynetx_e", "top": len(e), "slope": slope,
                        "median_depth": float(np.median([len(x) for x in w]))}]).to_csv(
-            HERE / "width_line.csv", index=False, float_format="%.4g")
+            out / "width_line.csv", index=False, float_format="%.4g")
         print(f"\nTop-20 AnyNetX_E per-block widths, least-squares w_j = c·(j+1): c = {slope:.2f}"
               f" (paper at 224 px: 48); median depth {np.median([len(x) for x in w]):.0f}")
 
     print("\n## Proposed RegNet space (propose_regnet over AnyNetX_E models)\n")
-    prop = analysis.propose_regnet(fitted, top=None, name="regnet_proposed_mnist5k",
-                                   path=HERE / "regnet_proposed_mnist5k.yaml",
+    prop = analysis.propose_regnet(fitted, top=None, name=name, path=out / f"{name}.yaml",
                                    spaces=["anynetx_e"])
     print("```yaml\n" + prop.yaml() + "```")
 
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore")
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="a sweep folder or a study export (.csv)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for the tables")
+    parser.add_argument("--name", default="regnet_proposed_mnist5k",
+                        help="name of the proposed space (its file is NAME.yaml)")
+    args = parser.parse_args()
+    main(args.source, args.out, args.name)

@@ -12,7 +12,9 @@ bootstrap). Rewrites only the text between the doc's ``<!-- generated: NAME -->`
 results/power_pilot.py) and the candidate instrument's cost (results/instrument/timing.csv),
 and, once it has run, the confirmatory study (results/confirmatory.csv, exported by
 ``results/export.py study DIR confirmatory``) with its verdicts
-(results/confirmatory_verdicts.csv, ``results/ablation.py``).
+(results/confirmatory_verdicts.csv, ``results/ablation.py``), its analyze_study.py tables
+(results/confirmatory/, proposed space regnet_proposed_small.yaml) and its measured wall time
+(results/confirmatory_wall.csv, one row per timed run; the last is reported).
 ``--check`` writes nothing and exits 1 when a block is stale. Bad input
 gets one line and exit status 2.
 """
@@ -40,21 +42,33 @@ SHORT = {"anynetx_a": "A", "anynetx_b": "B", "anynetx_c": "C", "anynetx_d": "D",
          "anynetx_e": "E", "regnetx": "RegNetX"}
 N_BOOT, SEED = 10_000, 0
 CONFIRMATORY, CONFIRMATORY_VERDICTS = "confirmatory.csv", "confirmatory_verdicts.csv"
+CONFIRMATORY_TABLES, CONFIRMATORY_WALL = "confirmatory", "confirmatory_wall.csv"
+ABLATION_PROPOSED, CONFIRMATORY_PROPOSED = "regnet_proposed_mnist5k", "regnet_proposed_small"
+BUDGET_S = 2 * 3600  # issue 12: the study in at most 2 hours on 2 cores
 BEST_PARAMS = ["depth", "b", "g", "fit_wm", "fit_w0", "fit_wa", "w4", "wr3"]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """What results/analyze_study.py writes for one study (one folder)."""
+
+    best: pd.DataFrame  # best_params.csv
+    efit: pd.DataFrame  # efit.csv
+    width_line: pd.DataFrame  # width_line.csv
+    proposed: str  # the proposed space's YAML
 
 
 @dataclass(frozen=True)
 class Inputs:
     study: pd.DataFrame  # the analysis frame of results/study.csv (ablation.study_frame)
     verdicts: pd.DataFrame
-    best: pd.DataFrame
-    efit: pd.DataFrame
-    width_line: pd.DataFrame
-    proposed: str
+    tables: Tables  # of the ablation, in results/
     power: pd.DataFrame  # results/power_pilot.csv
     timing: pd.DataFrame  # results/instrument/timing.csv
     confirmatory: pd.DataFrame | None  # results/confirmatory.csv (study_frame), once it has run
     confirmatory_verdicts: pd.DataFrame | None  # results/confirmatory_verdicts.csv
+    confirmatory_tables: Tables | None  # results/confirmatory/, analyze_study.py's output
+    confirmatory_wall: pd.DataFrame | None  # results/confirmatory_wall.csv, the measured run
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -63,26 +77,33 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def _tables(folder: Path, proposed: str) -> Tables:
+    yaml = folder / f"{proposed}.yaml"
+    if not yaml.is_file():
+        raise ValueError(f"results: {yaml} is missing; run results/analyze_study.py")
+    return Tables(best=_read(folder / "best_params.csv"), efit=_read(folder / "efit.csv"),
+                  width_line=_read(folder / "width_line.csv"), proposed=yaml.read_text().strip())
+
+
 def load(results: Path) -> Inputs:
     from ablation import study_frame
 
     if not (results / "study.csv").is_file():
         raise ValueError(f"results: {results / 'study.csv'} is missing; see the module "
                          "docstring for its source")
-    proposed = results / "regnet_proposed_mnist5k.yaml"
-    if not proposed.is_file():
-        raise ValueError(f"results: {proposed} is missing; run results/analyze_study.py")
+    ran = (results / CONFIRMATORY).is_file()
     return Inputs(study=study_frame(results / "study.csv"),
                   verdicts=_read(results / "ablation_verdicts.csv"),
-                  best=_read(results / "best_params.csv"), efit=_read(results / "efit.csv"),
-                  width_line=_read(results / "width_line.csv"),
-                  proposed=proposed.read_text().strip(),
+                  tables=_tables(results, ABLATION_PROPOSED),
                   power=_read(results / "power_pilot.csv"),
                   timing=_read(results / "instrument" / "timing.csv"),
-                  confirmatory=(study_frame(results / CONFIRMATORY)
-                                if (results / CONFIRMATORY).is_file() else None),
+                  confirmatory=study_frame(results / CONFIRMATORY) if ran else None,
                   confirmatory_verdicts=(_read(results / CONFIRMATORY_VERDICTS)
-                                         if (results / CONFIRMATORY).is_file() else None))
+                                         if ran else None),
+                  confirmatory_tables=(_tables(results / CONFIRMATORY_TABLES,
+                                               CONFIRMATORY_PROPOSED) if ran else None),
+                  confirmatory_wall=(_read(results / CONFIRMATORY_WALL)
+                                     if (results / CONFIRMATORY_WALL).is_file() else None))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -180,27 +201,26 @@ def cost(inp: Inputs) -> str:
     return _cost(inp.study)
 
 
-def _confirmatory(render: Callable[[pd.DataFrame], str], verdict_table: bool = False
-                  ) -> Callable[[Inputs], str]:
-    """A block of the confirmatory study: `render` of its frame (or of its verdicts), or a line
+def _confirmatory(render: Callable[[Inputs], str]) -> Callable[[Inputs], str]:
+    """A block of the confirmatory study: `render` once the study is exported, else a line
     saying that it has not run."""
     def block(inp: Inputs) -> str:
         if inp.confirmatory is None:
             return (f"*Not run yet: results/{CONFIRMATORY} does not exist (\"How to reproduce\" "
                     "says how it is made).*")
-        return render(inp.confirmatory_verdicts if verdict_table else inp.confirmatory)
+        return render(inp)
     return block
 
 
-def best(inp: Inputs) -> str:
-    b = inp.best.set_index("design_space")
+def _best(t: Tables) -> str:
+    b = t.best.set_index("design_space")
     rows = [[p, *(str(b.loc[s, p]) for s in ORDER)] for p in BEST_PARAMS]
     return _table(["param", *(SHORT[s] for s in ORDER)], rows)
 
 
-def efit(inp: Inputs) -> str:
+def _efit(t: Tables) -> str:
     rows = []
-    for r in inp.efit.set_index("design_space").loc[ORDER].itertuples():
+    for r in t.efit.set_index("design_space").loc[ORDER].itertuples():
         rows.append([NAMES[r.Index], f"{r.mean_e_fit:.2f}", f"{r.median_e_fit:.2f}",
                      f"{r.mean_e_fit_best_quarter:.2f}",
                      f"{_num(r.spearman_e_fit_error, 2)} (p = {_p(r.p)})"])
@@ -208,15 +228,39 @@ def efit(inp: Inputs) -> str:
                    "Spearman(e_fit, error)"], rows)
 
 
-def width_line(inp: Inputs) -> str:
-    r = inp.width_line.iloc[0]
+def _width_line(t: Tables) -> str:
+    r = t.width_line.iloc[0]
     return (f"the {int(r['top'])} best {NAMES[r['design_space']]} models follow w_j ≈ "
             f"c·(j+1) with c = {r['slope']:.1f} (least squares through the origin; median depth "
             f"{r['median_depth']:.0f} blocks)")
 
 
-def proposed(inp: Inputs) -> str:
-    return f"```yaml\n{inp.proposed}\n```"
+def _proposed(t: Tables) -> str:
+    return f"```yaml\n{t.proposed}\n```"
+
+
+def _wall(inp: Inputs) -> str:
+    if inp.confirmatory_wall is None:
+        return f"not measured (results/{CONFIRMATORY_WALL} does not exist)"
+    r = inp.confirmatory_wall.iloc[-1]
+    secs = float(r["wall_seconds"])
+    h, m = divmod(round(secs / 60), 60)
+    verdict = "within" if secs <= BUDGET_S else "over"
+    return (f"{int(r['models'])} models and the report in {h} h {m:02d} min ({secs:,.0f} s, "
+            f"`/usr/bin/time`), {verdict} the 2 h budget; {r['machine']}")
+
+
+def _paper(inp: Inputs) -> str:
+    """The plan's hypotheses side by side: the confirmatory study, then the ablation."""
+    ablation = inp.verdicts.set_index("id")
+    rows = []
+    for r in inp.confirmatory_verdicts.itertuples():
+        here = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
+        abl = ablation.loc[r.id, "verdict"] if r.id in ablation.index else "–"
+        rows.append([f"`{r.id}`", str(r.text), here,
+                     f"{_iv(r.estimate, r.low, r.high)}; p (Holm) {_p(r.p_corrected)}", abl])
+    return _table(["hypothesis", "the paper's claim", "confirmatory study",
+                   "its estimate [95 %]; p", "geometry ablation"], rows)
 
 
 def power_pilot(inp: Inputs) -> str:
@@ -242,13 +286,21 @@ def budget(inp: Inputs) -> str:
 
 BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "verdicts": verdicts, "population": population, "trained-pairs": trained_pairs,
-    "comparisons": comparisons, "best": best, "efit": efit, "width-line": width_line,
-    "proposed": proposed, "cost": cost, "power-pilot": power_pilot, "budget": budget,
-    "confirmatory-verdicts": _confirmatory(_verdicts, verdict_table=True),
-    "confirmatory-population": _confirmatory(_population),
-    "confirmatory-trained-pairs": _confirmatory(_trained_pairs),
-    "confirmatory-comparisons": _confirmatory(_comparisons),
-    "confirmatory-cost": _confirmatory(_cost)}
+    "comparisons": comparisons, "best": lambda inp: _best(inp.tables),
+    "efit": lambda inp: _efit(inp.tables), "width-line": lambda inp: _width_line(inp.tables),
+    "proposed": lambda inp: _proposed(inp.tables), "cost": cost, "power-pilot": power_pilot,
+    "budget": budget,
+    "confirmatory-verdicts": _confirmatory(lambda inp: _verdicts(inp.confirmatory_verdicts)),
+    "confirmatory-population": _confirmatory(lambda inp: _population(inp.confirmatory)),
+    "confirmatory-trained-pairs": _confirmatory(lambda inp: _trained_pairs(inp.confirmatory)),
+    "confirmatory-comparisons": _confirmatory(lambda inp: _comparisons(inp.confirmatory)),
+    "confirmatory-cost": _confirmatory(lambda inp: _cost(inp.confirmatory)),
+    "confirmatory-wall": _confirmatory(_wall),
+    "confirmatory-best": _confirmatory(lambda inp: _best(inp.confirmatory_tables)),
+    "confirmatory-efit": _confirmatory(lambda inp: _efit(inp.confirmatory_tables)),
+    "confirmatory-width-line": _confirmatory(lambda inp: _width_line(inp.confirmatory_tables)),
+    "confirmatory-proposed": _confirmatory(lambda inp: _proposed(inp.confirmatory_tables)),
+    "paper-comparison": _confirmatory(_paper)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -118,19 +118,66 @@ def test_a_study_export_keeps_its_geometry(tmp_path):
     assert set(old["stem_stride"]) == {2} and old["spec"].iloc[0]["stem_stride"] == 2
 
 
-def test_confirmatory_blocks_render_a_study_once_it_is_exported(tables, tmp_path):
-    """Until results/confirmatory.csv exists its blocks say so; with the ablation standing in
-    for it (its export and its verdicts under other names), they are the ablation's tables."""
+def _without_confirmatory(tables, tmp_path):
+    """A copy of results/ as it was before the confirmatory study ran."""
     results = tmp_path / "results"
     shutil.copytree(tables.HERE, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    (results / tables.CONFIRMATORY).unlink(missing_ok=True)
-    waiting = tables.load(results)
-    assert tables.BLOCKS["confirmatory-population"](waiting).startswith("*Not run yet")
+    for name in (tables.CONFIRMATORY, tables.CONFIRMATORY_VERDICTS, tables.CONFIRMATORY_WALL):
+        (results / name).unlink(missing_ok=True)
+    shutil.rmtree(results / tables.CONFIRMATORY_TABLES, ignore_errors=True)
+    return results
+
+
+def _ablation_as_confirmatory(tables, results):
+    """The ablation's export, verdicts and analyze_study tables under the confirmatory names."""
     shutil.copy(results / "study.csv", results / tables.CONFIRMATORY)
     shutil.copy(results / "ablation_verdicts.csv", results / tables.CONFIRMATORY_VERDICTS)
+    folder = results / tables.CONFIRMATORY_TABLES
+    folder.mkdir()
+    for name in ("best_params.csv", "efit.csv", "width_line.csv"):
+        shutil.copy(results / name, folder / name)
+    shutil.copy(results / f"{tables.ABLATION_PROPOSED}.yaml",
+                folder / f"{tables.CONFIRMATORY_PROPOSED}.yaml")
+
+
+def test_confirmatory_blocks_render_a_study_once_it_is_exported(tables, tmp_path):
+    """Until results/confirmatory.csv exists its blocks say so; with the ablation standing in
+    for it, they are the ablation's tables, and the comparison with the paper puts both
+    verdicts side by side."""
+    results = _without_confirmatory(tables, tmp_path)
+    waiting = tables.load(results)
+    assert tables.BLOCKS["confirmatory-population"](waiting).startswith("*Not run yet")
+    assert tables.BLOCKS["paper-comparison"](waiting).startswith("*Not run yet")
+    _ablation_as_confirmatory(tables, results)
     inp = tables.load(results)
-    for name in ("verdicts", "population", "trained-pairs", "cost"):
+    for name in ("verdicts", "population", "trained-pairs", "cost", "best", "efit",
+                 "width-line", "proposed"):
         assert tables.BLOCKS[f"confirmatory-{name}"](inp) == tables.BLOCKS[name](inp)
+    assert tables.BLOCKS["confirmatory-wall"](inp).startswith("not measured")
+    paper = [ln for ln in tables.BLOCKS["paper-comparison"](inp).splitlines()
+             if ln.startswith("| `")]
+    committed = pd.read_csv(results / "ablation_verdicts.csv")
+    assert len(paper) == len(committed)
+    for line, r in zip(paper, committed.itertuples(), strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[0] == f"`{r.id}`" and cells[2].strip("*") == cells[-1] == r.verdict
+    (results / tables.CONFIRMATORY_TABLES / f"{tables.CONFIRMATORY_PROPOSED}.yaml").unlink()
+    with pytest.raises(ValueError, match="regnet_proposed_small.yaml is missing"):
+        tables.load(results)
     ablation = load_results_script("ablation")
     again = ablation.main(results / tables.CONFIRMATORY, tmp_path / "verdicts.csv")
     assert list(again["verdict"]) == list(inp.confirmatory_verdicts["verdict"])
+
+
+@pytest.mark.parametrize(("seconds", "reads"), [(6_930.4, "1 h 56 min (6,930 s"),
+                                                (7_500.0, "2 h 05 min (7,500 s")])
+def test_the_wall_time_is_read_and_judged_against_the_budget(tables, tmp_path, seconds, reads):
+    results = _without_confirmatory(tables, tmp_path)
+    _ablation_as_confirmatory(tables, results)
+    pd.DataFrame([{"date": "2026-11-30", "command": "dse-train +experiment=confirmatory",
+                   "models": 576, "regime": "proxy", "geometry": "small",
+                   "wall_seconds": seconds, "machine": "2 cores"}]).to_csv(
+        results / tables.CONFIRMATORY_WALL, index=False)
+    line = tables.BLOCKS["confirmatory-wall"](tables.load(results))
+    assert line.startswith(f"576 models and the report in {reads}")
+    assert ("within the 2 h budget" in line) == (seconds <= 7_200)
