@@ -132,9 +132,10 @@ def _verdicts(table: pd.DataFrame) -> str:
     for r in table.itertuples():
         verdict = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
         rows.append([f"`{r.id}`", str(r.text), str(r.estimand), _iv(r.estimate, r.low, r.high),
-                     f"{_count(r.n_a)} / {_count(r.n_b)}", _p(r.p), _p(r.p_corrected), verdict])
+                     f"{_count(r.n_a)} / {_count(r.n_b)}", _p(r.p), _p(r.p_corrected),
+                     _p(r.p_contra_corrected), verdict])
     return _table(["hypothesis", "the paper's claim", "estimand", "estimate [95 %]",
-                   "n (a / b)", "p", "p (Holm)", "verdict"], rows)
+                   "n (a / b)", "p", "p (Holm)", "opposite p (Holm)", "verdict"], rows)
 
 
 def _population(df: pd.DataFrame) -> str:
@@ -257,10 +258,12 @@ def _paper(inp: Inputs) -> str:
     for r in inp.confirmatory_verdicts.itertuples():
         here = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
         abl = ablation.loc[r.id, "verdict"] if r.id in ablation.index else "–"
-        rows.append([f"`{r.id}`", str(r.text), here,
-                     f"{_iv(r.estimate, r.low, r.high)}; p (Holm) {_p(r.p_corrected)}", abl])
+        p = (f"opposite p (Holm) {_p(r.p_contra_corrected)}" if r.verdict == "contradicted"
+             else f"p (Holm) {_p(r.p_corrected)}")
+        rows.append([f"`{r.id}`", str(r.text), here, f"{_iv(r.estimate, r.low, r.high)}; {p}",
+                     abl])
     return _table(["hypothesis", "the paper's claim", "confirmatory study",
-                   "its estimate [95 %]; p", "geometry ablation"], rows)
+                   "its estimate [95 %]; the p that decides", "geometry ablation"], rows)
 
 
 def power_pilot(inp: Inputs) -> str:
