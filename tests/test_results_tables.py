@@ -181,3 +181,24 @@ def test_the_wall_time_is_read_and_judged_against_the_budget(tables, tmp_path, s
     line = tables.BLOCKS["confirmatory-wall"](tables.load(results))
     assert line.startswith(f"576 models and the report in {reads}")
     assert ("within the 2 h budget" in line) == (seconds <= 7_200)
+
+
+def test_readme_and_status_quote_the_committed_confirmatory_rows(tables):
+    """The wall time and the verdict counts typed in README.md and in RESULTS.md's status are
+    those of results/confirmatory_wall.csv and results/confirmatory_verdicts.csv."""
+    words = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven",
+                            "eight", "nine", "ten"]))
+    readme = (tables.ROOT / "README.md").read_text()
+    status = (tables.ROOT / "docs" / "RESULTS.md").read_text().split("\n## ", 1)[0]
+    wall = pd.read_csv(tables.HERE / tables.CONFIRMATORY_WALL).iloc[-1]
+    h, m = divmod(round(wall["wall_seconds"] / 60), 60)
+    assert f"**{h} h {m} min**" in readme
+    assert f"{wall['wall_seconds']:,.0f} s with `/usr/bin/time`" in readme
+    assert ("within the 2-hour" in readme) == (wall["wall_seconds"] <= tables.BUDGET_S)
+    counts = pd.read_csv(tables.HERE / tables.CONFIRMATORY_VERDICTS)["verdict"].value_counts()
+    n = int(counts.sum())
+    for doc in (" ".join(readme.split()), " ".join(status.split())):
+        assert f"paper's {words[n]} claims" in doc
+        assert f"**supports** {words[int(counts.get('supported', 0))]}" in doc
+        assert f"**contradicts** {words[int(counts.get('contradicted', 0))]}" in doc
+        assert f"{words[int(counts.get('not resolved', 0))]} neither way" in doc
