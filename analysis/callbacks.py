@@ -1,7 +1,7 @@
 """Hydra callback wired in conf/config.yaml: with ``sweep.report=true`` a multirun ends with the
 analysis report of ``sweep.dir`` (as ``dse-analyze sweep.dir=…`` writes it; the last line printed
 is the path of report.html). With ``sweep.plan=NAME`` the report leads with that plan's verdicts
-(``dse-analyze … plan_file=conf/plan/NAME.yaml``); the plan is read and checked when the multirun
+(``dse-analyze … plan=NAME``); the plan is read and checked when the multirun
 starts, so a bad plan stops the sweep before any job rather than after the last. It runs on the
 launching machine after `train.callbacks.SweepSummary`, with every launcher, and imports the
 analysis stack only when a report is asked for."""
@@ -18,18 +18,6 @@ from omegaconf import DictConfig, OmegaConf
 from anynet.record import find_records
 
 
-def _plan_file(config: DictConfig) -> Path | None:
-    """The YAML of ``sweep.plan``, checked (a one-line ValueError when it is bad)."""
-    name = OmegaConf.select(config, "sweep.plan", default=None)
-    if name is None:
-        return None
-    from .plan import find_plan, load_plan
-
-    path = find_plan(name)
-    load_plan(path)
-    return path
-
-
 def _reporting(config: DictConfig) -> bool:
     return OmegaConf.select(config, "sweep.report", default=False) is True
 
@@ -40,8 +28,13 @@ class SweepReport(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if not _reporting(config):
             return
+        name = OmegaConf.select(config, "sweep.plan", default=None)
+        if name is None:
+            return
+        from .plan import find_plan, load_plan
+
         try:
-            _plan_file(config)
+            load_plan(find_plan(name))
         except ValueError as e:
             line = str(e).splitlines()[0]
             line = f"sweep.{line}" if line.startswith("plan: ") else f"sweep.plan: {line}"
@@ -58,11 +51,8 @@ class SweepReport(Callback):
         from .cli import analyze
 
         try:
-            cfg: dict[str, Any] = {"sweep": {"dir": str(sweep_dir)}}
-            plan = _plan_file(config)
-            if plan is not None:
-                cfg["plan_file"] = str(plan)
-            analyze(cfg)
+            analyze({"sweep": {"dir": str(sweep_dir)},
+                     "plan": OmegaConf.select(config, "sweep.plan", default=None)})
         except (ValueError, OSError) as e:  # e.g. records of several run identities
             print(f"dse-train: no report: {str(e).splitlines()[0]}; see dse-analyze "
                   f"sweep.dir={sweep_dir}", file=sys.stderr, flush=True)

@@ -92,16 +92,17 @@ def _sweep_dir(cfg: Mapping[str, Any]) -> Path:
 
 def _plan(cfg: Mapping[str, Any]) -> Any:
     """The analysis plan: ``plan_file`` (a YAML path, `analysis.plan.load_plan`), else
-    ``plan`` (a path, or the mapping Hydra composed from ``plan=<name of conf/plan/>``)."""
+    ``plan`` (a name of conf/plan/ or a YAML path, `analysis.plan.find_plan`, or the mapping
+    Hydra composed from ``plan=<name of conf/plan/>``)."""
     path, plan = cfg.get("plan_file"), cfg.get("plan")
     if path is not None and plan is not None:
         raise ValueError("plan_file: give plan=<name> or plan_file=<path>, not both")
     if path is not None or isinstance(plan, (str, Path)):
         try:
-            from .plan import load_plan
+            from .plan import find_plan, load_plan
         except ImportError as exc:
             raise ValueError(f"plan_file: analysis plans are not available ({exc})") from None
-        return load_plan(path if path is not None else plan)
+        return load_plan(path if path is not None else find_plan(str(plan)))
     if plan is not None and not isinstance(plan, Mapping):
         raise ValueError(f"plan: {plan!r} is not allowed; use plan=<name of conf/plan/>")
     return plan
