@@ -122,8 +122,10 @@ def _without_confirmatory(tables, tmp_path):
     """A copy of results/ as it was before the confirmatory study ran."""
     results = tmp_path / "results"
     shutil.copytree(tables.HERE, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    for name in (tables.CONFIRMATORY, tables.CONFIRMATORY_VERDICTS, tables.CONFIRMATORY_WALL):
+    for name in (tables.CONFIRMATORY, tables.CONFIRMATORY_VERDICTS):
         (results / name).unlink(missing_ok=True)
+    walls = pd.read_csv(results / tables.WALL_TIMES)
+    walls[walls["study"] != "confirmatory"].to_csv(results / tables.WALL_TIMES, index=False)
     shutil.rmtree(results / tables.CONFIRMATORY_TABLES, ignore_errors=True)
     return results
 
@@ -174,10 +176,11 @@ def test_confirmatory_blocks_render_a_study_once_it_is_exported(tables, tmp_path
 def test_the_wall_time_is_read_and_judged_against_the_budget(tables, tmp_path, seconds, reads):
     results = _without_confirmatory(tables, tmp_path)
     _ablation_as_confirmatory(tables, results)
-    pd.DataFrame([{"date": "2026-11-30", "command": "dse-train +experiment=confirmatory",
-                   "models": 576, "regime": "proxy", "geometry": "small",
-                   "wall_seconds": seconds, "machine": "2 cores"}]).to_csv(
-        results / tables.CONFIRMATORY_WALL, index=False)
+    walls = pd.read_csv(results / tables.WALL_TIMES)
+    row = {"study": "confirmatory", "date": "2026-11-30",
+           "command": "dse-train +experiment=confirmatory", "models": 576, "regime": "proxy",
+           "geometry": "small", "wall_seconds": seconds, "machine": "2 cores"}
+    pd.concat([walls, pd.DataFrame([row])]).to_csv(results / tables.WALL_TIMES, index=False)
     line = tables.BLOCKS["confirmatory-wall"](tables.load(results))
     assert line.startswith(f"576 models and the report in {reads}")
     assert ("within the 2 h budget" in line) == (seconds <= 7_200)
@@ -185,12 +188,14 @@ def test_the_wall_time_is_read_and_judged_against_the_budget(tables, tmp_path, s
 
 def test_readme_and_status_quote_the_committed_confirmatory_rows(tables):
     """The wall time and the verdict counts typed in README.md and in RESULTS.md's status are
-    those of results/confirmatory_wall.csv and results/confirmatory_verdicts.csv."""
+    those of results/wall_times.csv and results/confirmatory_verdicts.csv."""
     words = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven",
                             "eight", "nine", "ten"]))
     readme = (tables.ROOT / "README.md").read_text()
     status = (tables.ROOT / "docs" / "RESULTS.md").read_text().split("\n## ", 1)[0]
-    wall = pd.read_csv(tables.HERE / tables.CONFIRMATORY_WALL).iloc[-1]
+    walls = pd.read_csv(tables.HERE / tables.WALL_TIMES).groupby("study").last()
+    assert f"{walls.loc['quickstart', 'wall_seconds']:.0f} s for" in readme
+    wall = walls.loc["confirmatory"]
     h, m = divmod(round(wall["wall_seconds"] / 60), 60)
     assert f"**{h} h {m} min**" in readme
     assert f"{wall['wall_seconds']:,.0f} s with `/usr/bin/time`" in readme
@@ -202,3 +207,9 @@ def test_readme_and_status_quote_the_committed_confirmatory_rows(tables):
         assert f"**supports** {words[int(counts.get('supported', 0))]}" in doc
         assert f"**contradicts** {words[int(counts.get('contradicted', 0))]}" in doc
         assert f"{words[int(counts.get('not resolved', 0))]} neither way" in doc
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(1_218.0, "20 min 18 s"), (59.6, "1 min 00 s"),
+                                               (6_601.47, "1 h 50 min"), (7_170, "2 h 00 min")])
+def test_durations_read_as_written_in_the_docs(tables, seconds, text):
+    assert tables._duration(seconds) == text
