@@ -1,7 +1,12 @@
 """Refactor regression: sampled populations, complexity integers, the RegNet rule and tiny CPU
 trainings equal what the code produced before the "one home for each rule" refactor
-(tests/golden/refactor_golden.json, written by tests/golden/make_golden.py). Training losses and
-test errors are compared as float.hex strings, i.e. bit for bit."""
+(tests/golden/refactor_golden.json, written by tests/golden/make_golden.py).
+
+Exactness is asserted where the code makes it exact: samples, complexity integers and the rule.
+Training losses and test errors come from CPU kernels (oneDNN) whose float results differ across
+microarchitectures (the golden file was written on an Intel Xeon; an AMD EPYC differs in the 7th
+digit of a loss), so against the golden file they are compared within a float tolerance, and bit
+for bit only against a second training on the same machine, where determinism is true."""
 
 from __future__ import annotations
 
@@ -56,5 +61,36 @@ def test_regnet_rule(golden: dict[str, Any]) -> None:
             assert got[part][key] == value, (part, key)
 
 
-def test_tiny_trainings_bit_identical(golden: dict[str, Any]) -> None:
-    assert make_golden.canonical(make_golden._trainings()) == golden["trainings"]
+# Losses: relative 1e-4 covers kernel-order differences (seen: 6e-8 on an AMD EPYC) yet fails on
+# a change of the training code (lr 0.1 -> 0.101 alone moves the losses by 4e-4 to 1.6e-2).
+# Errors: a prediction near a tie may flip between CPUs; one test image is 100/256 points.
+LOSS_RTOL = 1e-4
+ERROR_FLIPS = 2
+
+
+def _floats(rows: list[dict[str, Any]], key: str) -> list[list[float]]:
+    return [[float.fromhex(v) for v in row[key]] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def trainings() -> list[dict[str, Any]]:
+    return make_golden.canonical(make_golden._trainings())
+
+
+def test_tiny_trainings_match_golden_within_float_tolerance(
+        golden: dict[str, Any], trainings: list[dict[str, Any]]) -> None:
+    want = golden["trainings"]
+    assert [(r["spec"], r["status"]) for r in trainings] == [
+        (r["spec"], r["status"]) for r in want]
+    for got, ref in zip(_floats(trainings, "train_loss"), _floats(want, "train_loss"),
+                        strict=True):
+        assert got == pytest.approx(ref, rel=LOSS_RTOL)
+    step = 100 / make_golden.TEST_SIZE
+    for got, ref in zip(_floats(trainings, "test_error"), _floats(want, "test_error"),
+                        strict=True):
+        assert got == pytest.approx(ref, abs=ERROR_FLIPS * step + 1e-9)
+
+
+def test_tiny_trainings_bit_identical_on_one_machine(trainings: list[dict[str, Any]]) -> None:
+    """Determinism where it is true: the same config and seed on the same CPU, bit for bit."""
+    assert make_golden.canonical(make_golden._trainings()) == trainings

@@ -213,3 +213,13 @@ def test_readme_and_status_quote_the_committed_confirmatory_rows(tables):
                                                (6_601.47, "1 h 50 min"), (7_170, "2 h 00 min")])
 def test_durations_read_as_written_in_the_docs(tables, seconds, text):
     assert tables._duration(seconds) == text
+
+
+def test_timed_commands_are_the_commands_a_user_types(tables):
+    """Each row of results/wall_times.csv names the command as a user types it: no folder of the
+    machine it was measured on (a scratch sweep.dir, a home), only the timer's own path."""
+    walls = pd.read_csv(tables.HERE / tables.WALL_TIMES)
+    for study, command in zip(walls["study"], walls["command"], strict=True):
+        words = command.replace("/usr/bin/time", "").split()
+        assert not [w for w in words if "=/" in w or w.startswith(("/", "~"))], (study, command)
+        assert "dse-train" in words, (study, command)

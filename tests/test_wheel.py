@@ -1,19 +1,37 @@
 """Installed from a wheel, not editable, in an empty folder: every dse-* command and
 load_design_space find the packaged configs (issue: installable anywhere). The wheel goes into
-a virtual environment that reuses this interpreter's packages (torch and the rest)."""
+a fresh virtual environment that sees this interpreter's installed packages (torch and the rest)
+through a path file, whether the suite runs in a venv or not (`system_site_packages` would give
+the *base* interpreter's packages when the suite itself runs inside a venv)."""
 
 from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _share_installed_packages(env_dir: Path) -> None:
+    """Put this interpreter's site-packages folders (a venv's, when the suite runs in one) on the
+    new environment's path, after its own: plain path lines, so their ``.pth`` hooks (such as
+    the editable install of this checkout) are not run and the wheel's packages are the ones
+    imported."""
+    py = env_dir / "bin" / "python"
+    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                              "['purelib'])"], capture_output=True, text=True, check=True)
+    folders = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"],
+                             sysconfig.get_paths()["platlib"]])
+    Path(purelib.stdout.strip(), "zz_shared_site_packages.pth").write_text(
+        "".join(f"{f}\n" for f in folders if Path(f).is_dir()))
 
 
 @pytest.mark.slow
@@ -23,7 +41,8 @@ def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
                     "-q", "-w", str(dist), str(ROOT)], check=True, timeout=300)
     (wheel,) = dist.glob("anynet_dse-*.whl")
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
+    _share_installed_packages(env_dir)
     py, bin_dir = env_dir / "bin" / "python", env_dir / "bin"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps",
                     "-q", str(wheel)], check=True, timeout=300)
