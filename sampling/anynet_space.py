@@ -11,8 +11,11 @@ Exact sampling. Built widths of a stage depend only on its (w, b, g), so for fix
 the built widths are i.i.d. over stages with a known pmf (the prior of w pushed through the
 rule). Monotone widths/depths are then drawn by the suffix-sum chain (`exact.py`), the shared
 values with weight prior × chain mass, and the non-shared b_i, g_i given the built width by
-Bayes. Complexity windows and custom predicates are applied by rejection. Raw (w, b, g) whose
-built stage is not a valid AnyNet stage (only possible with custom domains) have zero mass.
+Bayes. Complexity windows, custom predicates and any registered named constraint that is not in
+`BUILT_IN` are applied by rejection; the built-in ones are still tested on the candidates that
+pass everything else (a no-op, which the tables guarantee; `DesignSpace._guard_structural`).
+Raw (w, b, g) whose built stage is not a valid AnyNet stage (only possible with custom domains)
+have zero mass.
 """
 
 from __future__ import annotations
@@ -42,17 +45,25 @@ def _valid_stage(w2: int, b: float, g2: int) -> bool:
     return w2 >= 1 and g2 >= 1 and wb % g2 == 0
 
 
+# The named constraints the tables below draw by construction: these entries of `NAMED` (a
+# registry that gives one of these names another test does not get it built in). Any other
+# named constraint is enforced by rejection (`DesignSpace._failures`).
+BUILT_IN = frozenset({"shared_bottleneck_ratio", "shared_group_width", "increasing_widths",
+                      "increasing_depths"})
+
+
 class AnyNetSpace(DesignSpace):
     family = "anynet"
-    structural = tuple(NAMED)
+    structural = BUILT_IN
 
     def __init__(self, dists: Mapping[str, Categorical], **kw: Any) -> None:
         super().__init__(**kw)
+        self.structural = frozenset(n for n in BUILT_IN if self.registry.get(n) is NAMED[n])
         self.dd, self.dw = dists["depth"], dists["width"]
         self.db, self.dg = dists["bottleneck_ratio"], dists["group_width"]
         n = self.n = len(self.strides)
         self.uniforms_per_candidate = 1 + 3 * n
-        on = set(self.named)
+        on = set(self.named) & self.structural
         self.shared_b = "shared_bottleneck_ratio" in on
         self.shared_g = "shared_group_width" in on
         self.chain_w = "increasing_widths" in on
@@ -162,7 +173,13 @@ class AnyNetSpace(DesignSpace):
     def size(self) -> int:
         """Exact number of raw parameter tuples (a shared parameter counted once) whose built
         network satisfies the structural constraints; no complexity window, no custom
-        predicates. Computed with the chain recursion on integer counts."""
+        predicates. Computed with the chain recursion on integer counts. A switched-on named
+        constraint that is not built in has no exact count: ValueError naming it."""
+        extra = [n for n in self.named if n not in self.structural]
+        if extra:
+            raise ValueError(f"design space {self.name!r}: size() counts only the built-in "
+                             f"named constraints {sorted(self.structural)}; {extra} is applied "
+                             "by rejection and cannot be counted exactly; switch it off to count")
         depth = _chain_count(np.ones(len(self.dd), dtype=object), self.n, self.chain_d)
         per_stage = self.count[self.pair].sum(axis=1)  # (outer, built widths), over inner
         width = sum(_chain_count(row, self.n, self.chain_w) for row in per_stage)

@@ -22,7 +22,7 @@ import conf
 
 from .anynet_space import AnyNetSpace
 from .batch_complexity import FixedFields
-from .constraints import parse_constraints, resolve_windows
+from .constraints import NAMED, Registry, parse_constraints, resolve_windows
 from .distributions import make_distribution
 from .regnet_space import PARAMS as REGNET_PARAMS
 from .regnet_space import RegNetSpace
@@ -49,8 +49,10 @@ def _int(cfg: Mapping[str, Any], key: str, low: int, default: Any = None) -> int
     return v
 
 
-def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
-    """Build the design space described by a composed `design_space` config node."""
+def space_from_config(cfg: DictConfig | Mapping[str, Any], registry: Registry = NAMED
+                      ) -> DesignSpace:
+    """Build the design space described by a composed `design_space` config node, its named
+    constraints looked up in `registry` (the package's `NAMED` unless given)."""
     if isinstance(cfg, DictConfig):
         cfg = OmegaConf.to_container(cfg, resolve=True)
     cfg = dict(cfg)
@@ -85,10 +87,15 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any]) -> DesignSpace:
                          f"exactly {list(wanted)}")
     dists = {p: make_distribution(f"design_space.domains.{p}", dict(domains[p]))
              for p in wanted}
-    named, custom = parse_constraints(cfg.get("constraints"))
+    for p, dist in dists.items():  # depths, widths, b, g, w0, wa, wm: all positive
+        if dist.values[0] <= 0:
+            raise ValueError(f"design_space.domains.{p}: {dist.values[0]:g} is not allowed; "
+                             "every value of the domain must be > 0")
+    named, custom = parse_constraints(cfg.get("constraints"), registry)
     common = dict(config=cfg, fixed=fixed, strides=strides,
                   windows=resolve_windows(cfg.get("complexity"), resolution, stem_stride),
-                  named=named, custom=custom, max_tries=_int(cfg, "max_tries", 1, 100_000))
+                  named=named, custom=custom, max_tries=_int(cfg, "max_tries", 1, 100_000),
+                  registry=registry)
     if family == "anynet":
         return AnyNetSpace(dists, **common)
     return RegNetSpace(dists, q=_int(cfg, "q", 1, 8), **common)
@@ -127,9 +134,10 @@ def _search_path_override() -> list[str]:
     return ["hydra.searchpath=[" + ",".join(f"file://{d}" for d in dirs) + "]"]
 
 
-def load_design_space(name: str, overrides: Sequence[str] = ()) -> DesignSpace:
+def load_design_space(name: str, overrides: Sequence[str] = (), registry: Registry = NAMED
+                      ) -> DesignSpace:
     """Compose design space `name` (a file of conf/design_space/) with Hydra overrides such as
-    ``design_space.resolution=28`` and build it."""
+    ``design_space.resolution=28`` and build it (named constraints from `registry`)."""
     names = available()
     if name not in names:
         raise ValueError(f"design_space: {name!r} is not a design space; available: {names}")
@@ -140,4 +148,4 @@ def load_design_space(name: str, overrides: Sequence[str] = ()) -> DesignSpace:
         cfg = compose("space", [f"design_space={name}", *overrides])
     except (HydraException, OmegaConfBaseException) as exc:
         raise ValueError(" ".join(str(exc).split())) from None
-    return space_from_config(cfg.design_space)
+    return space_from_config(cfg.design_space, registry)

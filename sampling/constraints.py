@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -48,15 +49,55 @@ def _shared_group(a: StageArrays) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NamedConstraint:
+    """A named structural refinement: `batch` maps `StageArrays` of N networks to an (N,) bool
+    array, True where the built network satisfies it."""
+
     name: str
     doc: str
     batch: Callable[[StageArrays], np.ndarray]
 
+    def mask(self, a: StageArrays) -> np.ndarray:
+        """`batch(a)`, checked: anything but an (N,) bool array is a one-line ValueError."""
+        out = np.asarray(self.batch(a))
+        n = len(a.depths)
+        if out.shape != (n,) or out.dtype != np.bool_:
+            raise ValueError(f"named constraint {self.name!r}: its batch test returned "
+                             f"{out.dtype} of shape {out.shape}; it must return a bool array "
+                             f"of shape ({n},)")
+        return out
+
     def check(self, spec: AnyNetSpec) -> bool:
-        return bool(self.batch(StageArrays.from_specs([spec]))[0])
+        return bool(self.mask(StageArrays.from_specs([spec]))[0])
 
 
-NAMED: dict[str, NamedConstraint] = {c.name: c for c in (
+Registry = Mapping[str, NamedConstraint]
+
+
+def make_registry(constraints: Iterable[NamedConstraint], base: Registry | None = None
+                  ) -> Registry:
+    """A new read-only registry: `base`'s named constraints, then `constraints`. A name given
+    twice (or already in `base`) or an entry that is not a `NamedConstraint` with a callable
+    batch test is a one-line ValueError; `base` is never changed."""
+    out = dict(base or {})
+    for c in constraints:
+        if not isinstance(c, NamedConstraint) or not callable(c.batch):
+            raise ValueError(f"named constraint {c!r}: not allowed; use NamedConstraint(name, "
+                             "doc, batch) with batch(StageArrays) -> (N,) bool array")
+        if not isinstance(c.name, str) or not c.name.isidentifier():
+            raise ValueError(f"named constraint {c.name!r}: not allowed; the name must be an "
+                             "identifier (it is a design_space.constraints key)")
+        if c.name in out:
+            raise ValueError(f"named constraint {c.name!r}: already registered; choose another "
+                             "name (a registered constraint is never redefined)")
+        out[c.name] = c
+    return MappingProxyType(out)
+
+
+# The package's registry of named constraints. To add one, append one NamedConstraint here: it
+# is then accepted as `design_space.constraints.<name>: true`, enforced when sampling (by
+# rejection on its batch test unless a space draws it by construction), and checked by
+# contains() (docs/DESIGN_SPACES.md "Adding a named constraint").
+NAMED: Registry = make_registry((
     NamedConstraint("shared_bottleneck_ratio", "b_i = b for all stages (AnyNetX_B, [DDS] §3.2)",
                     lambda a: (a.ratios == a.ratios[:, :1]).all(axis=1)),
     NamedConstraint("shared_group_width",
@@ -66,7 +107,7 @@ NAMED: dict[str, NamedConstraint] = {c.name: c for c in (
                     lambda a: (np.diff(a.widths, axis=1) >= 0).all(axis=1)),
     NamedConstraint("increasing_depths", "d_{i+1} >= d_i, last stage included (AnyNetX_E)",
                     lambda a: (np.diff(a.depths, axis=1) >= 0).all(axis=1)),
-)}
+))
 
 
 @dataclass(frozen=True)
@@ -93,12 +134,12 @@ class CustomConstraint:
         return bool(value)
 
 
-def load_custom(name: str, path: Any) -> CustomConstraint:
+def load_custom(name: str, path: Any, registry: Registry = NAMED) -> CustomConstraint:
     """Import the predicate at dotted `path`; ValueError naming the field when it cannot."""
     field = f"design_space.constraints.{name}"
     if not isinstance(path, str) or not path.strip():
         raise ValueError(f"{field}: {path!r} is not allowed; use true/false for a named "
-                         f"constraint ({', '.join(NAMED)}) or 'module:function' for your own")
+                         f"constraint ({', '.join(registry)}) or 'module:function' for your own")
     module, sep, attr = path.partition(":")
     if not sep:
         module, _, attr = path.rpartition(".")
@@ -115,20 +156,21 @@ def load_custom(name: str, path: Any) -> CustomConstraint:
     return CustomConstraint(name, path, fn)
 
 
-def parse_constraints(cfg: Mapping[str, Any] | None
+def parse_constraints(cfg: Mapping[str, Any] | None, registry: Registry = NAMED
                       ) -> tuple[tuple[str, ...], tuple[CustomConstraint, ...]]:
-    """Split `design_space.constraints` into switched-on named constraints and custom ones."""
+    """Split `design_space.constraints` into switched-on named constraints (names of
+    `registry`) and custom ones."""
     named, custom = [], []
     for name, value in (cfg or {}).items():
         if value is None or value is False:
             continue
         if value is True:
-            if name not in NAMED:
+            if name not in registry:
                 raise ValueError(f"design_space.constraints.{name}: unknown constraint; named "
-                                 f"constraints are {list(NAMED)} (or give 'module:function')")
+                                 f"constraints are {list(registry)} (or give 'module:function')")
             named.append(name)
         else:
-            custom.append(load_custom(name, value))
+            custom.append(load_custom(name, value, registry))
     return tuple(named), tuple(custom)
 
 
@@ -224,8 +266,8 @@ def latency_window(value: Any, profile: Any) -> LatencyWindow | None:
         return None
     if profile is None:
         raise ValueError("design_space.complexity.latency_profile: missing; a latency window "
-                         "needs a device profile (a name under results/profiles/ or a .json "
-                         "path; docs/SPEED.md)")
+                         "needs a device profile (a name from your profile folder or the shipped "
+                         "examples, or a .json path; docs/SPEED.md)")
     return LatencyWindow("latency", w.low, w.high, resolve_profile(profile))
 
 
@@ -252,10 +294,9 @@ def resolve_windows(cfg: Mapping[str, Any] | None, resolution: int,
     windows = []
     for m in METRICS:
         if cfg.get(m) is not None:
-            w = parse_window(m, list(cfg[m]), f"design_space.complexity.{m}")
+            w = parse_window(m, cfg[m], f"design_space.complexity.{m}")
         else:
-            w = parse_window(m, None if ref.get(m) is None else list(ref[m]),
-                             f"design_space.complexity.reference.{m}")
+            w = parse_window(m, ref.get(m), f"design_space.complexity.reference.{m}")
             if w is not None and m != "params":
                 w = Window(m, None if w.low is None else w.low * scale,
                            None if w.high is None else w.high * scale)

@@ -29,6 +29,7 @@ from .constraints import (
     NAMED,
     CustomConstraint,
     LatencyWindow,
+    Registry,
     StageArrays,
     Window,
 )
@@ -134,20 +135,29 @@ class DesignSpace(ABC):
 
     def __init__(self, config: Mapping[str, Any], fixed: FixedFields, strides: tuple[int, ...],
                  windows: tuple[Window, ...], named: tuple[str, ...],
-                 custom: tuple[CustomConstraint, ...], max_tries: int) -> None:
+                 custom: tuple[CustomConstraint, ...], max_tries: int,
+                 registry: Registry = NAMED) -> None:
+        unknown = [n for n in named if n not in registry]
+        if unknown:
+            raise ValueError(f"design_space.constraints: {unknown} not registered; named "
+                             f"constraints are {list(registry)}")
         self.config = dict(config)
         self.name = str(config["name"])
         self.fixed = fixed
         self.strides = strides
         self.windows = windows
         self.named = named
+        self.registry = registry  # the named constraints' tests, read whenever one is checked
         self.custom = custom
         self.max_tries = max_tries
         self._words = config_words(hashed_config(self.config, windows))
 
     # -- subclass interface -------------------------------------------------------------------
     uniforms_per_candidate: int
-    structural: tuple[str, ...] = ()  # named constraints guaranteed by construction
+    # Named constraints the family draws by construction (and size() counts exactly). Every
+    # other switched-on named constraint is tested on every candidate batch (rejection), so
+    # none is ever ignored; these are tested on the rows that pass everything else.
+    structural: frozenset[str] = frozenset()
 
     @abstractmethod
     def _candidates(self, u: np.ndarray) -> Candidates:
@@ -185,7 +195,7 @@ class DesignSpace(ABC):
         """Windows, switched-on named constraints and custom predicates on one spec."""
         cx = complexity(spec, self.fixed.resolution)
         return (all(w.check(w.values(cx)) for w in self.windows)
-                and all(NAMED[n].check(spec) for n in self.named)
+                and all(self.registry[n].check(spec) for n in self.named)
                 and all(c.check(spec) for c in self.custom))
 
     # -- sampling ------------------------------------------------------------------------------
@@ -220,6 +230,7 @@ class DesignSpace(ABC):
             fails = self._failures(cand)
             ok = np.logical_and.reduce([~f for f in fails.values()]) if fails else \
                 np.ones(len(u), dtype=bool)
+            ok = self._guard_structural(cand, ok, fails)
             still = []
             for j, i in enumerate(pending):
                 lo = j * batch
@@ -244,13 +255,34 @@ class DesignSpace(ABC):
         a = cand.arrays
         for name in self.named:
             if name not in self.structural:
-                fails[name] = ~NAMED[name].batch(a)
+                fails[name] = ~self.registry[name].mask(a)
         if self.windows:
             cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides,
                                   self.fixed)
             for w in self.windows:
                 fails[f"complexity.{w}"] = ~w.batch(w.values(cx))
         return fails
+
+    def _guard_structural(self, cand: Candidates, ok: np.ndarray,
+                          fails: dict[str, np.ndarray]) -> np.ndarray:
+        """`ok` less the rows, among those passing every other check, that fail a switched-on
+        named constraint the family draws by construction (none unless its sampler is wrong);
+        a failure is recorded in `fails`. Testing only those rows keeps it cheap."""
+        names = [n for n in self.named if n in self.structural]
+        rows = np.flatnonzero(ok)
+        if not names or not len(rows):
+            return ok
+        a = cand.arrays
+        sub = StageArrays(depths=a.depths[rows], widths=a.widths[rows], ratios=a.ratios[rows],
+                          groups=a.groups[rows])
+        ok = ok.copy()
+        for name in names:
+            bad = rows[~self.registry[name].mask(sub)]
+            if len(bad):
+                fails[name] = np.zeros(len(ok), dtype=bool)
+                fails[name][bad] = True
+                ok[bad] = False
+        return ok
 
     def _first_accepted(self, cand: Candidates, ok: np.ndarray, lo: int, hi: int, index: int,
                         seed: int, stats: Stats) -> tuple[Sample | None, int]:
