@@ -47,6 +47,8 @@ from torch import nn
 from . import zoo
 from .complexity import complexity
 from .model import build_model
+from .record import write_text_atomic
+from .system import check_cpu_count, check_output_file, quiet_broken_pipe
 
 # EfficientNet-B0…B5 at their published resolutions (efficientnet-pytorch `get_image_size`).
 EFFICIENTNETS = {f"EfficientNet-B{k}": r for k, r in enumerate((224, 240, 260, 300, 380, 456))}
@@ -107,12 +109,10 @@ def resolve_device(name: Any) -> torch.device:
     return torch.device(name)
 
 
-def check_threads(threads: Any) -> int | None:
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 1):
-        raise ValueError(f"threads: {threads!r} is not allowed; use an integer >= 1 or None "
-                         "(torch's current setting)")
-    return threads
+def check_threads(threads: Any, field: str = "threads") -> int | None:
+    """None (torch's current setting) or 1 to the CPUs this process may use
+    (`anynet.system.available_cpus`); one-line ValueError naming `field` otherwise."""
+    return None if threads is None else check_cpu_count(threads, field)
 
 
 @contextmanager
@@ -608,17 +608,17 @@ def _infer(model: nn.Module, x: torch.Tensor) -> None:
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
-    """Rows (union of keys, first-seen order) as CSV; temp file + rename."""
+    """Rows (union of keys, first-seen order) as CSV, written atomically
+    (`anynet.record.write_text_atomic`: a failed write, e.g. a full disk, leaves no partial
+    file and any previous file as it was; OSError ``cannot write PATH: reason``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: _fmt(r.get(k)) for k in keys})
-    tmp.replace(path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _fmt(r.get(k)) for k in keys})
+    write_text_atomic(path, buf.getvalue())
     return path
 
 
@@ -661,7 +661,8 @@ def _parser() -> argparse.ArgumentParser:
                    "'none' (only the speed ratio)")
     p.add_argument("--devices", default="auto",
                    help="comma-separated: cpu, cuda, cuda:N; 'auto' = cpu and cuda if present")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads, 1 to the CPUs this process may use (default: torch's)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--batch", type=int, default=8, help="throughput batch")
@@ -685,10 +686,24 @@ def _devices(spec: str) -> list[str]:
     return devs
 
 
+def _check_outputs(args: argparse.Namespace, zoo_table: bool) -> None:
+    """Every file the run will write, checked writable before anything is measured."""
+    outs = ([("--out", args.out)] if zoo_table else []) + (
+        [("--ratio-out", args.ratio_out)] if args.ratio_reps else [])
+    if len(outs) == 2 and Path(args.out).resolve() == Path(args.ratio_out).resolve():
+        raise ValueError(f"--ratio-out: {args.ratio_out} is also --out; give two files")
+    for option, path in outs:
+        check_output_file(path, option)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
+    """``dse-speed`` with `argv`: every input and output checked before any measurement."""
     args = _parser().parse_args(argv)
     names = model_names() if args.models == "all" else [] if args.models == "none" else [
         n.strip() for n in args.models.split(",") if n.strip()]
+    if not names and args.models != "none":
+        raise ValueError(f"models: {args.models!r} names no model; use 'all', 'none' or "
+                         "comma-separated names")
     for n in names:
         if n not in model_names():
             raise ValueError(f"models: {n!r} is not allowed; use 'all', 'none' or names from "
@@ -698,10 +713,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     if not names and not args.ratio_reps:
         raise ValueError("models: 'none' with ratio-reps 0 measures nothing; give models or "
                          "ratio-reps >= 2")
+    check_threads(args.threads, "--threads")
     devices = _devices(args.devices)
     settings = [SpeedSettings(device=d, threads=args.threads, warmup=args.warmup,
                               reps=args.reps, batch=args.batch, train_batch=args.train_batch,
                               onnx=not args.no_onnx) for d in devices]
+    _check_outputs(args, bool(names))  # last: after every check of the input
     rows, ratios = [], []
     for s in settings:
         print(f"{device_description(s.device, s.threads)}; torch {torch.__version__}; "
@@ -718,13 +735,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+@quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> None:
-    """``dse-speed``: one line on stderr and exit status 2 for bad input."""
+    """``dse-speed``: one line on stderr, exit status 2 for bad input and 1 for an output that
+    cannot be written (found before measuring) or a write that fails (a full disk)."""
     try:
         code = run(argv)
     except ValueError as exc:
-        print(f"dse-speed: {exc}", file=sys.stderr)
+        print(f"dse-speed: error: {exc}", file=sys.stderr)
         code = 2
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # check_output_file, write_text_atomic: "... cannot write PATH ..."
+        print(f"dse-speed: error: {exc.strerror or exc}", file=sys.stderr)
+        code = 1
     sys.exit(code)
 
 

@@ -13,6 +13,7 @@ import sys
 from .complexity import complexity
 from .regnet import regnet_spec
 from .spec import AnyNetSpec
+from .system import quiet_broken_pipe
 
 # name: (depth, w0, wa, wm, group_width, se_ratio)
 _PARAMS: dict[str, tuple[int, int, float, float, int, float]] = {
@@ -85,6 +86,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; usage: {self.format_usage().strip()[7:]}\n")
 
 
+@quiet_broken_pipe
 def main(argv: list[str] | None = None) -> None:
     """Print the zoo table (``dse-zoo [RESOLUTION]``)."""
     parser = _Parser(prog="dse-zoo", description="The 24 published RegNetX/RegNetY models "

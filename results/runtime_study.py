@@ -7,7 +7,9 @@
     python results/runtime_study.py fit --name NAME [--csv results/runtime_models.csv]
         # CV R² of every predictor (flops, params, acts and their combinations) per runtime
         #   -> results/runtime_fits.csv, results/figures/runtime_fig12.png,
-        #      results/profiles/NAME-<runtime>.json (the best predictor of each runtime)
+        #      PROFILES/NAME-<runtime>.json (the best predictor of each runtime), PROFILES the
+        #      user's profile folder (--profile-dir; default $ANYNET_DSE_PROFILES, else
+        #      ~/.local/share/anynet-dse/profiles: sampling.latency.user_profile_dir)
 
 A profile is then used by a design space:
 ``design_space.complexity.latency=[20,40] design_space.complexity.latency_profile=NAME-ort_b1``.
@@ -76,7 +78,7 @@ def fit(args: argparse.Namespace) -> int:
     import torch
 
     from analysis.runtime import best_fit, plot_runtime, predictor_table, r2_difference
-    from sampling.latency import RuntimeProfile, save_profile
+    from sampling.latency import RuntimeProfile, save_profile, user_profile_dir
 
     try:
         frame = pd.read_csv(args.csv)
@@ -87,8 +89,9 @@ def fit(args: argparse.Namespace) -> int:
         raise ValueError(f"csv: {args.csv!r} has no runtime columns (*_ms)")
     if not args.name or "/" in args.name:
         raise ValueError(f"name: {args.name!r} is not allowed; use a plain profile name")
-    table = predictor_table(frame, targets, folds=args.folds, seed=args.seed)
     out_dir = Path(args.out_dir)
+    profile_dir = Path(args.profile_dir) if args.profile_dir else user_profile_dir()
+    table = predictor_table(frame, targets, folds=args.folds, seed=args.seed)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "runtime_fits.csv", index=False, float_format="%.6g")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -114,7 +117,7 @@ def fit(args: argparse.Namespace) -> int:
                       f"({Path(args.csv).name})",
             meta={"fitted": dt.date.today().isoformat(), "torch": torch.__version__,
                   "onnxruntime": onnxruntime.__version__, "note": args.note})
-        path = save_profile(profile, out_dir / "profiles" / f"{profile.name}.json")
+        path = save_profile(profile, profile_dir / f"{profile.name}.json")
         print(f"wrote {path}: {profile.runtime} ~ {f.label}, CV R² {f.cv_r2:.3f}")
     return 0
 
@@ -148,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--threads", type=int, default=1, help="threads the timings used")
     f.add_argument("--note", default="")
     f.add_argument("--out-dir", default=str(HERE),
-                   help="where runtime_fits.csv, figures/ and profiles/ go (default: results/)")
+                   help="where runtime_fits.csv and figures/ go (default: results/)")
+    f.add_argument("--profile-dir", default="",
+                   help="where the profiles go (default: the user's profile folder, "
+                   "$ANYNET_DSE_PROFILES or ~/.local/share/anynet-dse/profiles; the shipped "
+                   "examples: sampling/profiles)")
     try:
         args = p.parse_args(argv)
         if args.step == "fit" and not args.device_description:
@@ -158,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"runtime_study.py: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # save_profile: "cannot write PATH: reason"
+        print(f"runtime_study.py: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

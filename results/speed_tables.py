@@ -4,9 +4,10 @@
 
 Reads results/speed_zoo.csv and results/speed_ratio.csv (written by `dse-speed`,
 anynet/speed.py), results/runtime_models.csv and results/runtime_fits.csv (written by
-results/runtime_study.py) and results/profiles/*.json, and rewrites only the text between
-``<!-- generated: NAME -->`` and ``<!-- /generated -->`` in the doc: a marker alone on its line
-holds a block (tables, lists), a marker inside a line holds inline text. Everything outside the
+results/runtime_study.py) and the shipped example profiles sampling/profiles/*.json, and
+rewrites only the text between ``<!-- generated: NAME -->`` and ``<!-- /generated -->`` in the
+doc: a marker alone on its line holds a block (tables, lists), a marker inside a line holds
+inline text. Everything outside the
 markers is left byte for byte. ``--check`` writes nothing and exits 1 when a block is stale.
 Nothing is timed here. The only number computed rather than read is the paired bootstrap interval
 of the acts-minus-flops CV R² difference ([DDS] Fig. 12), recomputed from runtime_models.csv with
@@ -28,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import docblocks
+from sampling.latency import SHIPPED_PROFILE_DIR
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -58,7 +60,8 @@ class Inputs:
 
 
 def load(results: Path) -> Inputs:
-    """The CSVs and profiles under `results`; one-line ValueError when one is missing."""
+    """The CSVs under `results` and the shipped example profiles
+    (`sampling.latency.SHIPPED_PROFILE_DIR`); one-line ValueError when a CSV is missing."""
     frames = {}
     for name in ("speed_zoo", "speed_ratio", "runtime_models", "runtime_fits"):
         path = results / f"{name}.csv"
@@ -66,8 +69,9 @@ def load(results: Path) -> Inputs:
             raise ValueError(f"results: {str(path)!r} does not exist; run dse-speed and "
                              "results/runtime_study.py first (docs/SPEED.md)")
         frames[name] = pd.read_csv(path)
-    profiles = tuple((f"results/profiles/{p.name}", json.loads(p.read_text()))
-                     for p in sorted((results / "profiles").glob("*.json")))
+    shipped = SHIPPED_PROFILE_DIR
+    profiles = tuple((f"{shipped.parent.name}/{shipped.name}/{p.name}", json.loads(p.read_text()))
+                     for p in sorted(shipped.glob("*.json")))
     return Inputs(frames["speed_zoo"], frames["speed_ratio"], frames["runtime_models"],
                   frames["runtime_fits"], profiles)
 

@@ -10,6 +10,13 @@ module is the one home of the profile file (JSON, `FORMAT` version `VERSION`), o
 resolution and of `predict_latency`, which the sampler evaluates on whole candidate batches
 (no timing per candidate). Profiles are fitted by ``results/runtime_study.py`` with
 `analysis.runtime.fit_runtime`.
+
+Where profiles live: a name (``latency_profile=NAME``) is looked up as ``NAME.json`` in the
+user's profile folder first (`user_profile_dir`: ``$ANYNET_DSE_PROFILES``, else
+``$XDG_DATA_HOME/anynet-dse/profiles``, i.e. ``~/.local/share/anynet-dse/profiles``; fitted
+profiles are saved there), then among the example profiles shipped inside this package
+(`SHIPPED_PROFILE_DIR`, ``sampling/profiles/``, package data of the wheel). A path (with ``/``
+or ending in ``.json``) is read as given.
 """
 
 from __future__ import annotations
@@ -25,11 +32,15 @@ from typing import Any
 
 import numpy as np
 
+from anynet.record import write_text_atomic
+
 FORMAT = "anynet-dse/runtime-profile"
 VERSION = 1
 FEATURES = ("flops", "params", "acts")
-# A bare profile name (no "/" and no ".json") resolves to PROFILE_DIR/<name>.json.
-PROFILE_DIR = Path(__file__).resolve().parents[1] / "results" / "profiles"
+# The example profiles shipped inside the package (package data, found beside this module).
+SHIPPED_PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+# The environment variable naming the user's profile folder (`user_profile_dir`).
+PROFILES_ENV = "ANYNET_DSE_PROFILES"
 _KEYS = ("format", "version", "name", "device", "runtime", "unit", "resolution", "features",
          "scale", "coef", "intercept", "cv_r2", "r2", "folds", "n_models", "ranges",
          "fitted_on", "meta")
@@ -114,6 +125,8 @@ class RuntimeProfile:
         except TypeError as exc:  # a required key is missing
             raise ValueError(f"{source}: {exc}".replace("RuntimeProfile.__init__() ", "")
                              ) from None
+        except ValueError as exc:  # a bad value: name the file it came from too
+            raise ValueError(f"{source}: {exc}") from None
 
     @property
     def digest(self) -> str:
@@ -122,13 +135,42 @@ class RuntimeProfile:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def user_profile_dir() -> Path:
+    """The user's profile folder: ``$ANYNET_DSE_PROFILES`` when set, else
+    ``$XDG_DATA_HOME/anynet-dse/profiles`` (``~/.local/share/anynet-dse/profiles`` when
+    XDG_DATA_HOME is unset or not absolute, as the XDG base-directory spec says)."""
+    env = os.environ.get(PROFILES_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    data = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(data) if data and Path(data).is_absolute() else Path.home() / ".local" / "share"
+    return base / "anynet-dse" / "profiles"
+
+
+def profile_dirs() -> tuple[Path, Path]:
+    """The folders a profile name is looked up in, in order: the user's, the shipped one."""
+    return user_profile_dir(), SHIPPED_PROFILE_DIR
+
+
+def available_profiles(dirs: Sequence[str | os.PathLike] | None = None) -> dict[str, Path]:
+    """{name: file} of every profile in `dirs` (default `profile_dirs()`); a name in an
+    earlier folder hides the same name in a later one."""
+    found: dict[str, Path] = {}
+    for d in profile_dirs() if dirs is None else dirs:
+        try:
+            files = sorted(Path(d).glob("*.json"))
+        except OSError:
+            continue
+        for f in files:
+            found.setdefault(f.stem, f)
+    return found
+
+
 def save_profile(profile: RuntimeProfile, path: str | os.PathLike) -> Path:
-    """Write `profile` as indented JSON (temp file + rename); returns the path."""
+    """Write `profile` as indented JSON, atomically (`anynet.record.write_text_atomic`: a
+    failed write leaves no partial file); returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(profile.to_dict(), indent=2) + "\n")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(profile.to_dict(), indent=2) + "\n")
     return path
 
 
@@ -145,25 +187,38 @@ def load_profile(path: str | os.PathLike) -> RuntimeProfile:
     return RuntimeProfile.from_dict(d, source=f"profile {str(path)!r}")
 
 
-def profile_path(ref: str, directory: str | os.PathLike = PROFILE_DIR) -> Path:
-    """A path as given when `ref` contains '/' or ends with '.json'; otherwise
-    `directory`/<ref>.json (default: results/profiles/ of this repository)."""
-    if "/" in ref or os.sep in ref or ref.endswith(".json"):
+def is_profile_path(ref: str) -> bool:
+    """Whether `ref` is a path (contains '/' or ends with '.json') rather than a name."""
+    return "/" in ref or os.sep in ref or ref.endswith(".json")
+
+
+def profile_path(ref: str, dirs: Sequence[str | os.PathLike] | None = None) -> Path:
+    """A path as given when `is_profile_path(ref)`; otherwise the first existing
+    <dir>/<ref>.json of `dirs` (default `profile_dirs()`: the user's folder, then the shipped
+    examples), or the one in the first folder when none exists."""
+    if is_profile_path(ref):
         return Path(ref).expanduser()
-    return Path(directory) / f"{ref}.json"
+    candidates = [Path(d) / f"{ref}.json" for d in (profile_dirs() if dirs is None else dirs)]
+    return next((c for c in candidates if c.exists()), candidates[0])
 
 
 def resolve_profile(ref: Any, field: str = "design_space.complexity.latency_profile",
-                    directory: str | os.PathLike = PROFILE_DIR) -> RuntimeProfile:
-    """Load the profile named or pointed to by `ref`; one-line ValueError naming `field`."""
+                    dirs: Sequence[str | os.PathLike] | None = None) -> RuntimeProfile:
+    """Load the profile named or pointed to by `ref` (`profile_path`); one-line ValueError
+    naming `field`, the profiles found and the folders searched when there is none."""
+    folders = list(profile_dirs() if dirs is None else dirs)
+    where = " and ".join(str(d) for d in folders)
     if not isinstance(ref, str) or not ref.strip():
-        raise ValueError(f"{field}: {ref!r} is not allowed; give a profile name under "
-                         f"{directory} or a path to a .json profile")
-    path = profile_path(ref.strip(), directory)
+        raise ValueError(f"{field}: {ref!r} is not allowed; give a profile name (a .json file "
+                         f"in {where}) or a path to a .json profile")
+    path = profile_path(ref.strip(), folders)
     if not path.exists():
-        names = sorted(p.stem for p in Path(directory).glob("*.json"))
-        raise ValueError(f"{field}: {ref!r} is not a profile ({path} does not exist); "
-                         f"available in {directory}: {names}")
+        if is_profile_path(ref.strip()):
+            raise ValueError(f"{field}: {ref!r} is not a profile ({path} does not exist)")
+        names = sorted(available_profiles(folders))
+        raise ValueError(f"{field}: {ref!r} is not a profile name; found {names} in {where} "
+                         f"(set {PROFILES_ENV} for another user folder, or give a path to a "
+                         ".json profile)")
     try:
         return load_profile(path)
     except ValueError as exc:

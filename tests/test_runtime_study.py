@@ -40,26 +40,38 @@ def csv(tmp_path_factory) -> Path:
     return path
 
 
-def test_fit_writes_table_figure_and_profiles(study, csv, tmp_path, capsys):
+def test_fit_writes_table_figure_and_profiles(study, csv, tmp_path, capsys, monkeypatch):
+    """The profiles go to the user's profile folder (here $ANYNET_DSE_PROFILES), where a design
+    space finds them by name."""
+    user = tmp_path / "user-profiles"
+    monkeypatch.setenv("ANYNET_DSE_PROFILES", str(user))
     assert study.main(["fit", "--name", "toy", "--csv", str(csv), "--out-dir",
                        str(tmp_path)]) == 0
+    assert sorted(p.name for p in user.iterdir()) == ["toy-infer_b1.json", "toy-ort_b1.json"]
+    assert not (tmp_path / "profiles").exists()
     table = pd.read_csv(tmp_path / "runtime_fits.csv")
     assert set(table["runtime"]) == {"infer_b1_ms", "ort_b1_ms"} and len(table) == 14
     assert (tmp_path / "figures" / "runtime_fig12.png").stat().st_size > 10_000
-    ort = load_profile(tmp_path / "profiles" / "toy-ort_b1.json")
+    ort = load_profile(user / "toy-ort_b1.json")
     assert ort.runtime == "ONNX Runtime inference (CPU), batch 1" and ort.n_models == 24
     assert ort.cv_r2 == pytest.approx(1.0) and "flops" in ort.features
-    infer = load_profile(tmp_path / "profiles" / "toy-infer_b1.json")
+    infer = load_profile(user / "toy-infer_b1.json")
     frame = pd.read_csv(csv)
     np.testing.assert_allclose(predict_latency(infer, frame), frame["infer_b1_ms"], rtol=1e-6)
     out = capsys.readouterr().out
     assert "CV R² acts" in out and "toy-ort_b1.json" in out
-    # the profile drives a design space by path
+    # the profile drives a design space by name
     space = load_design_space("regnetx", [
         "design_space.complexity.flops=[0,0]", "design_space.complexity.latency=[10,20]",
-        f"design_space.complexity.latency_profile={tmp_path / 'profiles' / 'toy-ort_b1.json'}"])
+        "design_space.complexity.latency_profile=toy-ort_b1"])
     s = space.draw(0)
     assert 10 <= predict_latency(ort, s.complexity) <= 20
+
+
+def test_fit_profile_dir_option(study, csv, tmp_path):
+    assert study.main(["fit", "--name", "toy", "--csv", str(csv), "--out-dir", str(tmp_path),
+                       "--profile-dir", str(tmp_path / "p")]) == 0
+    assert load_profile(tmp_path / "p" / "toy-infer_b1.json").name == "toy-infer_b1"
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -3,12 +3,23 @@ Real tiny models; no timed assertions (timings are only checked to exist and be 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from anynet import AnyNetSpec, build_model, complexity, speed
+from anynet.system import available_cpus
+
+ROOT = Path(__file__).resolve().parents[1]
+# the cheapest measuring run: one small model, one eager batch-1 call
+CHEAP = ["--models", "RegNetX-200MF", "--devices", "cpu", "--threads", "1", "--warmup", "0",
+         "--reps", "1", "--batch", "1", "--train-batch", "0", "--no-onnx", "--ratio-reps", "0"]
 
 TINY = AnyNetSpec(depths=[1, 2], widths=[8, 16], bottleneck_ratios=[1, 2], group_widths=[4, 8],
                   strides=[2, 2], stem_width=8, num_classes=5)
@@ -101,13 +112,15 @@ def test_cuda_absent_one_line():
 
 
 def test_torch_threads_restores():
-    before = torch.get_num_threads()
-    with speed.torch_threads(2) as n:
-        assert n == torch.get_num_threads() == 2
+    before, k = torch.get_num_threads(), min(2, available_cpus())
+    with speed.torch_threads(k) as n:
+        assert n == torch.get_num_threads() == k
     assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="^threads: 0 is not allowed"):
-        with speed.torch_threads(0):
-            pass
+    for bad in (0, available_cpus() + 1):
+        with pytest.raises(ValueError, match=f"^threads: {bad} is not allowed"):
+            with speed.torch_threads(bad):
+                pass
+    assert torch.get_num_threads() == before
 
 
 def test_infer_and_train_timings_on_tiny_model():
@@ -199,6 +212,95 @@ def test_cli_bad_input_one_line(argv, field, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and field in err
     assert err.startswith("dse-speed: ")
+
+
+def _read_only_folder(tmp_path: Path) -> Path:
+    """A folder nobody may write into: /sys is read-only even for root; otherwise 0o555."""
+    if os.geteuid() == 0:
+        return Path("/sys/kernel")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+@pytest.mark.parametrize("option, argv", [
+    ("--out", CHEAP),
+    ("--ratio-out", ["--models", "none", "--devices", "cpu", "--ratio-reps", "2"]),
+])
+def test_cli_unwritable_output_is_refused_before_measuring(tmp_path, capsys, option, argv):
+    """One line naming the option and the path, exit 1 (the environment's, as dse-analyze),
+    nothing measured (the device line that starts a measurement is never printed)."""
+    path = _read_only_folder(tmp_path) / "speed.csv"
+    with pytest.raises(SystemExit) as e:
+        speed.main([*argv, option, str(path)])
+    out, err = capsys.readouterr()
+    assert e.value.code == 1 and out == ""
+    assert err == (f"dse-speed: error: {option}: cannot write {path} (Permission denied); "
+                   "give a writable folder\n")
+
+
+def test_cli_bad_input_creates_nothing(tmp_path, monkeypatch, capsys):
+    """The output checks run after every input check and make no folder (the default outputs
+    are under results/ of the working folder)."""
+    monkeypatch.chdir(tmp_path)
+    for argv in (["--warmup", "-1"], ["--models", "RegNetX-200MF", "--out",
+                                      str(_read_only_folder(tmp_path) / "sub" / "z.csv")]):
+        with pytest.raises(SystemExit) as e:
+            speed.main(argv)
+        assert e.value.code in (1, 2) and capsys.readouterr().out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["ro"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--models", ","], "models: ',' names no model"),
+    (["--models", "RegNetX-200MF", "--out", "."], "--out: cannot write . (a folder)"),
+])
+def test_cli_more_bad_input(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        speed.main(argv)
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"dse-speed: error: {message}")
+
+
+def test_cli_the_two_outputs_must_differ(tmp_path, capsys):
+    same = str(tmp_path / "s.csv")
+    with pytest.raises(SystemExit) as e:
+        speed.main(["--models", "RegNetX-200MF", "--out", same, "--ratio-out", same])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"dse-speed: error: --ratio-out: {same} is also --out")
+
+
+def test_cli_threads_above_the_available_cpus(capsys):
+    n = available_cpus()
+    with pytest.raises(SystemExit) as e:
+        speed.main([*CHEAP, "--threads", "10000"])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == ""
+    assert err == (f"dse-speed: error: --threads: 10000 is not allowed; use an integer from 1 "
+                   f"to {n} (the CPUs this process may use, os.sched_getaffinity)\n")
+    with pytest.raises(ValueError, match=f"^threads: {n + 1} is not allowed"):
+        speed.SpeedSettings(threads=n + 1)
+
+
+def test_cli_a_failed_final_write_is_one_line_and_leaves_the_old_file(tmp_path):
+    """The CSV is written atomically: when the disk fills up at the end (here a 200-byte
+    file-size limit, EFBIG; a full disk gives ENOSPC, "No space left on device", by the same
+    path), one line names the file, the previous file stays as it was, no temp file is left."""
+    out = tmp_path / "zoo.csv"
+    out.write_text("the previous table\n")
+    code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200)); "
+            "from anynet.speed import main; main(sys.argv[1:])")
+    r = subprocess.run([sys.executable, "-c", code, *CHEAP, "--out", str(out)],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 1 and "RegNetX-200MF" in r.stdout  # measured, then the write failed
+    assert r.stderr == f"dse-speed: error: cannot write {out}: File too large\n"
+    assert out.read_text() == "the previous table\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["zoo.csv"]
 
 
 def test_cli_tiny_run(tmp_path, capsys):

@@ -4,6 +4,9 @@ spaces by a latency window evaluated on the batch complexity (sampling.latency, 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,13 +16,21 @@ from analysis.runtime import fit_runtime
 from anynet import complexity
 from sampling import load_design_space
 from sampling.latency import (
+    PROFILES_ENV,
+    SHIPPED_PROFILE_DIR,
     RuntimeProfile,
+    available_profiles,
     load_profile,
     predict_latency,
+    profile_dirs,
     profile_path,
     resolve_profile,
     save_profile,
+    user_profile_dir,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = "xeon-1t-infer_b1"  # the example profile shipped in sampling/profiles/
 
 # known cost model of the synthetic device: 0.5 ms + 20 ms/GF + 2 ms/M acts
 TRUE = {"intercept": 0.5, "flops": 20.0, "acts": 2.0}
@@ -81,7 +92,7 @@ def test_bad_profile_one_line(profile, tmp_path, change, message):
     path.write_text(json.dumps(d))
     with pytest.raises(ValueError, match=message) as e:
         load_profile(path)
-    assert "\n" not in str(e.value)
+    assert "\n" not in str(e.value) and str(e.value).startswith(f"profile {str(path)!r}: ")
 
 
 def test_missing_key_and_file(profile, tmp_path):
@@ -92,9 +103,91 @@ def test_missing_key_and_file(profile, tmp_path):
         load_profile(tmp_path / "m.json")
     with pytest.raises(ValueError, match=r"^profile: '.*nope.json' does not exist"):
         load_profile(tmp_path / "nope.json")
-    with pytest.raises(ValueError, match=r"^design_space.complexity.latency_profile: 'nope' is "
-                                         r"not a profile .* available in"):
-        resolve_profile("nope", directory=tmp_path)
+    with pytest.raises(ValueError) as e:
+        resolve_profile("nope", dirs=[tmp_path])
+    assert str(e.value) == (
+        f"design_space.complexity.latency_profile: 'nope' is not a profile name; found ['m'] in "
+        f"{tmp_path} (set {PROFILES_ENV} for another user folder, or give a path to a .json "
+        "profile)")
+
+
+def test_user_folder_comes_from_the_env_var_or_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv(PROFILES_ENV, str(tmp_path / "mine"))
+    assert user_profile_dir() == tmp_path / "mine"
+    assert profile_dirs() == (tmp_path / "mine", SHIPPED_PROFILE_DIR)
+    monkeypatch.delenv(PROFILES_ENV)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert user_profile_dir() == tmp_path / "data" / "anynet-dse" / "profiles"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the XDG spec: absolute only
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert user_profile_dir() == tmp_path / "home" / ".local" / "share" / "anynet-dse" / "profiles"
+
+
+def test_a_name_is_looked_up_in_the_user_folder_then_the_shipped_examples(profile, tmp_path,
+                                                                          monkeypatch):
+    user = tmp_path / "user"
+    monkeypatch.setenv(PROFILES_ENV, str(user))
+    shipped = resolve_profile(SHIPPED)  # the user folder does not exist yet: the example
+    assert shipped.name == SHIPPED and shipped.features == ("params", "acts")
+    assert profile_path(SHIPPED) == SHIPPED_PROFILE_DIR / f"{SHIPPED}.json"
+    # a user profile of the same name hides the shipped one; other names are listed too
+    save_profile(profile, user / f"{SHIPPED}.json")
+    save_profile(profile, user / "mine.json")
+    assert resolve_profile(SHIPPED) == profile and resolve_profile("mine") == profile
+    assert available_profiles() == {SHIPPED: user / f"{SHIPPED}.json", "mine": user / "mine.json"}
+    # an explicit path is read as given
+    assert resolve_profile(str(SHIPPED_PROFILE_DIR / f"{SHIPPED}.json")).name == SHIPPED
+    # a missing name: one line with the names found and both folders
+    with pytest.raises(ValueError) as e:
+        resolve_profile("gpu-x", field="f")
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("f: 'gpu-x' is not a profile name; found ")
+    assert f"['mine', '{SHIPPED}'] in {user} and {SHIPPED_PROFILE_DIR}" in msg
+    with pytest.raises(ValueError, match=r"^f: 'x/y.json' is not a profile \(x/y.json does"):
+        resolve_profile("x/y.json", field="f")
+
+
+def test_a_saved_profile_leaves_no_partial_file_on_a_failed_write(profile, tmp_path):
+    """save_profile is atomic: a write that fails (here a 100-byte file-size limit, EFBIG, as
+    a full disk gives ENOSPC) names the file in one line and leaves the old file whole."""
+    path = save_profile(profile, tmp_path / "p.json")
+    before = path.read_bytes()
+    code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100)); "
+            "from sampling.latency import load_profile, save_profile; "
+            "p = load_profile(sys.argv[1]); "
+            "p = type(p)(**{**p.__dict__, 'intercept': 1.0}); "
+            "save_profile(p, sys.argv[1])")
+    r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 1 and f"OSError: [Errno 27] cannot write {path}: File too large" \
+        in r.stderr
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["p.json"]
+
+
+def test_the_example_profiles_are_package_data():
+    """Shipped inside the package (pyproject's package-data), so a wheel finds them by name."""
+    assert sorted(available_profiles([SHIPPED_PROFILE_DIR])) == [SHIPPED]
+    assert SHIPPED_PROFILE_DIR == ROOT / "sampling" / "profiles"
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'sampling = ["profiles/*.json"]' in text
+    assert not (ROOT / "results" / "profiles").exists()
+
+
+def test_a_name_resolves_from_outside_the_repository(tmp_path):
+    """From another working folder, with an empty user folder: the shipped example."""
+    code = f"from sampling.latency import resolve_profile; print(resolve_profile({SHIPPED!r}).name)"
+    env_user = tmp_path / "empty"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path, env={**_env(), PROFILES_ENV: str(env_user)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == SHIPPED
+
+
+def _env() -> dict:
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def _window(space_name: str, profile: RuntimeProfile, path, extra=()) -> tuple[float, float]:

@@ -42,7 +42,6 @@ def results(tmp_path) -> Path:
     out.mkdir()
     for name in INPUTS:
         shutil.copy(RESULTS / name, out / name)
-    shutil.copytree(RESULTS / "profiles", out / "profiles")
     return out
 
 

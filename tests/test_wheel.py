@@ -13,6 +13,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,16 @@ def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
         assert p.returncode == 0, p.stdout + p.stderr
         return p
 
+    assert "sampling/profiles/xeon-1t-infer_b1.json" in zipfile.ZipFile(wheel).namelist()
+    env["ANYNET_DSE_PROFILES"] = str(tmp_path / "profiles")  # an empty user folder
+    found = run(str(py), "-c", "from sampling.latency import resolve_profile; "
+                "p = resolve_profile('xeon-1t-infer_b1'); print(p.name); "
+                "import sampling.latency as m; print(m.__file__)").stdout.split()
+    assert found[0] == "xeon-1t-infer_b1" and str(env_dir) in found[1], found
+    missing = subprocess.run([str(py), "-c", "from sampling.latency import resolve_profile; "
+                              "resolve_profile('nope')"], cwd=work, capture_output=True,
+                             text=True, timeout=300, env=env)
+    assert missing.returncode != 0 and "sampling/profiles" in missing.stderr.splitlines()[-1]
     where = run(str(py), "-c", "import conf, sampling; print(conf.path()); "
                 "print(sampling.load_design_space('anynetx_e').sample(0).depths)").stdout
     assert str(env_dir) in where.splitlines()[0], where  # the wheel's configs, not the checkout
