@@ -54,6 +54,9 @@ class SweepReport(Callback):
             analyze({"sweep": {"dir": str(sweep_dir)},
                      "plan": OmegaConf.select(config, "sweep.plan", default=None)})
         except (ValueError, OSError) as e:  # e.g. records of several run identities
-            print(f"dse-train: no report: {str(e).splitlines()[0]}; see dse-analyze "
-                  f"sweep.dir={sweep_dir}", file=sys.stderr, flush=True)
+            # a failed write (full disk) is `anynet.record.write_atomic`'s one line
+            full = isinstance(e, OSError) and e.strerror and e.filename is None
+            line = e.strerror if full else str(e).splitlines()[0]
+            print(f"dse-train: no report: {line}; see dse-analyze sweep.dir={sweep_dir}",
+                  file=sys.stderr, flush=True)
             sys.exit(1)

@@ -14,16 +14,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 import conf
 from anynet.record import write_text_atomic
+from anynet.system import quiet_broken_pipe
 
 from .fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
 from .sweep import SweepWarning, load_sweep
 from .trainability import chance_error, num_classes_of
 
 USAGE = ("usage: dse-fidelity proxy=[DIR,DIR] reference=[DIR,DIR] [order=[a,b,...]] "
-         "[n_boot=2000] [ci=95] [seed=0] [out=DIR]  (conf/fidelity.yaml)")
-KEYS = ("proxy", "reference", "order", "n_boot", "ci", "seed", "out", "targets")
+         "[n_boot=2000] [ci=95] [seed=0] [num_classes=K] [out=DIR]  (conf/fidelity.yaml)")
+KEYS = ("proxy", "reference", "order", "n_boot", "ci", "seed", "num_classes", "out", "targets")
+FRACTIONS = ("trained", "rho_ref", "rho_seeds")  # targets that are fractions or correlations
 
 
 def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
@@ -56,9 +60,6 @@ def fidelity_tables(cfg: Mapping[str, Any]):
     unknown = sorted(set(cfg) - set(KEYS))
     if unknown:
         raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(KEYS)}")
-    proxy = split_by_seed([load_sweep(d, allow_mixed=True) for d in _dirs(cfg, "proxy")])
-    reference = split_by_seed([load_sweep(d, allow_mixed=True)
-                               for d in _dirs(cfg, "reference")])
     ci = cfg.get("ci")
     if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 100:
         raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")
@@ -66,12 +67,65 @@ def fidelity_tables(cfg: Mapping[str, Any]):
     if order is not None and (isinstance(order, str) or not isinstance(order, Sequence)):
         raise ValueError(f"order: {order!r} is not allowed; use a list of design spaces")
     targets = targets_of(cfg)
-    chance = chance_error(num_classes_of(proxy[0]))
+    n_boot, seed = _int(cfg, "n_boot", 1), _int(cfg, "seed", 0)
+    out = cfg.get("out")
+    if out is not None and (not isinstance(out, str) or not out or Path(out).is_file()):
+        raise ValueError(f"out: {out!r} is not allowed; give a folder for the CSV tables")
+    classes = cfg.get("num_classes")
+    if classes is not None:
+        chance_error(classes)  # ValueError naming num_classes
+    proxy = split_by_seed(_sweeps(cfg, "proxy"))
+    reference = split_by_seed(_sweeps(cfg, "reference"))
+    if len(proxy) < 2:
+        raise ValueError(f"proxy: {_names(cfg, 'proxy')} needs runs of >= 2 training seeds "
+                         f"(found {_seeds(proxy)}); give a folder per seed or one holding "
+                         "both (train.seed=0,1)")
+    _check_overlap(proxy, reference)
+    chance = chance_error(num_classes_of(proxy[0], classes))
     spaces, pairs = fidelity_by_space(proxy, reference, None if order is None else list(order),
-                                      chance_error=chance, n_boot=_int(cfg, "n_boot", 1),
-                                      ci=float(ci), seed=_int(cfg, "seed", 0))
+                                      chance_error=chance, n_boot=n_boot, ci=float(ci),
+                                      seed=seed)
     seconds = proxy[0].groupby("design_space")["wall_seconds"].median()
     return spaces, pairs, check_targets(spaces, pairs, seconds, targets)
+
+
+def _sweeps(cfg: Mapping[str, Any], key: str) -> list[pd.DataFrame]:
+    """`load_sweep` of each folder of `key` (regimes may mix: comparing them is the point);
+    a folder without a usable record is one line."""
+    frames = []
+    for d in _dirs(cfg, key):
+        df = load_sweep(d, allow_mixed=True)
+        if df.empty:
+            raise ValueError(f"{key}: {str(d)!r} holds no usable run record; give the sweep.dir "
+                             "of dse-train")
+        frames.append(df)
+    return frames
+
+
+def _names(cfg: Mapping[str, Any], key: str) -> str:
+    value = cfg.get(key)
+    return str(value) if isinstance(value, str) else ",".join(str(v) for v in value)
+
+
+def _seeds(frames: list[pd.DataFrame]) -> str:
+    seeds = sorted({int(s) for f in frames for s in pd.to_numeric(f["train_seed"]).dropna()})
+    if not seeds:
+        return "runs without a training seed"
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
+def _check_overlap(proxy: list[pd.DataFrame], reference: list[pd.DataFrame]) -> None:
+    """At least one sampled model (design space, index) must be in both regimes."""
+    def models(frames: list[pd.DataFrame]) -> set[tuple[str, int]]:
+        return {(str(s), int(i)) for f in frames
+                for s, i in zip(f["design_space"], f["index"], strict=True) if pd.notna(i)}
+
+    both = models(proxy[:1]) & models(reference)
+    if not both:
+        spaces = [sorted({s for s, _ in models(x)}) for x in (proxy, reference)]
+        raise ValueError(f"proxy, reference: no model (design space, index) is in both (proxy "
+                         f"spaces {spaces[0]}, reference spaces {spaces[1]}); give sweeps of "
+                         "the same models under the two regimes")
 
 
 def targets_of(cfg: Mapping[str, Any]) -> Targets:
@@ -87,6 +141,10 @@ def targets_of(cfg: Mapping[str, Any]) -> Targets:
     for key, value in given.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"targets.{key}: {value!r} is not allowed; use a number >= 0")
+        if key in FRACTIONS and value > 1:
+            raise ValueError(f"targets.{key}: {value!r} is not allowed; use a number in [0, 1]")
+        if key == "min_models" and not isinstance(value, int):
+            raise ValueError(f"targets.{key}: {value!r} is not allowed; use an integer >= 0")
     return Targets(**{k: (int(v) if k == "min_models" else float(v)) for k, v in given.items()})
 
 
@@ -95,6 +153,7 @@ def compose(overrides: Sequence[str]) -> dict[str, Any]:
     return conf.compose_plain("fidelity", overrides)
 
 
+@quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point (``dse-fidelity``)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -106,10 +165,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         flags = [a for a in args if a.startswith("-")]
         if flags:
             raise ValueError(f"{flags[0]}: not an option; {USAGE}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SweepWarning)
-            cfg = compose(args)
-            spaces, pairs, judged = fidelity_tables(cfg)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SweepWarning)
+            try:
+                cfg = compose(args)
+                spaces, pairs, judged = fidelity_tables(cfg)
+            finally:
+                for w in caught:
+                    print(f"dse-fidelity: warning: {str(w.message).splitlines()[0]}",
+                          file=sys.stderr)
         if cfg.get("out"):
             out = Path(str(cfg["out"]))
             write_text_atomic(out / "fidelity_spaces.csv",
@@ -119,10 +183,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             write_text_atomic(out / "fidelity_targets.csv",
                               judged.to_csv(index=False, float_format="%.4f"))
     except ValueError as exc:
-        print(f"dse-fidelity: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"dse-fidelity: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         sys.exit(2)
     except OSError as exc:
-        print(f"dse-fidelity: {exc}", file=sys.stderr)
+        print(f"dse-fidelity: error: {exc}", file=sys.stderr)
         sys.exit(1)
     fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
     print(spaces.to_string(**fmt))

@@ -280,6 +280,9 @@ def find_plan(name: str) -> Path:
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
     known = sorted(f.stem for f in (conf.path() / "plan").glob("*.yaml"))
+    if path.suffix in (".yaml", ".yml"):
+        raise ValueError(f"plan: {name!r} is not a file; give a plan of conf/plan/ "
+                         f"({', '.join(known)}) or the path of a plan's .yaml")
     raise ValueError(f"plan: {name!r} is neither a plan of conf/plan/ ({', '.join(known)}) nor "
                      "a .yaml file")
 

@@ -7,6 +7,9 @@ becomes one row; the spec is flattened to per-stage columns ``d1..dn, w1..wn, b1
 s1..sn`` plus derived columns (total depth, shared ``b``/``g``, stage-width ratios
 ``wr_i = w_{i+1}/w_i``) and the run's identity (geometry, training seed, precision, threads, …).
 Runs of different identity are never pooled silently: `load_sweep` names the fields that differ.
+Nor are two populations of one design space (records whose ``population`` hashes differ: other
+complexity windows, constraints, geometry, resolution or sampling seed), nor one run recorded
+twice (a copied folder).
 """
 
 from __future__ import annotations
@@ -18,13 +21,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from anynet.record import find_records, flat_identity, record_identity
+from anynet.record import (
+    IDENTITY_FIELDS,
+    POPULATION,
+    find_records,
+    flat_identity,
+    flat_settings,
+    record_identity,
+)
 
 # Fields a record must have to be usable at all; the rest are optional.
 _REQUIRED = ("status", "spec")
+# An error is a top-1 error in percent: a record outside this range is not a run record.
+ERROR_RANGE = (0.0, 100.0)
+# What ``allow_mixed`` may name (each with its dotted sub-fields, e.g. ``regime.lr``).
+MIXABLE = (*IDENTITY_FIELDS, POPULATION)
+# Columns (and dtypes) of the table of a sweep without any usable record.
+_EMPTY = {"design_space": object, "index": "Int64", "status": object, "error": float,
+          "min_error": float, "flops": float, "params": float, "acts": float, "depth": "Int64",
+          "path": object}
 
 
 class SweepWarning(UserWarning):
@@ -32,24 +49,34 @@ class SweepWarning(UserWarning):
 
 
 def ok_rows(df: pd.DataFrame, metric: str = "error") -> pd.DataFrame:
-    """Rows that trained (status ``ok``) and have a finite `metric`: what every statistic uses."""
-    mask = (df["status"] == "ok") & np.isfinite(pd.to_numeric(df[metric], errors="coerce"))
-    return df.loc[mask]
+    """Rows that trained (status ``ok``) and have a `metric` in `ERROR_RANGE` (a finite
+    percentage): what every statistic uses. The `metric` column comes back as float."""
+    values = pd.to_numeric(df[metric], errors="coerce").astype(float)
+    mask = (df["status"] == "ok") & values.between(*ERROR_RANGE)
+    rows = df.loc[mask]
+    if rows[metric].dtype != float:
+        rows = rows.assign(**{metric: values[mask]})
+    return rows
 
 
 def load_sweep(sweep_dir: str | Path, allow_mixed: bool | Sequence[str] = False
                ) -> pd.DataFrame:
     """One row per record under `sweep_dir` (any depth), sorted by space and index.
 
-    Unreadable or partial files are skipped with a `SweepWarning` naming them. Records whose run
-    identities differ in anything but the spec (regime, data, training seed, precision, threads,
-    memory format, device kind, geometry is in the spec) raise ``ValueError`` naming the
-    differing fields, unless ``allow_mixed=True`` or it lists those fields (e.g.
-    ``["train_seed"]``; a field covers its sub-fields, ``regime`` covers ``regime.lr``).
+    Unreadable or partial files, and records whose error is not a percentage in [0, 100], are
+    skipped with a `SweepWarning` naming them. Records whose run identities differ in anything
+    but the spec (regime, data, training seed, precision, threads, memory format, device kind,
+    geometry is in the spec) raise ``ValueError`` naming the differing fields, and so do
+    records of one design space drawn from different populations (``population``: windows,
+    constraints, geometry, resolution, sampling seed), unless ``allow_mixed=True`` or it lists
+    those fields (e.g. ``["train_seed"]``; a field covers its sub-fields, ``regime`` covers
+    ``regime.lr``; ``population`` the population settings). One run recorded twice (the same
+    model and run id in two folders, e.g. a copied folder) raises naming both paths.
     """
     root = Path(sweep_dir)
     if not root.is_dir():
         raise ValueError(f"sweep_dir: {str(root)!r} is not a directory")
+    allowed = mixed_fields(allow_mixed)
     rows, records = [], []
     for path in find_records(root):
         record = _read_record(path)
@@ -63,14 +90,53 @@ def load_sweep(sweep_dir: str | Path, allow_mixed: bool | Sequence[str] = False
             continue
         rows.append(row)
         records.append(record)
-    if allow_mixed is not True:
-        _check_uniform(records, () if allow_mixed is False else tuple(allow_mixed))
+    _check_unique(rows)
+    if allowed is not None:
+        _check_uniform(records, allowed)
+        if not _covers(allowed, POPULATION):
+            _check_populations(rows, records)
     df = pd.DataFrame(rows)
     if df.empty:
-        return pd.DataFrame(columns=["design_space", "index", "status", "error", "min_error",
-                                     "flops", "params", "acts", "depth"])
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY.items()})
     df["index"] = df["index"].astype("Int64")
     return df.sort_values(["design_space", "index"], na_position="first").reset_index(drop=True)
+
+
+def mixed_fields(allow_mixed: bool | Sequence[str]) -> tuple[str, ...] | None:
+    """The fields `allow_mixed` lets differ (None: every field); a value that is not a bool or
+    a list of `MIXABLE` fields (or their dotted sub-fields) raises ValueError naming it."""
+    if allow_mixed is True:
+        return None
+    if allow_mixed is False:
+        return ()
+    if isinstance(allow_mixed, str) or not isinstance(allow_mixed, Sequence):
+        raise ValueError(f"allow_mixed: {allow_mixed!r} is not allowed; use true, false or a "
+                         f"list of run-identity fields ({', '.join(MIXABLE)})")
+    for field in allow_mixed:
+        if not isinstance(field, str) or str(field).split(".")[0] not in MIXABLE:
+            raise ValueError(f"allow_mixed: {field!r} is not a run-identity field; allowed: "
+                             f"{', '.join(MIXABLE)} and their dotted sub-fields (e.g. "
+                             "regime.lr, data.name, spec.strides)")
+    return tuple(allow_mixed)
+
+
+def _covers(allowed: tuple[str, ...], key: str) -> bool:
+    return any(key == a or key.startswith(f"{a}.") for a in allowed)
+
+
+def _check_unique(rows: list[dict[str, Any]]) -> None:
+    """Refuse one run recorded twice: the same model (space and index, or zoo model) and run
+    id in two folders, e.g. a run folder copied under another index."""
+    seen: dict[tuple[Any, ...], str] = {}
+    for row in rows:
+        if row.get("run_id") is None:
+            continue
+        key = (row["design_space"], row.get("index"), row["run_id"])
+        if key in seen:
+            raise ValueError(
+                f"sweep: run {row['run_id']} of {row['design_space']}#{row.get('index')} is "
+                f"recorded twice, at {seen[key]} and at {row['path']}; remove the copy")
+        seen[key] = row["path"]
 
 
 def _read_record(path: Path) -> dict[str, Any] | None:
@@ -80,7 +146,11 @@ def _read_record(path: Path) -> dict[str, Any] | None:
         warnings.warn(f"skipping {path}: unreadable ({exc.__class__.__name__}: {exc})",
                       SweepWarning, stacklevel=3)
         return None
-    missing = [k for k in _REQUIRED if not isinstance(record, dict) or k not in record]
+    if not isinstance(record, dict):
+        warnings.warn(f"skipping {path}: not a run record (a JSON {type(record).__name__}, "
+                      "not an object)", SweepWarning, stacklevel=3)
+        return None
+    missing = [k for k in _REQUIRED if k not in record]
     if missing:
         warnings.warn(f"skipping {path}: partial record, missing {missing}", SweepWarning,
                       stacklevel=3)
@@ -104,6 +174,15 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     min_error = _float(record.get("min_error"))
     if math.isnan(min_error) and test_errors:
         min_error = min(test_errors)
+    for field, value in (("error", error), ("min_error", min_error)):
+        if math.isfinite(value) and not ERROR_RANGE[0] <= value <= ERROR_RANGE[1]:
+            raise ValueError(f"{field}: {value:g} is outside [0, 100]; an error is a top-1 "
+                             "error in percent")
+    population = record.get(POPULATION)
+    if population is not None and not (isinstance(population, dict)
+                                       and isinstance(population.get("hash"), str)
+                                       and isinstance(population.get("settings"), dict)):
+        raise ValueError(f"{POPULATION}: {population!r} is not a mapping of hash and settings")
     model = record.get("model") or None
     space = _space_name(record, path, root)
     cx = record.get("complexity") or {}
@@ -137,6 +216,7 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     row["resolution"] = record.get("resolution", data.get("resolution"))
     row["num_classes"] = spec.get("num_classes")
     row["run_id"] = record.get("run_id")
+    row["population"] = None if population is None else population["hash"]
     row["train_seed"] = identity.get("train_seed")
     seeds = record.get("seeds") if isinstance(record.get("seeds"), dict) else {}
     row["sample_seed"] = seeds.get("sample")
@@ -214,3 +294,29 @@ def _check_uniform(records: list[dict[str, Any]], allowed: tuple[str, ...]) -> N
             f"sweep mixes {len(records)} records of different run identities; fields that "
             f"differ: {'; '.join(differing)}. Analyse them apart, or allow those fields "
             "(load_sweep(..., allow_mixed=[...]); dse-analyze allow_mixed=[...])")
+
+
+def _check_populations(rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+    """Refuse records of one design space drawn from different populations (their
+    ``population`` hashes differ), naming the space and the settings that differ. Records
+    without the field (written before it existed) are of an unknown population and pass."""
+    by_space: dict[str, dict[str, dict[str, Any]]] = {}
+    for row, record in zip(rows, records, strict=True):
+        if row["population"] is not None:
+            pop = record[POPULATION]
+            by_space.setdefault(row["design_space"], {}).setdefault(pop["hash"], pop["settings"])
+    for space, pops in sorted(by_space.items()):
+        if len(pops) < 2:
+            continue
+        flats = [flat_settings(settings) for settings in pops.values()]
+        differing = []
+        for key in sorted(set().union(*flats)):
+            values = list(dict.fromkeys(f.get(key, "<missing>") for f in flats))
+            if len(values) > 1:
+                more = f" vs … {len(values) - 4} more" if len(values) > 4 else ""
+                differing.append(f"{key} ({' vs '.join(values[:4])}{more})")
+        raise ValueError(
+            f"sweep: design space {space!r} pools {len(pops)} populations (population "
+            f"{', '.join(sorted(pops))}); settings that differ: {'; '.join(differing)}. Analyse "
+            "them apart, or allow it (load_sweep(..., allow_mixed=['population']); "
+            "dse-analyze allow_mixed=[population])")

@@ -26,9 +26,11 @@ def write_record(sweep_dir: str | Path, design_space: str | None, index: int | N
                  spec: AnyNetSpec, error: float, *, status: str = "ok",
                  model: str | None = None, regime: dict[str, Any] | None = None,
                  data: dict[str, Any] | None = None, n_epochs: int = 3,
-                 seed: int = 0, wall_seconds: float = 1.0) -> Path:
+                 seed: int = 0, wall_seconds: float = 1.0,
+                 population: dict[str, Any] | None = None) -> Path:
     """Write one record through the record contract (`anynet.record`: layout, identity,
-    atomic write) and return its path. With `model`, the record is a zoo model's."""
+    atomic write) and return its path. With `model`, the record is a zoo model's; with
+    `population` (`anynet.record.make_population`), it says which population drew it."""
     data = dict(DEFAULT_DATA if data is None else data)
     regime = dict(DEFAULT_REGIME if regime is None else regime)
     cx = complexity(spec, resolution=int(data.get("resolution", 224)))
@@ -51,7 +53,8 @@ def write_record(sweep_dir: str | Path, design_space: str | None, index: int | N
         images_per_second=1000.0, wall_seconds=wall_seconds, device="cpu",
         failure=None if ok or status == "diverged" else "model",
         message=None if ok else f"synthetic {status}",
-        versions={"python": "synthetic", "torch": "synthetic", "package": "synthetic"})
+        versions={"python": "synthetic", "torch": "synthetic", "package": "synthetic"},
+        population=population)
     folder = contract.model_dir(sweep_dir, design_space=design_space, index=index, model=model)
     path = contract.run_dir(folder, identity) / contract.RECORD_NAME
     contract.write_record(path, record)

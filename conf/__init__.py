@@ -64,4 +64,18 @@ def compose_plain(config_name: str, overrides: Sequence[str]) -> dict[str, Any]:
             cfg = compose(config_name=config_name, overrides=list(overrides))
         return OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ValueError(" ".join(str(exc).split())) from None
+        raise ValueError(unparsable_key(overrides) + " ".join(str(exc).split())) from None
+
+
+def unparsable_key(overrides: Sequence[str]) -> str:
+    """``"<key>: "`` of the first override Hydra cannot parse (its error names no key)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            parser.parse_overrides([text])
+        except HydraException:
+            return f"{text.partition('=')[0] or text}: "
+    return ""

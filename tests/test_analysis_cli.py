@@ -86,7 +86,7 @@ def test_bad_input_is_one_line(sweep, tmp_path, capsys, args, message):
         main(args)
     err = capsys.readouterr().err
     assert exc.value.code == 2
-    assert err.count("\n") == 1 and err.startswith("dse-analyze: ")
+    assert err.count("\n") == 1 and err.startswith("dse-analyze: error: ")
     assert message.format(**fill) in err
     assert not (tmp_path / "r" / "report.html").exists()
 
@@ -101,7 +101,7 @@ def test_unwritable_output_is_one_line(sweep, tmp_path):
         out.chmod(0o555)
     r = _cli(f"sweep.dir={sweep}", f"out={out}", "n_boot=50", cwd=tmp_path)
     assert r.returncode == 1
-    assert r.stderr == f"dse-analyze: {out}: Permission denied\n"
+    assert r.stderr == f"dse-analyze: error: {out}: Permission denied\n"
     assert "Traceback" not in r.stdout + r.stderr
 
 
@@ -119,7 +119,7 @@ def test_a_full_disk_leaves_the_old_report_whole(sweep, tmp_path):
              cwd=tmp_path, limit_bytes=150_000)
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "File too large" in r.stderr
-    assert r.stderr.startswith(f"dse-analyze: cannot write {out}")
+    assert r.stderr.startswith(f"dse-analyze: error: cannot write {out}")
     assert (out / "report.html").read_bytes() == before
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 

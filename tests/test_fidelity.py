@@ -139,8 +139,8 @@ def test_fidelity_in_every_space_and_verdict_fidelity(tmp_path, capsys):
     with pytest.raises(SystemExit) as err:
         main([f"proxy=[{tmp_path / 'p0'}]", "reference=[/nowhere]"])
     assert err.value.code == 2
-    assert capsys.readouterr().err.strip() == ("dse-fidelity: reference: '/nowhere' is not a "
-                                               "folder; give sweep folders")
+    assert capsys.readouterr().err.strip() == ("dse-fidelity: error: reference: '/nowhere' is "
+                                               "not a folder; give sweep folders")
 
 
 def test_one_folder_holding_both_seeds_gives_the_same_tables(tmp_path, capsys):
@@ -209,5 +209,5 @@ def test_targets_are_judged_from_the_tables_and_wait_for_enough_models(tmp_path,
         main([f"proxy={tmp_path / 'p0'}", f"reference={tmp_path / 'r0'}", "+targets.speed=1"])
     assert err.value.code == 2
     assert capsys.readouterr().err.strip() == (
-        "dse-fidelity: targets: unknown key(s) ['speed']; allowed: ['trained', 'rho_ref', "
-        "'rho_seeds', 'seconds', 'min_models']")
+        "dse-fidelity: error: targets: unknown key(s) ['speed']; allowed: ['trained', "
+        "'rho_ref', 'rho_seeds', 'seconds', 'min_models']")
