@@ -41,8 +41,16 @@ PRECISIONS = ("fp32", "bf16")
 # A failure of the machine rather than the model (disk full, out of memory, a lost lock):
 # such a record is retried by every rerun, never kept as a verdict.
 ENVIRONMENT = "environment"
+# The record field naming the population a sampled model was drawn from (`make_population`).
+POPULATION = "population"
 # Fields the trainer adds to a record's data section after loading (not part of the config).
 DATA_SUMMARY = ("train_size", "mean", "std")
+# Data keys that say where a dataset is kept or how fast it is read, not what it is: left out of
+# a run's identity (docs/SWEEPS.md). "*": every dataset; otherwise per dataset name.
+DATA_NON_IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
+    "*": ("cache_dir",),
+    "imagefolder_stream": ("workers", "prefetch"),
+}
 
 
 class RecordError(ValueError):
@@ -56,6 +64,20 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
+def check_finite(value: Any, key: str = "") -> None:
+    """One-line ValueError naming the dotted key of a NaN or infinite float in `value` (canonical
+    JSON has none): the fallback behind each key's own check (``data.noise: nan is not
+    allowed; use a finite number``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{key or 'value'}: {value!r} is not allowed; use a finite number")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_finite(v, f"{key}[{i}]")
+
+
 def stable_hash(obj: Any, n: int = 10) -> str:
     """Short hex SHA-256 of the canonical JSON of `obj` (stable across runs and machines)."""
     return hashlib.sha256(canonical_json(obj)).hexdigest()[:n]
@@ -65,16 +87,38 @@ def make_identity(*, spec: Mapping[str, Any], data: Mapping[str, Any],
                   regime: Mapping[str, Any], train_seed: int, precision: str, threads: int,
                   channels_last: bool, device_kind: str) -> dict[str, Any]:
     """The identity of a run: everything that decides its result (docs/SWEEPS.md). `data` is
-    the data config; a cache location is where the data is kept, not what it is, and is left
-    out."""
+    the data config less its `DATA_NON_IDENTITY_KEYS` (where the data is kept and how fast it is
+    read are not what it is)."""
     if precision not in PRECISIONS:
         raise ValueError(f"train.precision: {precision!r} is not allowed; use one of "
                          f"{', '.join(PRECISIONS)}")
+    check_finite({"spec": spec, "data": data, "regime": regime})
     return {"spec": dict(spec),
-            "data": {k: v for k, v in data.items() if k != "cache_dir"},
+            "data": data_identity(data),
             "regime": dict(regime), "train_seed": int(train_seed), "precision": precision,
             "threads": int(threads), "channels_last": bool(channels_last),
             "device_kind": str(device_kind)}
+
+
+def data_identity(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The data config less the keys `DATA_NON_IDENTITY_KEYS` lists for every dataset and for
+    this one."""
+    skip = DATA_NON_IDENTITY_KEYS["*"] + DATA_NON_IDENTITY_KEYS.get(str(data.get("name")), ())
+    return {k: v for k, v in data.items() if k not in skip}
+
+
+def make_population(design_space: Mapping[str, Any], windows: Mapping[str, Any],
+                    sample_seed: int) -> dict[str, Any]:
+    """The `POPULATION` field of a sampled model's record: the settings that decide which
+    models its population contains (the space's config as its members are drawn from it, the
+    complexity windows in effect at its resolution, the sampling seed) and their hash. Not
+    part of the identity: a run's result does not depend on which population drew its spec,
+    so run ids stay as they were; `analysis.load_sweep` refuses to pool two populations of
+    one space."""
+    settings = json.loads(canonical_json({"design_space": dict(design_space),
+                                          "windows": dict(windows),
+                                          "sample_seed": int(sample_seed)}))
+    return {"hash": stable_hash(settings, 12), "settings": settings}
 
 
 def identity_hash(identity: Mapping[str, Any]) -> str:
@@ -88,21 +132,29 @@ def run_id(identity: Mapping[str, Any]) -> str:
     return f"{safe}-s{identity.get('train_seed')}-{identity_hash(identity)}"
 
 
+def flat_settings(value: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Dotted-key view of nested mappings (``{"a": {"b": 1}}`` → ``{"a.b": "1"}``) with
+    canonical JSON values, for comparing configs field by field."""
+    out: dict[str, str] = {}
+
+    def walk(v: Any, key: str) -> None:
+        if isinstance(v, Mapping) and v:
+            for k, item in v.items():
+                walk(item, f"{key}.{k}" if key else str(k))
+        else:
+            out[key] = canonical_json(v).decode()
+
+    walk(value, prefix)
+    return out
+
+
 def flat_identity(identity: Mapping[str, Any], skip: tuple[str, ...] = ()) -> dict[str, str]:
     """Dotted-key view of an identity (``regime.lr``, ``train_seed``, ``spec.strides``) with
     canonical JSON values, for comparing runs field by field."""
     out: dict[str, str] = {}
-
-    def walk(value: Any, key: str) -> None:
-        if isinstance(value, Mapping) and value:
-            for k, v in value.items():
-                walk(v, f"{key}.{k}")
-        else:
-            out[key] = canonical_json(value).decode()
-
     for field in IDENTITY_FIELDS:
         if field not in skip:
-            walk(identity.get(field), field)
+            out.update(flat_settings({field: identity.get(field)}))
     return out
 
 
@@ -123,7 +175,7 @@ def record_identity(record: Mapping[str, Any]) -> dict[str, Any]:
     data = record.get("data") if isinstance(record.get("data"), Mapping) else {}
     device = str(record.get("device") or "cpu")
     return {"spec": record.get("spec"),
-            "data": {k: v for k, v in data.items() if k not in ("cache_dir", *DATA_SUMMARY)},
+            "data": {k: v for k, v in data_identity(data).items() if k not in DATA_SUMMARY},
             "regime": record.get("regime"), "train_seed": seeds.get("train"),
             "precision": "fp32", "threads": record.get("threads"),
             "channels_last": record.get("channels_last"),
@@ -178,7 +230,10 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     """Write `path` through ``write(file)`` via a temp file in the same folder, fsync and
     rename, with the permissions a plain ``open`` would give (0666 less the umask). On any
     error the temp file is removed and an existing file is left as it was; an ``OSError`` is
-    re-raised naming the path (e.g. a full disk)."""
+    re-raised naming the path (e.g. a full disk): ``OSError(errno, "cannot write PATH:
+    reason")``, whose ``strerror`` is that one line. A writer that turns the file's OSError
+    into its own exception (torch.save raises ``RuntimeError: unexpected pos …`` after a failed
+    write) still gives that OSError, so a full disk is never mistaken for another failure."""
     path = Path(path)
     tmp = None
     try:
@@ -190,15 +245,26 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        reason = e.strerror or type(e).__name__
-        raise OSError(e.errno, f"cannot write {path}: {reason}") from None
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+        cause = _os_error(e) if isinstance(e, Exception) else None
+        if cause is None:
+            raise
+        reason = cause.strerror or type(cause).__name__
+        raise OSError(cause.errno, f"cannot write {path}: {reason}") from None
+
+
+def _os_error(e: BaseException) -> OSError | None:
+    """`e` if it is an OSError, else the first OSError it was raised from or during."""
+    seen: set[int] = set()
+    current: BaseException | None = e
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -244,8 +310,8 @@ RECORD_FIELDS = (
     "status", "failure", "error", "min_error", "epochs", "spec", "complexity", "resolution",
     "source", "design_space", "index", "model", "seeds", "regime", "data",
     "images_per_second", "wall_seconds", "versions", "device", "threads", "channels_last",
-    "precision", "message", "traceback", "resumed_from_epoch", "predicted", "identity",
-    "run_id")
+    "precision", "message", "traceback", "resumed_from_epoch", "predicted", "population",
+    "identity", "run_id")
 
 
 def write_record(path: str | Path, record: Mapping[str, Any]) -> None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig
 
 import conf
 from anynet.record import write_text_atomic
+from anynet.system import quiet_broken_pipe
 
 from .config import space_from_config
 from .space import Population
@@ -30,32 +33,62 @@ def summary(name: str, pop: Population) -> str:
     return "\n".join(lines)
 
 
+ROOT_KEYS = ("design_space", "data", "n", "seed", "out")  # conf/sample.yaml, composed
+
+
+def check_config(cfg: Mapping[str, Any]) -> tuple[int, int, Path]:
+    """``n``, ``seed`` and ``out`` of a composed dse-sample config; a one-line ValueError
+    naming the key, the value and what is allowed otherwise. Checked before Hydra runs
+    (`sampling.precheck`) and again by `run`."""
+    unknown = sorted(set(cfg) - set(ROOT_KEYS))
+    if unknown:
+        raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(ROOT_KEYS)}")
+    out = cfg.get("out")
+    if out is None or not str(out).strip():
+        raise ValueError(f"out: {out!r} is not allowed; give out=<path.jsonl> (never "
+                         "overwritten)")
+    n, seed = cfg.get("n"), cfg.get("seed")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: {n!r} is not allowed; use an integer >= 1 (the population "
+                         "size: members 0 .. n-1)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: {seed!r} is not allowed; use an integer >= 0 (the "
+                         "population seed)")
+    return n, seed, Path(str(out)).expanduser()
+
+
+def _validate(cfg: Mapping[str, Any]) -> None:
+    """The precheck of a composed config: n, seed, out, and the design space builds."""
+    check_config(cfg)
+    space_from_config(cfg["design_space"])
+
+
+def _error(message: str) -> None:
+    print(f"dse-sample: error: {message}", file=sys.stderr, flush=True)
+
+
 def run(cfg: DictConfig) -> int:
-    if cfg.get("out") is None:
-        print("dse-sample: out: missing; give out=<path.jsonl>", file=sys.stderr)
+    """Draw and write the population; the exit status (2: bad input, 1: out exists or
+    cannot be written)."""
+    try:
+        n, seed, out = check_config(cfg)
+    except ValueError as exc:
+        _error(str(exc))
         return 2
-    out = Path(str(cfg.out))
     if out.exists():
-        print(f"dse-sample: {out} exists; refusing to overwrite (choose another out=)",
-              file=sys.stderr)
+        _error(f"out: {out} exists; refusing to overwrite (choose another out=)")
         return 1
-    n, seed = cfg.n, cfg.seed
-    for key, v in (("n", n), ("seed", seed)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            print(f"dse-sample: {key}: {v!r} is not allowed; use an integer >= 0",
-                  file=sys.stderr)
-            return 2
     try:
         space = space_from_config(cfg.design_space)
         pop = space.sample_many(range(n), seed)
     except ValueError as exc:
-        print(f"dse-sample: {exc}", file=sys.stderr)
-        return 1
+        _error(str(exc).splitlines()[0])
+        return 2
     lines = [json.dumps({"design_space": space.name, **s.to_dict()}) for s in pop.samples]
     try:
         write_text_atomic(out, "".join(line + "\n" for line in lines))
     except OSError as exc:
-        print(f"dse-sample: out: {exc}", file=sys.stderr)
+        _error(f"out: cannot write {out} ({exc.strerror or exc}); give a writable path")
         return 1
     print(summary(space.name, pop))
     print(f"wrote {out}")
@@ -63,14 +96,16 @@ def run(cfg: DictConfig) -> int:
 
 
 @hydra.main(config_path=str(conf.path()), config_name="sample", version_base=None)
+@quiet_broken_pipe  # inside Hydra too: Hydra reports a task's exceptions as a traceback
 def _main(cfg: DictConfig) -> None:
     code = run(cfg)
     if code:
         sys.exit(code)
 
 
+@quiet_broken_pipe
 def main() -> None:
     from .precheck import precheck
 
-    precheck("dse-sample", "sample", sys.argv[1:])
+    precheck("dse-sample", "sample", sys.argv[1:], validate=_validate)
     _main()

@@ -151,3 +151,31 @@ def test_the_real_files_of_the_debian_package():
     assert np.bincount(yte).tolist() == [1_000] * 10
     sub = fashion_mnist_splits({"train_size": 2_500})[1]
     assert np.bincount(sub).tolist() == [250] * 10
+
+
+def test_load_dataset_serves_fashion_mnist_from_the_config(tmp_path):
+    from omegaconf import OmegaConf
+
+    from train.data import load_dataset
+
+    _write_set(tmp_path, 100, 20)
+    cfg = OmegaConf.to_container(OmegaConf.load(
+        Path(__file__).resolve().parents[1] / "conf" / "data" / "fashion_mnist.yaml"))
+    d = load_dataset({**cfg, "root": str(tmp_path), "train_size": 50, "resolution": 16})
+    assert tuple(d.x_train.shape) == (50, 1, 16, 16) and tuple(d.x_test.shape) == (20, 1, 16, 16)
+    assert d.summary()["train_size"] == 50 and d.num_classes == 10 and d.crop_padding == 2
+    assert d.x_test.is_contiguous() and d.x_test.dtype == d.x_train.dtype
+
+
+def test_dse_train_names_the_missing_package_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "dse-train"
+    p = subprocess.run([str(exe), "data=fashion_mnist", f"data.root={tmp_path / 'none'}",
+                        f"sweep.dir={tmp_path / 'sw'}", "train.progress=none"],
+                       capture_output=True, text=True, timeout=300)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2, p.stderr
+    assert len(lines) == 1 and lines[0].startswith("dse-train: error: data.root:")
+    assert "apt-get install dataset-fashion-mnist" in lines[0]

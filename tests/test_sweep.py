@@ -139,37 +139,6 @@ def test_instrument_experiment_runs_every_space_index_by_index():
     assert [len(v) for v in lists] == [24, 5, 2]  # 240 runs
 
 
-def test_slurm_preset_makes_a_valid_sbatch_array(tmp_path, monkeypatch):
-    submitit = pytest.importorskip("submitit")
-    bin_dir = tmp_path / "bin"  # submitit insists on finding srun; nothing is submitted here
-    bin_dir.mkdir()
-    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")
-    (bin_dir / "srun").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("config", overrides=[
-            "hydra/launcher=slurm", "hydra.launcher.partition=cpu", "hydra.launcher.mem_gb=6",
-            "hydra.launcher.timeout_min=30", "hydra.launcher.array_parallelism=16",
-            f"sweep.dir={tmp_path}"], return_hydra_config=True)
-    launcher = cfg.hydra.launcher
-    assert launcher._target_.endswith("SlurmLauncher")
-    # The same translation the submitit launcher does: queue keys get the "slurm_" prefix.
-    executor = submitit.AutoExecutor(folder=tmp_path, cluster="slurm",
-                                     slurm_max_num_timeout=launcher.max_num_timeout)
-    base = {"timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node", "mem_gb", "nodes",
-            "name", "stderr_to_stdout"}
-    skip = {"_target_", "submitit_folder", "max_num_timeout", "name"}
-    params = {k if k in base else f"slurm_{k}": v for k, v in launcher.items()
-              if k not in skip and v is not None}
-    executor.update_parameters(**params)  # raises on any key sbatch does not know
-    slurm = executor._executor
-    slurm.parameters["map_count"] = 40
-    text = slurm._make_submission_file_text("python -m x", "uid")
-    for line in ("#SBATCH --partition=cpu", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=6GB",
-                 "#SBATCH --time=30", "#SBATCH --array=0-39%16"):
-        assert line in text
-
-
 def test_summary_counts_job_outcomes(tmp_path):
     hydra_dir = tmp_path / "multirun"
     outcomes = [("trained", "ok"), ("trained", "diverged"), ("trained", "failed"),

@@ -9,13 +9,23 @@ summarizes it (docs/SWEEPS.md). Torch-free: it runs in the launching process.
   (`progress_line`). The total N is counted from the sweep's overrides before it starts.
 - SIGTERM or SIGINT to the launching process prints the summary so far, stops the workers (the
   launcher aborts its pool), keeps every checkpoint, and exits with one line.
-- ``on_multirun_end`` prints the counts of this sweep and what ``sweep.dir`` holds.
+- ``on_multirun_end`` prints the counts of this sweep and what ``sweep.dir`` holds, and exits
+  with status 1 when a job stopped with an error or no job left a record it keeps
+  (`sweep_failed`).
+- A full disk (docs/SWEEPS.md "A full disk") is one line at every write: nothing starts with
+  less than `MIN_FREE` bytes free in ``sweep.dir``; each job's ``.hydra/*.yaml`` are written
+  atomically here (``on_job_start``, in place of Hydra's own writes) and its log through
+  `JobLogFile`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import math
+import os
+import shutil
 import signal
 import sys
 import time
@@ -26,9 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from anynet.record import find_records, flat_identity, record_identity, write_json_atomic
+from anynet.record import (
+    find_records,
+    flat_identity,
+    record_identity,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 from .settings import ConfigError, settings_from_config
 
@@ -36,6 +53,57 @@ OUTCOME_NAME = "dse_outcome.json"
 SWEEP_NAME = "dse_sweep.json"
 KINDS = ("trained", "skipped", "busy", "error")
 STATUSES = ("ok", "diverged", "failed")
+JOB_CONFIG_DIR = ".hydra"  # each job's config.yaml, hydra.yaml, overrides.yaml (as Hydra's own)
+MIN_FREE = 64 * 1024  # bytes free in sweep.dir below which nothing starts (Hydra's files alone
+                      # take ~10 KB per job)
+
+
+def error_line(e: BaseException) -> str:
+    """The one line a CLI prints for `e`: a failed write (`anynet.record.write_atomic`) as
+    ``cannot write PATH: No space left on device``, anything else as its first line."""
+    if isinstance(e, OSError) and e.strerror and e.filename is None:
+        return e.strerror
+    text = str(e).splitlines()[0] if str(e) else ""
+    return text or type(e).__name__
+
+
+class JobLogFile(logging.FileHandler):
+    """The job log's handler (``hydra.job_logging.handlers.file`` in conf/config.yaml): a
+    `logging.FileHandler` opened on first use that, when the file cannot be written (a full
+    disk), prints one line and drops the log's further lines instead of logging's traceback per
+    line; the job goes on and its own writes report the disk."""
+
+    def __init__(self, filename: str, mode: str = "a", encoding: str | None = None,
+                 delay: bool = True, errors: str | None = None) -> None:
+        super().__init__(filename, mode, encoding, delay, errors)
+        self.failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.failed:
+            return
+        try:
+            super().emit(record)
+        except OSError as e:  # opening the file (delay=True) happens outside logging's guard
+            self._fail(e)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            self._fail(error)
+        else:
+            super().handleError(record)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as e:  # the lines still buffered do not fit either
+            if not self.failed:
+                self._fail(e)
+
+    def _fail(self, e: OSError) -> None:
+        self.failed = True
+        print(f"dse-train: warning: cannot write {self.baseFilename}: {e.strerror or e}; "
+              "log lines dropped", file=sys.stderr, flush=True)
 
 
 # -- files the jobs and the launcher share -----------------------------------------------------
@@ -187,13 +255,28 @@ class SweepSummary(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _check(config)
 
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Save the job's config as Hydra would (``hydra.output_subdir: null`` turns Hydra's
+        own, non-atomic writes off), atomically; a full disk is one line: a single run stops
+        (exit 1), a sweep's job goes on and reports its own writes."""
+        try:
+            save_job_config(config)
+        except OSError as e:
+            print(f"dse-train: error: {error_line(e)}", file=sys.stderr, flush=True)
+            if OmegaConf.select(config, "hydra.mode") == RunMode.RUN:
+                sys.exit(1)
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _check(config)
         hydra_dir = _hydra_sweep_dir(config)
         node = config.hydra.sweeper.get("params")
         params = OmegaConf.to_container(node, resolve=False) if node is not None else {}
         total = count_sweep_jobs(params or {}, config.hydra.overrides.task)
-        write_json_atomic(hydra_dir / SWEEP_NAME, {"total": total, "started": time.time()})
+        try:
+            write_json_atomic(hydra_dir / SWEEP_NAME, {"total": total, "started": time.time()})
+        except OSError as e:
+            print(f"dse-train: error: {error_line(e)}", file=sys.stderr, flush=True)
+            sys.exit(1)
         print(f"dse-train: {total if total is not None else 'a sweep of'} jobs -> "
               f"{_sweep_dir(config)}", flush=True)
         # loky replaces a worker whose memory grew (torch's allocator) and warns about it; the
@@ -217,7 +300,11 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         for sig, old in self._handlers.items():
             signal.signal(sig, old)
-        if self._print_summary(config)["error"]:
+        counts = self._print_summary(config)
+        if sweep_failed(counts, _read_meta(_hydra_sweep_dir(config)).get("total")):
+            if not counts["error"]:
+                print("dse-train: error: every job of this sweep failed (see above); a rerun "
+                      "retries the environment's failures", file=sys.stderr, flush=True)
             sys.exit(1)
 
     def _print_summary(self, config: DictConfig) -> Counter:
@@ -231,13 +318,51 @@ class SweepSummary(Callback):
             print(line, flush=True)
         errors = [o for o in outcomes if o["kind"] == "error"]
         if errors:
-            print(f"dse-train: {len(errors)} job(s) stopped on bad input, e.g. "
+            print(f"dse-train: {len(errors)} job(s) stopped with an error, e.g. "
                   f"{errors[0]['label']}: {errors[0]['message']}", file=sys.stderr, flush=True)
         return counts
 
 
+def sweep_failed(counts: Counter, total: int | None) -> bool:
+    """Whether a multirun ends with exit status 1: a job stopped with an error, or no job
+    produced a record it could keep (every job failed, errored or left no outcome)."""
+    if counts["error"]:
+        return True
+    kept = sum(counts[k] for k in ("ok", "diverged", "skipped", "busy"))
+    return kept == 0 and (counts["failed"] > 0 or bool(total))
+
+
+def save_job_config(config: DictConfig) -> None:
+    """``<job dir>/.hydra/config.yaml``, ``hydra.yaml`` and ``overrides.yaml``: the files
+    Hydra's ``output_subdir`` would hold, written atomically (OSError ``cannot write PATH:
+    reason``)."""
+    folder = Path(str(config.hydra.runtime.output_dir)) / JOB_CONFIG_DIR
+    task = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+    files = {"config.yaml": task, "hydra.yaml": OmegaConf.masked_copy(config, ["hydra"]),
+             "overrides.yaml": config.hydra.overrides.task}
+    for name, node in files.items():
+        write_text_atomic(folder / name, OmegaConf.to_yaml(node))
+
+
+def check_free_space(sweep_dir: Path) -> None:
+    """OSError ``cannot write SWEEP_DIR: No space left on device (…)`` when the filesystem
+    that would hold `sweep_dir` has less than `MIN_FREE` bytes free."""
+    where = sweep_dir
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        return  # unknown: the writes themselves will tell
+    if free < MIN_FREE:
+        raise OSError(errno.ENOSPC, f"cannot write {sweep_dir}: {os.strerror(errno.ENOSPC)} "
+                      f"({free // 1024} KiB free; dse-train needs at least "
+                      f"{MIN_FREE // 1024} KiB)")
+
+
 def _check(config: DictConfig) -> None:
-    """Check the torch-free part of the config; one line and exit 2 on a bad value."""
+    """Check the torch-free part of the config; one line and exit 2 on a bad value, exit 1
+    when sweep.dir's disk is (nearly) full."""
     try:
         task = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
         settings_from_config(OmegaConf.to_container(task, resolve=True))
@@ -247,6 +372,11 @@ def _check(config: DictConfig) -> None:
     except Exception as e:  # noqa: BLE001 - e.g. an interpolation that does not resolve
         print(f"dse-train: error: config: {str(e).splitlines()[0]}", file=sys.stderr, flush=True)
         sys.exit(2)
+    try:
+        check_free_space(_sweep_dir(config))
+    except OSError as e:
+        print(f"dse-train: error: {error_line(e)}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 def _sweep_dir(config: DictConfig) -> Path:

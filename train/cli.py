@@ -16,12 +16,15 @@ import gc
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
 import conf
+from anynet.system import quiet_broken_pipe
 
-from .callbacks import progress_line, write_outcome
+from .callbacks import error_line, progress_line, write_outcome
+from .settings import missing_folders
 
 
 @cache
@@ -39,7 +42,10 @@ def _prepare_job_process() -> None:
     gc.freeze()
 
 
-def _hydra_main(cfg: DictConfig) -> None:
+@quiet_broken_pipe  # inside Hydra too: Hydra reports a task's exceptions as a traceback
+def _hydra_main(cfg: DictConfig, fresh: tuple[Path, ...] = ()) -> None:
+    """One job. `fresh`: the folders of ``sweep.dir`` that did not exist before this command;
+    a single run refused for bad input removes what it made there (nothing is left)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -54,23 +60,55 @@ def _hydra_main(cfg: DictConfig) -> None:
 
         outcome = run_job(cfg)
     except (ValueError, OSError) as e:
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        message = error_line(e)
         print(f"dse-train: error: {message}", file=sys.stderr, flush=True)
         if single:
+            if isinstance(e, ValueError):
+                _remove_made(job_dir, fresh)
             sys.exit(2 if isinstance(e, ValueError) else 1)
-        write_outcome(job_dir, "error", _label(cfg), message=message)
+        _outcome(job_dir, "error", _label(cfg), message=message)
         print(progress_line(job_dir.parent), flush=True)
         return
     record = outcome.record or {}
     status = record.get("status")
     if not single:
-        write_outcome(job_dir, outcome.kind, outcome.label, status, outcome.path,
-                      record.get("message"))
+        _outcome(job_dir, outcome.kind, outcome.label, status, outcome.path,
+                 record.get("message"))
         text = outcome.kind if outcome.kind != "trained" else _result(record)
         print(progress_line(job_dir.parent, {"label": outcome.label, "text": text}),
               flush=True)
     elif status == "failed":
         sys.exit(1)
+
+
+def _remove_made(job_dir: Path, fresh: tuple[Path, ...]) -> None:
+    """Remove what a refused single run made: its Hydra job folder (this run's own, named by
+    its start time to the microsecond: Hydra's files and the job log) and the empty folders
+    above it (``.hydra/run``, ``.hydra``, and the ``sweep.dir`` folders in `fresh`). Nothing that
+    was there before the command is touched."""
+    import shutil
+
+    job_dir = job_dir.absolute()
+    if job_dir.parent.name != "run" or job_dir.parent.parent.name != ".hydra":
+        return  # hydra.run.dir moved elsewhere by the user: left as it is
+    shutil.rmtree(job_dir, ignore_errors=True)
+    top = fresh[-1] if fresh else job_dir.parents[2]  # the sweep.dir that existed: kept
+    for folder in job_dir.parents:
+        if folder == top.parent or (not fresh and folder == top):
+            break
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            break
+
+
+def _outcome(job_dir: Path, *args: Any) -> None:
+    """`write_outcome`; a full disk is one line (the sweep's summary counts the job as
+    unfinished), never a traceback that would stop the other jobs."""
+    try:
+        write_outcome(job_dir, *args)
+    except OSError as e:
+        print(f"dse-train: error: {error_line(e)}", file=sys.stderr, flush=True)
 
 
 def _result(record: dict) -> str:
@@ -87,7 +125,9 @@ def _label(cfg: DictConfig) -> str:
 
 def _validate(cfg: dict) -> None:
     """The torch-free checks of a composed config, run on every value of a choice sweep before
-    any job starts: settings, the design space (or zoo model / spec), the regime."""
+    any job starts: settings, the design space (or zoo model / spec), the regime, then no
+    NaN or infinity under any other key."""
+    from anynet.record import check_finite
     from sampling import space_from_config
 
     from .regime import Regime
@@ -97,6 +137,20 @@ def _validate(cfg: dict) -> None:
     if cfg.get("model") is None and cfg.get("spec") is None:
         space_from_config(cfg["design_space"])
     Regime.from_config(cfg["regime"])
+    check_finite(cfg)  # any other key (data.noise=nan): named, before it reaches a hash
+
+
+def _validate_values(cfg: dict, key: str, values: list) -> None:
+    """Every value of a range sweep of a ``sample.*``, ``train.*`` or ``sweep.*`` key, through
+    the settings check (cheap: the config is not composed again per value), so a bad value
+    anywhere in ``sample.index='range(1,-2,-1)'`` stops the sweep before its first job."""
+    from .settings import settings_from_config
+
+    section, _, name = key.partition(".")
+    if section not in ("sample", "train", "sweep") or not name or "." in name:
+        return  # other keys: their first, smallest and largest values were composed
+    for value in values:
+        settings_from_config({**cfg, section: {**(cfg.get(section) or {}), name: value}})
 
 
 def _validate_sweep(cfg: DictConfig, swept: list[str]) -> None:
@@ -109,16 +163,24 @@ def _validate_sweep(cfg: DictConfig, swept: list[str]) -> None:
     check_one_sweep_dir(str(raw), swept)
 
 
+@quiet_broken_pipe
 def main() -> None:
     """Console entry point ``dse-train`` (Hydra app over conf/config.yaml)."""
     import hydra
 
     from sampling.precheck import precheck
 
-    precheck("dse-train", "config", sys.argv[1:], validate=_validate,
-             validate_sweep=_validate_sweep)
+    first = precheck("dse-train", "config", sys.argv[1:], validate=_validate,
+                     validate_sweep=_validate_sweep, validate_values=_validate_values)
+    sweep_dir = ((first or {}).get("sweep") or {}).get("dir")
+    fresh = (missing_folders(Path(sweep_dir).expanduser().absolute())
+             if isinstance(sweep_dir, str) and sweep_dir else ())
+
+    def task(cfg: DictConfig) -> None:
+        _hydra_main(cfg, fresh)
+
     app = hydra.main(version_base="1.3", config_path=str(conf.path()),
-                     config_name="config")(_hydra_main)
+                     config_name="config")(task)
     try:
         app()
     except KeyboardInterrupt:

@@ -8,9 +8,14 @@
   as an ``.npz`` (written atomically, rebuilt if corrupt);
 - ``digits``: scikit-learn's 1,797 8x8 digits (values 0..16 rescaled to 0..255);
 - ``synthetic``: procedural oriented gratings, one orientation per class (for tests);
+- ``fashion_mnist``: Fashion-MNIST's four IDX files (Debian's ``dataset-fashion-mnist`` by
+  default), a seeded class-balanced ``train_size`` subset of the 60,000 training images, tested
+  on the official 10,000 (or on a ``val_size`` validation split), `train.fashion_mnist`;
 - ``cifar10``: a local ``cifar-10-batches-py`` directory (pickled batches);
 - ``imagefolder``: a local root with ``train/<class>/`` and ``val/<class>/`` image folders,
-  decoded with Pillow, shorter side resized to ``resolution`` and center-cropped.
+  decoded with Pillow, shorter side resized to ``resolution`` and center-cropped;
+- ``imagefolder_stream``: the same layout read lazily, decoded and augmented in DataLoader
+  workers (`train.stream.StreamDataset`: ImageNet-size folders at 224 px).
 
 Images are resized to ``resolution`` once at load time; channels are converted (gray ↔ RGB) if
 ``channels`` differs from the source. Bad paths or files raise `DataError`, one line naming the
@@ -26,22 +31,29 @@ import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from anynet.record import write_atomic
 
+from .fashion_mnist import FashionMnistError, fashion_mnist_splits
 from .transforms import channel_stats, resize_uint8
+
+if TYPE_CHECKING:
+    from .stream import StreamDataset
 
 COMMON_KEYS = ("name", "resolution", "channels", "num_classes", "crop_padding", "flip")
 EXTRA_KEYS: dict[str, tuple[str, ...]] = {
     "mnist5k": ("split_seed", "test_size", "cache_dir"),
     "digits": ("split_seed", "test_size"),
     "synthetic": ("train_size", "test_size", "seed", "noise"),
+    "fashion_mnist": ("root", "train_size", "val_size", "split_seed"),
     "cifar10": ("root",),
     "imagefolder": ("root",),
+    "imagefolder_stream": ("root", "scale", "ratio", "eval_crop_fraction", "mean", "std",
+                           "workers", "prefetch"),
 }
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CIFAR_LAYOUT = ("a cifar-10-batches-py directory with data_batch_1..data_batch_5 and test_batch "
@@ -77,6 +89,10 @@ class Dataset:
     def resolution(self) -> int:
         return int(self.x_train.shape[-1])
 
+    @property
+    def train_size(self) -> int:
+        return int(self.x_train.shape[0])
+
     def to(self, device: torch.device | str) -> Dataset:
         """The same dataset with every tensor on `device` (the whole set lives on the GPU)."""
         move = {k: getattr(self, k).to(device) for k in
@@ -93,7 +109,7 @@ class Dataset:
 
 # -- entry point ------------------------------------------------------------------------------
 
-def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
+def load_dataset(cfg: Mapping[str, Any]) -> Dataset | StreamDataset:
     """Build the dataset described by a ``data`` config mapping (see module docstring)."""
     cfg = dict(cfg)
     name = cfg.get("name")
@@ -112,6 +128,10 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
     flip = cfg.get("flip", False)
     if not isinstance(flip, bool):
         raise DataError(f"data.flip: {flip!r} is not allowed; use true or false")
+    if name == "imagefolder_stream":
+        from .stream import load_stream  # imports this module
+
+        return load_stream(cfg, _root(cfg, FOLDER_LAYOUT), res, channels, num_classes, flip)
 
     if name == "mnist5k":
         x, y = _mnist5k_arrays(cfg.get("cache_dir"))
@@ -123,6 +143,11 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
                         _int(cfg, "split_seed", 0, default=0))
     elif name == "synthetic":
         splits = _synthetic(cfg, res, channels, num_classes)
+    elif name == "fashion_mnist":
+        try:
+            splits = fashion_mnist_splits(cfg)
+        except FashionMnistError as e:
+            raise DataError(str(e)) from None
     elif name == "cifar10":
         splits = _cifar10(_root(cfg, CIFAR_LAYOUT))
     else:
@@ -247,8 +272,9 @@ def _synthetic(cfg: dict, res: int, channels: int, num_classes: int):
     n_train = _int(cfg, "train_size", 2, default=512)
     n_test = _int(cfg, "test_size", 1, default=256)
     noise = cfg.get("noise", 20.0)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise DataError(f"data.noise: {noise!r} is not allowed; use a number >= 0")
+    if (isinstance(noise, bool) or not isinstance(noise, (int, float))
+            or not math.isfinite(noise) or noise < 0):
+        raise DataError(f"data.noise: {noise!r} is not allowed; use a finite number >= 0")
     rng = np.random.default_rng(_int(cfg, "seed", 0, default=0))
 
     def make(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -270,12 +296,24 @@ def _synthetic(cfg: dict, res: int, channels: int, num_classes: int):
 
 # -- cifar10 ----------------------------------------------------------------------------------
 
-# What a CIFAR-10 batch may build: numpy arrays and their dtypes (the pickle's dicts, lists,
-# bytes and numbers need no global). Anything else is refused before it is built.
+# What a CIFAR-10 batch may build: numpy arrays and their dtypes (numpy 1 and 2 module names;
+# the pickle's dicts, lists, strings and numbers need no global), and byte strings as Python 3
+# writes them under protocol 2 (``_codecs.encode(text, "latin1")``, `_latin1_bytes`). Anything
+# else is refused before it is built.
 CIFAR_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
 }
+
+
+def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as a protocol-2 pickle uses it for a byte string, and nothing else:
+    a str encoded as latin-1 (any other codec is refused)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode({type(text).__name__}, {encoding!r}) is "
+                                     "not part of the format")
+    return text.encode("latin-1")
 
 
 class _CifarUnpickler(pickle.Unpickler):
@@ -284,6 +322,8 @@ class _CifarUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in CIFAR_GLOBALS:
             raise pickle.UnpicklingError(f"global {module}.{name} is not part of the format")
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         return super().find_class(module, name)
 
 

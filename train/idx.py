@@ -48,7 +48,7 @@ def read_idx(path: str | Path, ndim: int) -> np.ndarray:
     if len(raw) - header != size:
         raise IdxError(f"{path}: {len(raw) - header} bytes of data; its header {list(shape)} "
                        f"says {size} (truncated or padded file)")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()  # writable
 
 
 def read_images_labels(images: str | Path, labels: str | Path,

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from anynet import AnyNetSpec, complexity, zoo
-from anynet.record import model_dir
+from anynet.record import make_population, model_dir
 from sampling import space_from_config
 from sampling.constraints import LatencyWindow
 from sampling.latency import predict_latency
+from sampling.space import hashed_config
 
 from .settings import ConfigError
 
@@ -35,6 +36,7 @@ class Job:
     sample_seed: int | None = None
     model: str | None = None
     predicted: dict[str, Any] | None = None  # runtime a latency window's profile predicts
+    population: dict[str, Any] | None = None  # `anynet.record.make_population` of a sample
 
 
 def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) -> Job:
@@ -69,7 +71,16 @@ def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) 
     name = str(space.name)
     return Job(spec, model_dir(sweep_dir, design_space=name, index=index), "design_space",
                f"{name}#{index}", design_space={"name": name, "config": cfg["design_space"]},
-               index=index, sample_seed=seed, predicted=predicted_latency(space, spec))
+               index=index, sample_seed=seed, predicted=predicted_latency(space, spec),
+               population=population_of(space, seed))
+
+
+def population_of(space: Any, seed: int) -> dict[str, Any]:
+    """The record's ``population`` of members of `space` drawn with `seed`: the config the
+    members are drawn from (`sampling.space.hashed_config`), the windows in effect at the
+    space's resolution and the seed (`anynet.record.make_population`)."""
+    windows = {w.metric: [w.low, w.high] for w in space.windows}
+    return make_population(hashed_config(space.config, space.windows), windows, seed)
 
 
 def predicted_latency(space: Any, spec: AnyNetSpec) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ interrupted run resumes from its last checkpoint.
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 import traceback
@@ -44,11 +45,12 @@ from .checkpoint import CheckpointError
 from .data import load_dataset
 from .job import Job, resolve_job
 from .regime import Regime
-from .settings import ConfigError, RunSettings, settings_from_config
+from .settings import ConfigError, RunSettings, missing_folders, settings_from_config
 from .trainer import TrainOptions, TrainResult, train
 
 # Failures of the machine, not of the model: a rerun retries them (anynet.record.ENVIRONMENT).
 ENVIRONMENT_ERRORS = (OSError, MemoryError, torch.OutOfMemoryError, CheckpointError)
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
         channels_last=settings.channels_last, device_kind=torch.device(device).type)
     folder = run_dir(job.model_dir, identity)
     path = folder / RECORD_NAME
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"sweep.dir: {path} is not a record file (a folder?); move it away "
+                          "or use another sweep.dir")
+    made = missing_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(folder / LOCK_NAME))
@@ -115,6 +121,8 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
               flush=True)
         return Outcome("busy", path, None, job.label)
     except OSError as e:
+        if e.errno in FULL_DISK:  # the machine's failure, not bad input (exit 1, not 2)
+            raise OSError(e.errno, f"cannot write {folder}: {e.strerror}") from None
         raise ConfigError(f"sweep.dir: cannot create {folder} ({e.strerror or e}); give a "
                           "writable folder") from None
     try:
@@ -127,10 +135,28 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
                         else " (sweep.retry_failed=true retrains it)")
                 print(f"dse-train: skip {path}: status {existing['status']}{hint}", flush=True)
                 return Outcome("skipped", path, existing, job.label)
-        record = _train(plain, job, regime, device, settings, identity, folder, t0)
+        try:
+            record = _train(plain, job, regime, device, settings, identity, folder, t0)
+        except ValueError:  # refused before training (bad data, say): nothing is left made
+            lock.release()
+            _remove_made(folder, made)
+            raise
         return Outcome("trained", path, record, job.label)
     finally:
         lock.release()
+
+
+def _remove_made(folder: Path, made: tuple[Path, ...]) -> None:
+    """Remove the run folder (only its lock in it) and the folders above it that this job
+    created (`made`), while they are empty."""
+    if folder not in made:
+        return
+    (folder / LOCK_NAME).unlink(missing_ok=True)
+    for path in made:
+        try:
+            path.rmdir()
+        except OSError:
+            return
 
 
 def _remove_stale_temps(folder: Path) -> None:
@@ -158,7 +184,7 @@ def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
         seeds={"train": settings.seed, "sample": job.sample_seed,
                "data": plain["data"].get("split_seed", plain["data"].get("seed"))},
         data={**plain["data"], **dataset.summary()}, device=_device_name(device),
-        predicted=job.predicted)
+        predicted=job.predicted, population=job.population)
     checkpoint = folder / CHECKPOINT_NAME
     options = TrainOptions(seed=settings.seed, device=device, precision=settings.precision,
                            channels_last=settings.channels_last,
@@ -170,25 +196,51 @@ def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
     torch.set_num_threads(settings.threads)
     try:
         result = train(job.spec, dataset, regime, options)
+        _finish(record, result, time.perf_counter() - t0)
+        write_record(path, record)  # a full disk here fails the run as the environment's
     except Exception as e:  # noqa: BLE001 - any training failure becomes a failed record
-        failure = ENVIRONMENT if isinstance(e, ENVIRONMENT_ERRORS) else "model"
-        record.update(status="failed", failure=failure,
-                      message=f"{type(e).__name__}: {e}".splitlines()[0],
-                      traceback=traceback.format_exc(limit=8),
-                      wall_seconds=time.perf_counter() - t0)
-        write_record(path, record)
-        retry = ("a rerun retries it" if failure == ENVIRONMENT
-                 else "sweep.retry_failed=true retrains it")
-        print(f"dse-train: failed {path}: {record['message']} ({failure}; {retry})",
-              file=sys.stderr, flush=True)
-        return record
+        return _fail(record, e, path, t0)
     finally:
         torch.set_num_threads(old_threads)
-    _finish(record, result, time.perf_counter() - t0)
-    write_record(path, record)
     checkpoint.unlink(missing_ok=True)
     error = "" if record["error"] is None else f": error {record['error']:.2f}"
     print(f"dse-train: {record['status']} {path}{error}", flush=True)
+    return record
+
+
+def _environment_failure(e: Exception) -> bool:
+    """The machine's failure (`ENVIRONMENT_ERRORS`) or the job scheduler's: an exception raised
+    during training by submitit's handler of the time-limit signal (out of requeues, or its
+    ``scontrol requeue`` killed by the requeue itself). The checkpoint stays; a rerun resumes."""
+    if isinstance(e, ENVIRONMENT_ERRORS):
+        return True
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith("submitit."):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _fail(record: dict[str, Any], e: Exception, path: Path, t0: float) -> dict[str, Any]:
+    """Record `e` as the run's failure (``environment`` or ``model``) and print one line. When
+    the record cannot be written either (the disk is still full) nothing partial is left and
+    the line says so: with no record, any rerun trains the run again."""
+    failure = ENVIRONMENT if _environment_failure(e) else "model"
+    record.update(status="failed", failure=failure, error=None,
+                  message=f"{type(e).__name__}: {e}".splitlines()[0],
+                  traceback=traceback.format_exc(limit=8),
+                  wall_seconds=time.perf_counter() - t0)
+    retry = ("a rerun retries it" if failure == ENVIRONMENT
+             else "sweep.retry_failed=true retrains it")
+    try:
+        write_record(path, record)
+    except OSError as w:
+        reason = w.strerror or str(w)
+        note = "not recorded" if reason in record["message"] else f"not recorded: {reason}"
+        retry = f"{note}; a rerun retries it"
+    print(f"dse-train: failed {path}: {record['message']} ({failure}; {retry})",
+          file=sys.stderr, flush=True)
     return record
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from anynet.record import PRECISIONS
+from anynet.system import available_cpus
 
 
 class ConfigError(ValueError):
@@ -44,14 +45,6 @@ class RunSettings:
     retry_failed: bool
     overwrite: bool
     report: bool
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, e.g. a SLURM allocation)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _unknown(section: str, cfg: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -96,20 +89,34 @@ def _section(cfg: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def check_sweep_dir(value: Any) -> Path:
-    """``sweep.dir`` as a path that exists (created if needed) and is writable."""
+    """``sweep.dir`` as a path that is a writable folder, or can be made one: nothing is
+    created here (a refused config leaves no folder behind); the folder is made when a job
+    starts. A missing folder needs its nearest existing ancestor to be a writable folder."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"sweep.dir: {value!r} is not allowed; give a folder path (it is "
                           "created if needed)")
     path = Path(value).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"sweep.dir: {value!r} cannot be created ({e.strerror or e}); give a "
-                          "writable folder") from None
-    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"sweep.dir: {value!r} is not a writable folder; give a writable "
-                          "folder")
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"sweep.dir: {value!r} cannot be created ({existing} is not a "
+                          "folder); give a writable folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == path.absolute() else f" ({existing} is not writable)"
+        raise ConfigError(f"sweep.dir: {value!r} is not a writable folder{where}; give a "
+                          "writable folder")
     return path
+
+
+def missing_folders(folder: Path) -> tuple[Path, ...]:
+    """`folder` and those of its parents that do not exist yet, deepest first (what making
+    it creates, and what a refused run removes again)."""
+    out = []
+    while not folder.exists() and folder != folder.parent:
+        out.append(folder)
+        folder = folder.parent
+    return tuple(out)
 
 
 def check_one_sweep_dir(raw: str, swept: Sequence[str]) -> None:
@@ -130,6 +137,24 @@ def check_one_sweep_dir(raw: str, swept: Sequence[str]) -> None:
                     "have their own run folders in it: drop ${" + ref + "} from sweep.dir")
 
 
+def check_sample_source(cfg: Mapping[str, Any], sample: Mapping[str, Any]) -> None:
+    """``sample.index`` and ``sample.seed`` pick a member of ``design_space``; a zoo ``model``
+    or an explicit ``spec`` is no member of it, so there only their defaults (0) are allowed,
+    rather than ignored (a sweep of sample.index would train the same model N times)."""
+    source = next((k for k in ("model", "spec") if cfg.get(k) is not None), None)
+    if source is None:
+        return
+    shown = f"model={cfg['model']}" if source == "model" else "spec"
+    what = "a zoo model" if source == "model" else "an explicit spec"
+    for key in SAMPLE_KEYS:
+        value = sample.get(key, 0)
+        if value != 0:
+            raise ConfigError(f"sample.{key}: {value!r} is not allowed with {shown}; {what} is "
+                              "not a sample of a design space, so sample.index and sample.seed "
+                              f"apply only without model and spec: drop sample.{key} or "
+                              f"{source}")
+
+
 def settings_from_config(cfg: Mapping[str, Any]) -> RunSettings:
     """Check the root keys and the ``train``, ``sweep`` and ``sample`` sections of a resolved
     dse-train config; the design space, data and regime are checked where they are built."""
@@ -143,6 +168,7 @@ def settings_from_config(cfg: Mapping[str, Any]) -> RunSettings:
     _unknown("sample", sample, SAMPLE_KEYS)
     for key in SAMPLE_KEYS:
         _int("sample", sample, key, 0, 0)
+    check_sample_source(cfg, sample)
     if "n" in sweep:
         _int("sweep", sweep, "n", 1, 1)
     plan = sweep.get("plan")

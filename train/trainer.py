@@ -1,12 +1,14 @@
 """The fixed-regime training loop ([DDS] §3: every model of a population is trained the same way).
 
-`train` trains one `AnyNetSpec` on an in-memory `Dataset` under a `Regime`, evaluates on the full
+`train` trains one `AnyNetSpec` on an in-memory `Dataset` (or a streamed image folder,
+`train.stream.StreamDataset`) under a `Regime`, evaluates on the full
 test split in eval mode after the last epoch (after every epoch on request; evaluation changes no
 state, so the final error is the same either way), checkpoints atomically after every epoch and
 resumes from a matching checkpoint bit-exactly. ``precision="bf16"`` runs the forward pass under
 bfloat16 autocast (CPU or CUDA); the loss is always computed in float32. All randomness comes
 from ``seed``: the initialisation is drawn under a forked, seeded torch RNG, shuffling and
-augmentation from one explicit CPU ``torch.Generator`` (so CPU and GPU runs see the same batches).
+augmentation from one explicit CPU ``torch.Generator`` (so CPU and GPU runs see the same batches;
+a streamed folder draws them from (seed, epoch, position) in its loader workers).
 A non-finite loss stops the run with status ``diverged``. Exceptions (KeyboardInterrupt
 included) propagate; the checkpoint of the last finished epoch stays on disk.
 """
@@ -17,7 +19,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from anynet import AnyNetSpec, build_model
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Dataset
 from .regime import Regime
+from .stream import StreamDataset
 from .transforms import normalize, random_crop, random_flip
 
 log = logging.getLogger(__name__)
@@ -85,20 +88,44 @@ def init_model(spec: AnyNetSpec, regime: Regime, seed: int) -> nn.Module:
         return build_model(spec, zero_init_last_bn=regime.zero_init_last_bn)
 
 
-def evaluate(model: nn.Module, data: Dataset, channels_last: bool = True,
+def evaluate(model: nn.Module, data: Dataset | StreamDataset, channels_last: bool = True,
              precision: str = "fp32") -> float:
     """Top-1 error (percent) on the full test split, in eval mode."""
     was_training = model.training
     model.eval()
-    wrong = torch.zeros((), dtype=torch.long, device=data.x_test.device)
-    with torch.inference_mode(), _autocast(data.x_test.device, precision):
-        for s in range(0, data.x_test.shape[0], EVAL_BATCH):
-            x = normalize(data.x_test[s:s + EVAL_BATCH], data.mean, data.std)
+    wrong = torch.zeros((), dtype=torch.long, device=data.mean.device)
+    total = 0
+    with torch.inference_mode(), _autocast(data.mean.device, precision):
+        for x8, y in _test_batches(data):
+            x = normalize(x8, data.mean, data.std)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            wrong += (model(x).argmax(1) != data.y_test[s:s + EVAL_BATCH]).sum()
+            wrong += (model(x).argmax(1) != y).sum()
+            total += y.shape[0]
     model.train(was_training)
-    return 100.0 * int(wrong) / data.x_test.shape[0]
+    return 100.0 * int(wrong) / total
+
+
+def _test_batches(data: Dataset | StreamDataset) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    if isinstance(data, StreamDataset):
+        return data.test_batches()
+    return ((data.x_test[s:s + EVAL_BATCH], data.y_test[s:s + EVAL_BATCH])
+            for s in range(0, data.x_test.shape[0], EVAL_BATCH))
+
+
+def _train_batches(data: Dataset | StreamDataset, bounds: list[tuple[int, int]],
+                   gen: torch.Generator, seed: int, epoch: int
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """uint8 images and labels of one epoch's batches. In memory: a permutation, then each
+    batch's augmentation, drawn from `gen`; streamed: order and augmentation from (seed, epoch)
+    in the loader's workers (`train.stream`), `gen` untouched."""
+    if isinstance(data, StreamDataset):
+        yield from data.train_batches(seed, epoch, bounds)
+        return
+    perm = torch.randperm(data.train_size, generator=gen).to(data.x_train.device)
+    for s, e in bounds:
+        idx = perm[s:e]
+        yield _augment(data.x_train[idx], data, gen), data.y_train[idx]
 
 
 def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
@@ -117,7 +144,7 @@ def _augment(x: torch.Tensor, data: Dataset, gen: torch.Generator) -> torch.Tens
     return x
 
 
-def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
+def train(spec: AnyNetSpec, dataset: Dataset | StreamDataset, regime: Regime,
           options: TrainOptions | None = None) -> TrainResult:
     """Train `spec` on `dataset` under `regime`; see the module docstring."""
     opt = options or TrainOptions()
@@ -142,8 +169,7 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
         train_images, train_seconds = int(ckpt["train_images"]), float(ckpt["train_seconds"])
 
     data = dataset.to(device)
-    n = data.x_train.shape[0]
-    bounds = batch_bounds(n, regime.batch_size)
+    bounds = batch_bounds(data.train_size, regime.batch_size)
     check_every = 1 if device.type == "cpu" else 25  # a GPU sync per step would cost speed
     cudnn = (torch.backends.cudnn.flags(enabled=True, benchmark=True, deterministic=False)
              if device.type == "cuda" else contextlib.nullcontext())
@@ -151,25 +177,23 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
     with cudnn:
         for epoch in range(start, regime.epochs):
             t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=gen).to(device)
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), dtype=torch.long, device=device)
             seen = 0
             bar = _bar(opt.progress, len(bounds), epoch, regime.epochs, opt.label)
             lr0 = regime.lr_at(epoch)
-            for i, (s, e) in enumerate(bounds):
-                idx = perm[s:e]
-                x = normalize(_augment(data.x_train[idx], data, gen), data.mean, data.std)
+            batches = _train_batches(data, bounds, gen, opt.seed, epoch)
+            for i, (x8, y) in enumerate(batches):
+                x = normalize(x8, data.mean, data.std)
                 if opt.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                y = data.y_train[idx]
                 lr = regime.lr_at(epoch + i / len(bounds))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with _autocast(device, opt.precision):
                     out = model(x)
                 loss = F.cross_entropy(out.float(), y, label_smoothing=regime.label_smoothing)
-                loss_sum += loss.detach() * (e - s)
+                loss_sum += loss.detach() * y.shape[0]
                 if (i + 1) % check_every == 0 or i + 1 == len(bounds):
                     if not math.isfinite(float(loss_sum)):
                         if bar is not None:
@@ -182,7 +206,7 @@ def train(spec: AnyNetSpec, dataset: Dataset, regime: Regime,
                 loss.backward()
                 optimizer.step()
                 correct += (out.argmax(1) == y).sum()
-                seen += e - s
+                seen += y.shape[0]
                 if bar is not None:
                     bar.update(1)
             t_train = time.perf_counter() - t0
