@@ -24,7 +24,7 @@ import conf
 from anynet.system import quiet_broken_pipe
 
 from .callbacks import error_line, progress_line, write_outcome
-from .settings import missing_folders
+from .settings import missing_folders, remove_empty
 
 
 @cache
@@ -92,14 +92,7 @@ def _remove_made(job_dir: Path, fresh: tuple[Path, ...]) -> None:
     if job_dir.parent.name != "run" or job_dir.parent.parent.name != ".hydra":
         return  # hydra.run.dir moved elsewhere by the user: left as it is
     shutil.rmtree(job_dir, ignore_errors=True)
-    top = fresh[-1] if fresh else job_dir.parents[2]  # the sweep.dir that existed: kept
-    for folder in job_dir.parents:
-        if folder == top.parent or (not fresh and folder == top):
-            break
-        try:
-            folder.rmdir()  # only when empty
-        except OSError:
-            break
+    remove_empty((job_dir.parent, job_dir.parent.parent, *fresh))  # fresh[0] is sweep.dir
 
 
 def _outcome(job_dir: Path, *args: Any) -> None:

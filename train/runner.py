@@ -45,7 +45,13 @@ from .checkpoint import CheckpointError
 from .data import load_dataset
 from .job import Job, resolve_job
 from .regime import Regime
-from .settings import ConfigError, RunSettings, missing_folders, settings_from_config
+from .settings import (
+    ConfigError,
+    RunSettings,
+    missing_folders,
+    remove_empty,
+    settings_from_config,
+)
 from .trainer import TrainOptions, TrainResult, train
 
 # Failures of the machine, not of the model: a rerun retries them (anynet.record.ENVIRONMENT).
@@ -152,11 +158,7 @@ def _remove_made(folder: Path, made: tuple[Path, ...]) -> None:
     if folder not in made:
         return
     (folder / LOCK_NAME).unlink(missing_ok=True)
-    for path in made:
-        try:
-            path.rmdir()
-        except OSError:
-            return
+    remove_empty(made)
 
 
 def _remove_stale_temps(folder: Path) -> None:

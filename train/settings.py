@@ -119,6 +119,16 @@ def missing_folders(folder: Path) -> tuple[Path, ...]:
     return tuple(out)
 
 
+def remove_empty(folders: Sequence[Path]) -> None:
+    """Remove `folders` in order (deepest first) while each is empty; stop at the first that is
+    not (it holds something that was there before, or another run's files)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def check_one_sweep_dir(raw: str, swept: Sequence[str]) -> None:
     """A sweep writes to one ``sweep.dir``: its summary, progress and report read that folder,
     so the unresolved value may not refer to a key the sweep varies (``seed${train.seed}`` under
