@@ -1,19 +1,24 @@
-"""The X/Y block's structure and each layer's counting rule, once (docs/PAPER.md §1.2-1.3, §4.5).
+"""The blocks' structure and each layer's counting rule, once (docs/PAPER.md §1.2-1.3, §4.5).
 
 Every function here works on Python ints/floats *and* on numpy arrays (elementwise, broadcasting),
 so the scalar `anynet.complexity`, the vectorized `sampling.batch_complexity` and the nn.Module
 builder `anynet.build_model` share one definition of each rule:
 
+* block types ([DDS] Fig. 10, docs/PAPER.md §1.6): V (two 3x3 convs), VR (V with a residual),
+  R (residual bottleneck, one group) and X (residual bottleneck with group conv; + SE = Y);
 * bottleneck width w_b = w_out / b ([DDS] Fig. 4), half-to-even rounding to whole channels;
 * groups of the 3x3 conv = w_b / g (g is the group *width*);
 * SE width = round(se_ratio · w_in) of the block *input* width ([DDS] App. D; pycls);
-* projection shortcut (1x1 conv + BN, carrying the stride) iff w_in != w_out or stride != 1.
+* projection shortcut (1x1 conv + BN, carrying the stride) iff the block is residual and
+  w_in != w_out or stride != 1;
+* stems: "simple" (3x3 conv) or "resnet" (7x7 conv, then a 3x3 stride-2 max pool).
 
 Counting follows pycls (`core/net.py`, `models/blocks.py *_cx`), which produced the paper's
 numbers: flops are multiply-adds; a k x k conv adds k²·C_in·C_out·h·w / G flops,
 k²·C_in·C_out / G params and C_out·h·w acts (its output size); a bias adds C_out·h·w flops and
-C_out params; BN adds 2C params and nothing else; the FC head adds w·n + n flops and params and n
-acts; the SE convs run at 1x1. ReLU, sigmoid, pooling and the residual add count nothing.
+C_out params; BN adds 2C params and nothing else; a max pool adds its output size to acts; the
+FC head adds w·n + n flops and params and n acts; the SE convs run at 1x1. Activations (ReLU or
+Swish), sigmoid, average pooling and the residual add count nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ from typing import Any
 import numpy as np
 
 Int = Any  # a Python int or an int64 numpy array (elementwise)
+
+# The vocabulary of the spec's block, activation and stem fields (docs/PAPER.md §1.6).
+BLOCK_TYPES = ("V", "VR", "R", "X")  # Y is the X block with se_ratio > 0
+BOTTLENECK_BLOCKS = ("R", "X")  # 1x1, 3x3 (group) conv, 1x1: b, g and SE apply
+ACTIVATIONS = ("relu", "silu")  # silu is Swish
+STEM_TYPES = ("simple", "resnet")
+RESNET_STEM_KERNEL = 7  # pycls ResStem: 7x7 conv, BN, activation, 3x3 max pool with stride 2
+STEM_POOL_KERNEL, STEM_POOL_STRIDE = 3, 2
 
 
 def _rint(x: Any) -> Int:
@@ -66,9 +79,11 @@ def out_size(h: int, stride: int) -> int:
 
 @dataclass(slots=True)
 class BlockStructure:
-    """Channel structure of one X/Y block ([DDS] Fig. 4, App. D): 1x1 (w_in → w_b), 3x3 group
-    conv (w_b → w_b, `groups` groups, carrying the stride), [SE at `w_se` when `se`],
-    1x1 (w_b → w_out), and a projection shortcut where `proj` (bool or bool array)."""
+    """Channel structure of one block. A bottleneck block (`kind` R or X; [DDS] Fig. 4,
+    App. D): 1x1 (w_in → w_b), 3x3 group conv (w_b → w_b, `groups` groups, carrying the
+    stride), [SE at `w_se` when `se`], 1x1 (w_b → w_out). A basic block (V or VR): 3x3 conv
+    (w_in → w_out, carrying the stride), 3x3 conv (w_out → w_out); w_b = w_out and one group.
+    Residual blocks (all but V) add a projection shortcut where `proj` (bool or bool array)."""
 
     w_in: Int
     w_out: Int
@@ -78,17 +93,45 @@ class BlockStructure:
     se: bool
     w_se: Int
     proj: Any
+    kind: str = "X"
+
+    @property
+    def bottleneck(self) -> bool:
+        return self.kind in BOTTLENECK_BLOCKS
 
 
 def block_structure(w_in: Int, w_out: Int, stride: int, b: Any, g: Int,
-                    se_ratio: float) -> BlockStructure:
-    """The structure of a block with input width `w_in`, output width `w_out`, bottleneck
-    ratio `b`, group width `g` (dividing w_b) and SE ratio `se_ratio` (0 = X block)."""
+                    se_ratio: float, block_type: str = "X") -> BlockStructure:
+    """The structure of a block of type `block_type` with input width `w_in`, output width
+    `w_out`, bottleneck ratio `b`, group width `g` (dividing w_b) and SE ratio `se_ratio`
+    (0 = X block). A basic block (V, VR) ignores b, g and se_ratio; a spec gives it b = 1,
+    g = w and no SE."""
+    if block_type not in BOTTLENECK_BLOCKS:
+        proj = block_type == "VR" and (stride != 1 or (w_in is not w_out and w_in != w_out))
+        return BlockStructure(w_in, w_out, stride, w_out, 1, False, 0, proj, block_type)
     w_b = bottleneck_width(w_out, b)
     # `w_in is w_out` (one object: equal) spares an all-False mask for a stage's later blocks
     proj = stride != 1 or (w_in is not w_out and w_in != w_out)
     return BlockStructure(w_in, w_out, stride, w_b, w_b // g, se_ratio > 0,
-                          se_width(w_in, se_ratio), proj)
+                          se_width(w_in, se_ratio), proj, block_type)
+
+
+@dataclass(frozen=True, slots=True)
+class StemStructure:
+    """The stem ([DDS] Fig. 3a; pycls `SimpleStem`, `ResStem`): a `kernel` x `kernel` conv
+    (in_channels → width, carrying `stride`), BN, activation, then, where `pool`, a 3x3 max
+    pool with stride 2."""
+
+    kernel: int
+    stride: int
+    pool: bool
+
+
+def stem_structure(stem_type: str, stride: int) -> StemStructure:
+    """"simple": 3x3 conv (the paper's); "resnet": 7x7 conv and a max pool (ResNe(X)t's)."""
+    if stem_type == "resnet":
+        return StemStructure(RESNET_STEM_KERNEL, stride, True)
+    return StemStructure(3, stride, False)
 
 
 # -- costs: (flops, params, acts) tuples of ints or int64 arrays -----------------------------
@@ -141,6 +184,21 @@ def se_cost(w_b: Int, w_se: Int) -> Cost:
     return n, n, w_se + w_b
 
 
+def pool_cost(c: Int, hw_out: int) -> Cost:
+    """A max pool: no flops or params; its output size C·h·w to acts."""
+    return 0, 0, c * hw_out
+
+
+def stem_cost(st: StemStructure, c_in: int, width: int, resolution: int) -> tuple[Cost, int]:
+    """Cost of the stem on a square input of `resolution` px, and the side of its output."""
+    h = out_size(resolution, st.stride)
+    layers = [conv_cost(c_in, width, st.kernel, h * h), bn_cost(width)]
+    if st.pool:
+        h = out_size(h, STEM_POOL_STRIDE)
+        layers.append(pool_cost(width, h * h))
+    return total(layers), h
+
+
 def fc_cost(c_in: Int, c_out: Int) -> Cost:
     """The FC head with bias: c_in·c_out + c_out flops and params, c_out acts."""
     n = c_in * c_out + c_out
@@ -148,12 +206,17 @@ def fc_cost(c_in: Int, c_out: Int) -> Cost:
 
 
 def block_cost(st: BlockStructure, h_in: int) -> Cost:
-    """Cost of one block on an h_in x h_in input (the 3x3 conv and shortcut carry the stride)."""
+    """Cost of one block on an h_in x h_in input (the first 3x3 conv and the shortcut carry the
+    stride)."""
     w_in, w_b, w_out = st.w_in, st.w_b, st.w_out
     hw_in, hw_out = h_in * h_in, out_size(h_in, st.stride) ** 2
-    layers = [conv_cost(w_in, w_b, 1, hw_in), bn_cost(w_b),
-              conv_cost(w_b, w_b, 3, hw_out, st.groups), bn_cost(w_b),
-              conv_cost(w_b, w_out, 1, hw_out), bn_cost(w_out)]
+    if not st.bottleneck:  # V, VR: two 3x3 convs at the output size
+        layers = [conv_cost(w_in, w_out, 3, hw_out), bn_cost(w_out),
+                  conv_cost(w_out, w_out, 3, hw_out), bn_cost(w_out)]
+    else:
+        layers = [conv_cost(w_in, w_b, 1, hw_in), bn_cost(w_b),
+                  conv_cost(w_b, w_b, 3, hw_out, st.groups), bn_cost(w_b),
+                  conv_cost(w_b, w_out, 1, hw_out), bn_cost(w_out)]
     if st.se:  # se_ratio is one number for the whole network (or batch)
         layers.append(se_cost(w_b, st.w_se))
     if st.proj is not False:  # True, or a bool mask over the batch

@@ -1,13 +1,19 @@
-"""`build_model`: the AnyNet network of a spec ([DDS] Fig. 3-4, App. D; docs/PAPER.md §1.1-1.3).
+"""`build_model`: the AnyNet network of a spec ([DDS] Fig. 3-4, App. D; docs/PAPER.md §1.1-1.3,
+§1.6).
 
-Stem: 3x3 conv (stride `stem_stride`) + BN + ReLU. Body: stages of X blocks (1x1 → 3x3 group conv
-carrying the stride → [SE] → 1x1, BN after each conv, ReLU after the residual add, projection
-shortcut when width or stride changes). Head: global average pool + FC with bias. Each block's
-widths, groups, SE width and shortcut come from `anynet.blocks.block_structure`, the same rule
-the complexity counts use.
+Stem: 3x3 conv (stride `stem_stride`) + BN + activation, or for `stem_type` "resnet" a 7x7 conv
++ BN + activation + 3x3 max pool with stride 2. Body: stages of blocks. X and R blocks
+(`XBlock`): 1x1 → 3x3 group conv carrying the stride → [SE] → 1x1, BN after each conv,
+the activation after the residual add, projection shortcut when width or stride changes. V and VR
+blocks (`BasicBlock`): two 3x3 convs with BN, the first carrying the stride; V applies the
+activation after each, VR after the residual add. Head: global average pool + FC with bias. Each
+block's widths, groups, SE width and shortcut come from `anynet.blocks.block_structure`, the same
+rule the complexity counts use. The activation (ReLU or Swish/SiLU) is the spec's everywhere the
+network has one, the SE op's inner one included (pycls `activation()`); the SE gate stays a
+sigmoid.
 Initialisation is pycls's: conv ~ N(0, sqrt(2 / (k²·C_out))), BN γ=1 β=0 (optionally γ=0 for each
-block's last BN), FC ~ N(0, 0.01) with zero bias. SE conv biases keep PyTorch's default, as in
-pycls.
+residual block's last BN), FC ~ N(0, 0.01) with zero bias. SE conv biases keep PyTorch's default,
+as in pycls.
 """
 
 from __future__ import annotations
@@ -17,7 +23,14 @@ import math
 import torch
 from torch import nn
 
-from .blocks import BlockStructure, block_structure
+from .blocks import (
+    BOTTLENECK_BLOCKS,
+    STEM_POOL_KERNEL,
+    STEM_POOL_STRIDE,
+    BlockStructure,
+    block_structure,
+    stem_structure,
+)
 from .spec import AnyNetSpec
 
 
@@ -26,34 +39,42 @@ def _conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) ->
     return [conv, nn.BatchNorm2d(c_out)]
 
 
-class SqueezeExcitation(nn.Module):
-    """SE op of the Y block: GAP → 1x1 (bias) → ReLU → 1x1 (bias) → sigmoid → scale."""
+def activation(name: str) -> nn.Module:
+    """A fresh activation module: "relu" (in place, as before) or "silu" (Swish)."""
+    return nn.SiLU() if name == "silu" else nn.ReLU(inplace=True)
 
-    def __init__(self, w_b: int, w_se: int) -> None:
+
+class SqueezeExcitation(nn.Module):
+    """SE op of the Y block: GAP → 1x1 (bias) → activation → 1x1 (bias) → sigmoid → scale."""
+
+    def __init__(self, w_b: int, w_se: int, act: str = "relu") -> None:
         super().__init__()
         self.reduce = nn.Conv2d(w_b, w_se, 1, bias=True)
         self.expand = nn.Conv2d(w_se, w_b, 1, bias=True)
+        self.act = act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x.mean((2, 3), keepdim=True)
-        return x * torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
+        s = self.reduce(x.mean((2, 3), keepdim=True))
+        s = torch.relu(s) if self.act == "relu" else nn.functional.silu(s)
+        return x * torch.sigmoid(self.expand(s))
 
 
 class XBlock(nn.Module):
-    """Residual bottleneck block with group conv, optional SE ([DDS] Fig. 4, App. D)."""
+    """Residual bottleneck block, group conv and optional SE ([DDS] Fig. 4, App. D): the X and
+    Y blocks, and the R block (one group)."""
 
-    def __init__(self, st: BlockStructure) -> None:
+    def __init__(self, st: BlockStructure, act: str = "relu") -> None:
         super().__init__()
         # construction order (f, then proj) fixes the order of torch RNG draws: keep it
-        layers = [*_conv_bn(st.w_in, st.w_b, 1), nn.ReLU(inplace=True),
+        layers = [*_conv_bn(st.w_in, st.w_b, 1), activation(act),
                   *_conv_bn(st.w_b, st.w_b, 3, st.stride, groups=st.groups),
-                  nn.ReLU(inplace=True)]
+                  activation(act)]
         if st.se:
-            layers.append(SqueezeExcitation(st.w_b, st.w_se))
+            layers.append(SqueezeExcitation(st.w_b, st.w_se, act))
         layers += _conv_bn(st.w_b, st.w_out, 1)
         self.f = nn.Sequential(*layers)
         self.proj = nn.Sequential(*_conv_bn(st.w_in, st.w_out, 1, st.stride)) if st.proj else None
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = activation(act)  # the name is kept: state_dicts and callers know it
 
     @property
     def last_bn(self) -> nn.BatchNorm2d:
@@ -64,21 +85,56 @@ class XBlock(nn.Module):
         return self.relu(shortcut + self.f(x))
 
 
+class BasicBlock(nn.Module):
+    """V block (pycls `vanilla_block`: [3x3 conv, BN, activation] x 2) or, with `st.kind`
+    "VR", the residual basic block (pycls `res_basic_block`: the second activation after the
+    residual add, projection shortcut when width or stride changes)."""
+
+    def __init__(self, st: BlockStructure, act: str = "relu") -> None:
+        super().__init__()
+        self.residual = st.kind == "VR"
+        layers = [*_conv_bn(st.w_in, st.w_out, 3, st.stride), activation(act),
+                  *_conv_bn(st.w_out, st.w_out, 3)]
+        if not self.residual:
+            layers.append(activation(act))
+        self.f = nn.Sequential(*layers)
+        self.proj = nn.Sequential(*_conv_bn(st.w_in, st.w_out, 1, st.stride)) if st.proj else None
+        self.act = activation(act) if self.residual else None
+
+    @property
+    def last_bn(self) -> nn.BatchNorm2d | None:
+        """The BN before the residual add (None for V, which has no residual)."""
+        return self.f[-1] if self.residual else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.residual:
+            return self.f(x)
+        shortcut = x if self.proj is None else self.proj(x)
+        return self.act(shortcut + self.f(x))
+
+
 class AnyNet(nn.Module):
     """Stem → stages → head. `spec` is kept on the module for introspection."""
 
     def __init__(self, spec: AnyNetSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.stem = nn.Sequential(*_conv_bn(spec.in_channels, spec.stem_width, 3,
-                                            spec.stem_stride), nn.ReLU(inplace=True))
+        stem = stem_structure(spec.stem_type, spec.stem_stride)
+        layers = [*_conv_bn(spec.in_channels, spec.stem_width, stem.kernel, stem.stride),
+                  activation(spec.activation)]
+        if stem.pool:
+            layers.append(nn.MaxPool2d(STEM_POOL_KERNEL, STEM_POOL_STRIDE,
+                                       padding=STEM_POOL_KERNEL // 2))
+        self.stem = nn.Sequential(*layers)
+        block = XBlock if spec.block_type in BOTTLENECK_BLOCKS else BasicBlock
         stages, w_in = [], spec.stem_width
         for d, w, b, g, s in zip(spec.depths, spec.widths, spec.bottleneck_ratios,
                                  spec.group_widths, spec.strides, strict=True):
             blocks = []
             for j in range(d):
-                blocks.append(XBlock(block_structure(w_in, w, s if j == 0 else 1, b, g,
-                                                     spec.se_ratio)))
+                st = block_structure(w_in, w, s if j == 0 else 1, b, g, spec.se_ratio,
+                                     spec.block_type)
+                blocks.append(block(st, spec.activation))
                 w_in = w
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
@@ -102,7 +158,7 @@ def _init_weights(model: AnyNet, zero_init_last_bn: bool) -> None:
             nn.init.zeros_(m.bias)
     if zero_init_last_bn:
         for m in model.modules():
-            if isinstance(m, XBlock):
+            if isinstance(m, (XBlock, BasicBlock)) and m.last_bn is not None:
                 nn.init.zeros_(m.last_bn.weight)
 
 

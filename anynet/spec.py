@@ -1,21 +1,37 @@
 """`AnyNetSpec`: the one vocabulary every package shares ([DDS] §3.1, Fig. 3).
 
-A spec fixes an AnyNet completely: stem, four (or any number of) stages of identical X/Y blocks,
+A spec fixes an AnyNet completely: stem, four (or any number of) stages of identical blocks,
 and the head. Field meanings follow the paper: ``bottleneck_ratios`` is the paper's *b*
 (bottleneck width = width / b; pycls's ``bot_mul`` is 1/b) and ``group_widths`` is *g*
 (channels per group of the 3x3 conv). ``se_ratio`` 0 gives the X block, 0.25 the Y block.
+``block_type`` (V, VR, R, X), ``activation`` (relu, silu) and ``stem_type`` (simple, resnet)
+choose the paper's alternatives (docs/PAPER.md §1.6); at their defaults (X, relu, simple) they
+are left out of `to_dict`, so every spec, record and run identity written before they existed
+is unchanged.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from .blocks import exact_bottleneck_width, se_width
+from .blocks import (
+    ACTIVATIONS,
+    BLOCK_TYPES,
+    BOTTLENECK_BLOCKS,
+    STEM_TYPES,
+    exact_bottleneck_width,
+    se_width,
+)
 
 _STAGE_FIELDS = ("depths", "widths", "bottleneck_ratios", "group_widths", "strides")
+# Choice fields and what they allow; `to_dict` omits each at its default (`_OMIT_DEFAULT`).
+_CHOICES = {"block_type": BLOCK_TYPES, "activation": ACTIVATIONS, "stem_type": STEM_TYPES}
+_CHOICE_NOTES = {"block_type": " (Y is X with se_ratio > 0)", "activation": " (silu is Swish)",
+                 "stem_type": " (resnet: 7x7 conv and a 3x3 max pool)"}
+_OMIT_DEFAULT = {"omit_default": True}
 
 
 def _is_int(x: Any) -> bool:
@@ -37,6 +53,9 @@ class AnyNetSpec:
     se_ratio: float = 0.0
     in_channels: int = 3
     num_classes: int = 1000
+    block_type: str = field(default="X", metadata=_OMIT_DEFAULT)
+    activation: str = field(default="relu", metadata=_OMIT_DEFAULT)
+    stem_type: str = field(default="simple", metadata=_OMIT_DEFAULT)
 
     def __post_init__(self) -> None:
         for name in _STAGE_FIELDS:  # depths first: default strides follow its length
@@ -82,11 +101,23 @@ class AnyNetSpec:
         if not (isinstance(se, float) and 0.0 <= se <= 1.0):
             raise ValueError(f"se_ratio: {se!r} is not allowed; use a number in [0, 1] "
                              "(0 = X block, 0.25 = Y block)")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not allowed; use one of "
+                                 f"{', '.join(allowed)}" + _CHOICE_NOTES[name])
+        if self.block_type not in BOTTLENECK_BLOCKS:
+            self._validate_basic_block()
         w_in = self.stem_width
         for i, (w, b, g) in enumerate(
             zip(self.widths, self.bottleneck_ratios, self.group_widths, strict=True)
         ):
             wb = exact_bottleneck_width(w, b, i)
+            if self.block_type == "R" and g != wb:
+                raise ValueError(
+                    f"group_widths[{i}]: {g} is not allowed with block_type 'R' (the residual "
+                    f"bottleneck with one group); use the bottleneck width {wb} (width {w} / "
+                    f"b {b:g}), or block_type X for group convs"
+                )
             if wb % g != 0:
                 raise ValueError(
                     f"group_widths[{i}]: {g} does not divide the bottleneck width {wb} "
@@ -100,6 +131,22 @@ class AnyNetSpec:
                     f"(block input width {w_min}); use se_ratio > {0.5 / w_min:.3g} or 0"
                 )
             w_in = w
+
+    def _validate_basic_block(self) -> None:
+        """V and VR: two full 3x3 convs at the stage width, so b = 1, g = w (one group) and no
+        SE, which keeps one spec per network."""
+        kind = f"with block_type {self.block_type!r} (two full 3x3 convs, no bottleneck)"
+        for i, (w, b, g) in enumerate(
+            zip(self.widths, self.bottleneck_ratios, self.group_widths, strict=True)
+        ):
+            if b != 1.0:
+                raise ValueError(f"bottleneck_ratios[{i}]: {b:g} is not allowed {kind}; use 1")
+            if g != w:
+                raise ValueError(f"group_widths[{i}]: {g} is not allowed {kind}; use the stage "
+                                 f"width {w} (one group)")
+        if self.se_ratio > 0:
+            raise ValueError(f"se_ratio: {self.se_ratio:g} is not allowed {kind}; use 0, or "
+                             "block_type R or X for SE")
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -115,9 +162,23 @@ class AnyNetSpec:
         """Per-block output widths w_j, j < d ([DDS] Fig. 8): stage i's width repeated d_i times."""
         return [w for w, d in zip(self.widths, self.depths, strict=True) for _ in range(d)]
 
+    @property
+    def block(self) -> str:
+        """The paper's name of the block: V, VR, R or X, and Y for X with SE (R with SE:
+        "R+SE")."""
+        if self.se_ratio > 0:
+            return "Y" if self.block_type == "X" else f"{self.block_type}+SE"
+        return self.block_type
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lists, not tuples); inverse of `from_dict`."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """Plain JSON-able dict (lists, not tuples); inverse of `from_dict`. `block_type`,
+        `activation` and `stem_type` appear only when they differ from their defaults, so a
+        spec that uses none of them has the same dict (and run identity) as before they
+        existed."""
+        omit = {f.name for f in fields(self)
+                if f.metadata.get("omit_default") and getattr(self, f.name) == f.default}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
+                if k not in omit}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnyNetSpec:

@@ -1,8 +1,12 @@
-"""The 24 published RegNetX/RegNetY models ([DDS] Figs. 15-16; pycls `configs/dds_baselines`).
+"""The 24 published RegNetX/RegNetY models ([DDS] Figs. 15-16; pycls `configs/dds_baselines`)
+and the ResNet/ResNeXt baselines they are compared with ([DDS] Table 3; docs/PAPER.md §6.6).
 
-Each entry is the rule's parameters (d, w0, wa, wm, g) and the block type; the per-stage spec is
-derived by `regnet_spec`, never stored, so the zoo tests the rule. Run ``dse-zoo`` (or
-``python -m anynet.zoo``) to print the table.
+Each RegNet entry is the rule's parameters (d, w0, wa, wm, g) and the block type; the per-stage
+spec is derived by `regnet_spec`, never stored, so the zoo tests the rule. `names()` lists those
+24 only; the baselines have no rule parameters and are listed by `baselines()` (their stages are
+pycls's AnyNet configs, `configs/dds_baselines/res{net,next}`). `get` builds either. Run
+``dse-zoo`` (or ``python -m anynet.zoo``) to print the table, ``dse-zoo --baselines`` for the
+baselines.
 """
 
 from __future__ import annotations
@@ -43,36 +47,73 @@ _PARAMS: dict[str, tuple[int, int, float, float, int, float]] = {
     "RegNetY-32GF": (20, 232, 115.89, 2.53, 232, 0.25),
 }
 
+# The ResNe(X)t baselines in AnyNet form (pycls `configs/dds_baselines/resnet/R-*-1x64d_dds_8gpu`
+# and `resnext/X-*-32x4d_dds_8gpu`): ResNet stem of width 64, first stage stride 1, residual
+# bottleneck blocks with b = 1/bot_mul. ResNet: b = 4, one group (the R block); ResNeXt 32x4d:
+# b = 2, 32 groups of width 4, 8, 16, 32 (the X block). name: (depths, b, block type, g)
+_RESNE_X_T_WIDTHS = (256, 512, 1024, 2048)
+_BASELINES: dict[str, tuple[tuple[int, ...], float, str, tuple[int, ...]]] = {
+    "ResNet-50": ((3, 4, 6, 3), 4.0, "R", (64, 128, 256, 512)),
+    "ResNet-101": ((3, 4, 23, 3), 4.0, "R", (64, 128, 256, 512)),
+    "ResNet-152": ((3, 8, 36, 3), 4.0, "R", (64, 128, 256, 512)),
+    "ResNeXt-50-32x4d": ((3, 4, 6, 3), 2.0, "X", (4, 8, 16, 32)),
+    "ResNeXt-101-32x4d": ((3, 4, 23, 3), 2.0, "X", (4, 8, 16, 32)),
+}
+
 
 def names() -> list[str]:
-    """The 24 model names, X then Y, in increasing flops."""
+    """The 24 RegNet model names, X then Y, in increasing flops."""
     return list(_PARAMS)
 
 
+def baselines() -> list[str]:
+    """The ResNet and ResNeXt baselines ([DDS] Table 3): ResNet-50/101/152, ResNeXt-50/101
+    32x4d."""
+    return list(_BASELINES)
+
+
+def _unknown(name: object) -> ValueError:
+    return ValueError(f"model: {name!r} is not in the zoo; allowed: "
+                      f"{', '.join([*_PARAMS, *_BASELINES])}")
+
+
 def params(name: str) -> dict[str, float]:
-    """The published rule parameters of `name`: depth, w0, wa, wm, group_width, se_ratio."""
+    """The published rule parameters of RegNet `name`: depth, w0, wa, wm, group_width,
+    se_ratio."""
+    if name in _BASELINES:
+        raise ValueError(f"model: {name!r} is a baseline with explicit stages, not a RegNet; "
+                         f"it has no rule parameters; RegNets: {', '.join(_PARAMS)}")
     if name not in _PARAMS:
-        raise ValueError(f"model: {name!r} is not in the zoo; allowed: {', '.join(_PARAMS)}")
+        raise _unknown(name)
     keys = ("depth", "w0", "wa", "wm", "group_width", "se_ratio")
     return dict(zip(keys, _PARAMS[name], strict=True))
 
 
 def get(name: str, **spec_fields) -> AnyNetSpec:
-    """The AnyNetSpec of a published model (ImageNet head by default; override e.g.
-    ``num_classes=10, in_channels=1``)."""
+    """The AnyNetSpec of a published model, a RegNet or a baseline (ImageNet head by default;
+    override e.g. ``num_classes=10, in_channels=1``)."""
+    if name in _BASELINES:
+        depths, b, block, groups = _BASELINES[name]
+        fields = dict(depths=depths, widths=_RESNE_X_T_WIDTHS, bottleneck_ratios=(b,) * 4,
+                      group_widths=groups, strides=(1, 2, 2, 2), stem_width=64,
+                      stem_type="resnet", block_type=block)
+        return AnyNetSpec(**{**fields, **spec_fields})
     return regnet_spec(**params(name), **spec_fields)
 
 
-def table(resolution: int = 224) -> str:
-    """The zoo as a fixed-width text table: depths, widths, groups, GF, M params, M acts."""
-    head = f"{'name':<15}{'depths':<18}{'widths':<24}{'groups':<22}{'GF':>7}{'Mparams':>9}" \
+def table(resolution: int = 224, models: list[str] | None = None) -> str:
+    """Models of the zoo (default: the 24 RegNets) as a fixed-width text table: depths, widths,
+    groups, GF, M params, M acts."""
+    models = names() if models is None else models
+    n = max(15, *(len(m) + 2 for m in models))
+    head = f"{'name':<{n}}{'depths':<18}{'widths':<24}{'groups':<22}{'GF':>7}{'Mparams':>9}" \
            f"{'Macts':>8}"
     rows = [head, "-" * len(head)]
-    for name in names():
+    for name in models:
         s = get(name)
         cx = complexity(s, resolution)
         rows.append(
-            f"{name:<15}{str(list(s.depths)):<18}{str(list(s.widths)):<24}"
+            f"{name:<{n}}{str(list(s.depths)):<18}{str(list(s.widths)):<24}"
             f"{str(list(s.group_widths)):<22}{cx['flops'] / 1e9:>7.3f}"
             f"{cx['params'] / 1e6:>9.2f}{cx['acts'] / 1e6:>8.2f}"
         )
@@ -94,10 +135,12 @@ def main(argv: list[str] | None = None) -> None:
                      "M params and M activations at a square input resolution.")
     parser.add_argument("resolution", nargs="?", type=int, default=224,
                         help="input resolution in px (default 224, the paper's)")
+    parser.add_argument("--baselines", action="store_true",
+                        help="list the ResNet/ResNeXt baselines instead (docs/PAPER.md §6.6)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.resolution < 1:
         parser.error(f"resolution: {args.resolution} is not allowed; use an integer >= 1")
-    print(table(args.resolution))
+    print(table(args.resolution, baselines() if args.baselines else None))
 
 
 if __name__ == "__main__":
