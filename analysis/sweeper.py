@@ -1,0 +1,129 @@
+"""A Hydra sweeper that trains a plan's populations in waves and stops a space once every
+hypothesis that needs it is decided (issue 24; docs/SWEEPS.md, "Sequential sweeps").
+
+``dse-train +experiment=confirmatory hydra/sweeper=sequential`` expands the sweep like Hydra's
+basic sweeper (``hydra.sweeper.params`` first, command-line sweeps of the same key win), then
+launches it look by look of the plan's ``sequential`` design (`analysis.sequential.Design`):
+wave k holds the jobs whose ``sample.index`` is among the first n_k indices of the sweep and
+whose design space some open hypothesis still needs. After each wave it reads the records of
+``sweep.dir``, judges the plan (``sweep.plan``) at the looks done (`analysis.sequential.judge`)
+and writes the decisions so far to ``<sweep.dir>/sequential.csv``. The launcher (joblib,
+submitit, …) runs each wave as it runs any batch; a rerun resumes, since jobs whose record exists
+are skipped by the trainer and the judgement is recomputed from the records. It runs on the
+launching machine and imports no torch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.plugins.sweeper import Sweeper
+from omegaconf import DictConfig, OmegaConf
+
+from anynet.record import write_text_atomic
+
+INDEX_KEY = "sample.index"
+SPACE_KEY = "design_space"
+DECISIONS_NAME = "sequential.csv"
+
+
+def _fail(message: str) -> None:
+    print(f"dse-train: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def expand(overrides: Sequence[Any]) -> list[list[str]]:
+    """Every job of a grid of parsed Hydra overrides (sweeps expanded, in their order; the last
+    override of a key wins), as lists of ``key=value`` strings."""
+    by_key: dict[str, list[str]] = {}
+    for o in overrides:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            if not o.is_discrete_sweep():
+                _fail(f"{key}: a {o.value_type.name} sweep is not allowed in a sequential sweep; "
+                      "use a list or a range")
+            by_key[key] = [f"{key}={v}" for v in o.sweep_string_iterator()]
+        else:
+            by_key[key] = [f"{key}={o.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*by_key.values())]
+
+
+def value_of(job: Sequence[str], key: str) -> str | None:
+    """The value a job's overrides give `key` (None if they do not set it)."""
+    for item in job:
+        k, _, v = item.partition("=")
+        if k.lstrip("+~") == key:
+            return v
+    return None
+
+
+def _plan(config: DictConfig):
+    """The plan named by ``sweep.plan`` with its sequential design; one line and exit 2 if it
+    is missing, malformed or has no ``sequential:`` section (nothing is trained)."""
+    from analysis.plan import find_plan, load_plan
+
+    name = OmegaConf.select(config, "sweep.plan", default=None)
+    if name is None:
+        _fail("sweep.plan: null is not allowed with hydra/sweeper=sequential; name a plan "
+              "of conf/plan/ that has a `sequential:` section")
+    try:
+        plan = load_plan(find_plan(str(name)))
+    except ValueError as e:
+        line = str(e).splitlines()[0]
+        _fail(f"sweep.{line}" if line.startswith("plan: ") else f"sweep.plan: {line}")
+    if plan.sequential is None:
+        _fail(f"sweep.plan: {name!r} has no `sequential:` section (looks, spending, "
+              "futility, power); a sequential sweep needs one")
+    return plan, plan.sequential
+
+
+def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[str]) -> list:
+    """The sweep of `hydra_plugins.dse_sequential_sweeper.SequentialSweeper` (set up by Hydra:
+    its `config`, `launcher`, `hydra_context`): see the module docstring."""
+    import pandas as pd
+
+    from analysis.sequential import judge
+    from analysis.sweep import load_sweep
+
+    config, launcher = sweeper.config, sweeper.launcher
+    plan, design = _plan(config)
+    parser = OverridesParser.create(config_loader=sweeper.hydra_context.config_loader)
+    jobs = expand(parser.parse_overrides(
+        [f"{k}={v}" for k, v in params.items()] + list(arguments)))
+    indices = sorted({int(v) for job in jobs if (v := value_of(job, INDEX_KEY)) is not None})
+    if len(indices) != plan.n_per_space:
+        _fail(f"{INDEX_KEY}: the sweep has {len(indices)} sample indices; plan "
+              f"{plan.name!r} is planned at n_per_space {plan.n_per_space}: sweep "
+              f"{INDEX_KEY}=range(0,{plan.n_per_space}) or change the plan")
+    sizes = design.sizes(len(indices))
+    sweep_dir = Path(str(config.sweep.dir)).expanduser()
+    returns: list = []
+    start, needed = 0, None
+    for k, size in enumerate(sizes):
+        first = set(indices[:size]) - set(indices[:sizes[k - 1]] if k else ())
+        wave = [job for job in jobs if int(value_of(job, INDEX_KEY)) in first
+                and (needed is None or value_of(job, SPACE_KEY) in needed)]
+        if wave:
+            sweeper.validate_batch_is_legal(wave)
+            returns.append(launcher.launch(wave, initial_job_idx=start))
+            start += len(wave)
+        try:
+            verdict = judge(load_sweep(sweep_dir), plan, design, len(indices), k + 1)
+        except ValueError as e:
+            _fail(f"sweep.plan: cannot judge look {k + 1}: {str(e).splitlines()[0]}")
+        write_text_atomic(sweep_dir / DECISIONS_NAME,
+                          pd.DataFrame(list(verdict.rows)).to_csv(index=False))
+        needed = verdict.needed
+        open_ = sum(look is None for look in verdict.decided.values())
+        still = (f"still training {', '.join(sorted(needed))}" if needed
+                 else "every hypothesis decided")
+        print(f"dse-train: look {k + 1}/{len(sizes)} at {size} models per space: {open_} "
+              f"hypotheses open; {still} ({sweep_dir / DECISIONS_NAME})", flush=True)
+        if not needed:
+            break
+    return returns
