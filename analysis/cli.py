@@ -10,8 +10,8 @@ status 2 (1 when writing fails), never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
-import re
 import shutil
 import sys
 import tempfile
@@ -23,6 +23,8 @@ from typing import Any
 import conf
 from anynet.record import RECORD_NAME, STATUSES, find_records
 from anynet.system import quiet_broken_pipe
+from conf.check import checked, describe
+from conf.schema import AnalyzeConfig
 
 from .population import with_fits
 from .propose import propose_regnet
@@ -30,32 +32,18 @@ from .report import ReportSettings, write_report
 from .stats import space_summary
 from .sweep import SweepWarning, load_sweep, mixed_fields, ok_rows
 
-USAGE = ("usage: dse-analyze sweep.dir=PATH [out=DIR] [metric=error|min_error] [bins=10] "
-         "[top=20] [n_boot=10000] [seed=0] [fit=true] [pairs=all|consecutive] "
+USAGE = ("usage: dse-analyze sweep.dir=PATH [out=DIR] [metric=error|min_error] [bins=N] "
+         "[top=N] [n_boot=N] [seed=N] [fit=true|false] [pairs=all|consecutive] "
          "[order=[a,b,...]] [plan=NAME | plan_file=PLAN.yaml] [propose=true propose_name=NAME "
-         "propose_top=100 propose_path=PATH] [allow_mixed=true|[FIELD,...]] [num_classes=K] "
+         "propose_top=N propose_path=PATH] [allow_mixed=true|[FIELD,...]] [num_classes=K] "
          "[trained_test=fisher|barnard|boschloo]  (conf/analyze.yaml)")
-
-
-def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
-    v = cfg.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"{key}: {v!r} is not allowed; use an integer")
-    return v
-
-
-def _bool(cfg: Mapping[str, Any], key: str, default: bool) -> bool:
-    v = cfg.get(key, default)
-    if not isinstance(v, bool):
-        raise ValueError(f"{key}: {v!r} is not allowed; use true or false")
-    return v
 
 
 def _allow_mixed(cfg: Mapping[str, Any]) -> bool | list[str]:
     """``allow_mixed``: true/false, or the run-identity fields allowed to differ (e.g.
     ``[train_seed]``; a field covers its sub-fields, ``regime`` covers ``regime.lr``;
     ``population``: populations of one space drawn with other settings)."""
-    v = cfg.get("allow_mixed", False)
+    v = cfg["allow_mixed"]
     if isinstance(v, bool):
         return v
     if isinstance(v, Sequence) and not isinstance(v, str) and all(isinstance(x, str) for x in v):
@@ -66,65 +54,31 @@ def _allow_mixed(cfg: Mapping[str, Any]) -> bool | list[str]:
 
 
 def settings_from(cfg: Mapping[str, Any]) -> ReportSettings:
-    """`ReportSettings` from the keys of conf/analyze.yaml (ValueError naming a bad key)."""
-    order = cfg.get("order")
-    if order is not None and (isinstance(order, str) or not isinstance(order, Sequence)):
-        raise ValueError(f"order: {order!r} is not allowed; use a list of design spaces")
-    alpha = cfg.get("alpha", 0.05)
-    return ReportSettings(
-        metric=cfg.get("metric", "error"), bins=_int(cfg, "bins", 10), top=_int(cfg, "top", 20),
-        n_boot=_int(cfg, "n_boot", 10_000), seed=_int(cfg, "seed", 0),
-        fit=_bool(cfg, "fit", True), pairs=cfg.get("pairs", "all"),
-        order=None if order is None else tuple(str(s) for s in order),
-        alpha=float(alpha) if isinstance(alpha, (int, float)) and not isinstance(alpha, bool)
-        else alpha,
-        curves=_int(cfg, "curves", 3),
-        num_classes=None if cfg.get("num_classes") is None else _int(cfg, "num_classes", 10),
-        trained_test=cfg.get("trained_test", "fisher"))
+    """`ReportSettings` from the keys of conf/analyze.yaml (`conf.schema.AnalyzeConfig`: a
+    missing key takes its default there) that it has; ValueError naming a bad key."""
+    cfg = checked(cfg, AnalyzeConfig)
+    given = {f.name: cfg[f.name] for f in dataclasses.fields(ReportSettings) if f.name in cfg}
+    if given["order"] is not None:
+        given["order"] = tuple(str(s) for s in given["order"])
+    return ReportSettings(**given)
 
 
-# The keys of conf/analyze.yaml (``sweep`` holds only ``dir``).
-KEYS = ("sweep", "out", "metric", "allow_mixed", "bins", "top", "n_boot", "seed", "fit",
-        "pairs", "order", "alpha", "num_classes", "trained_test", "curves", "plan", "plan_file",
-        "propose", "propose_name", "propose_top", "propose_path")
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+def _check_late_keys(cfg: Mapping[str, Any]) -> None:
+    """What the keys read only after the report need beyond their types, checked first:
+    ``order`` names each space once; with ``propose``, ``propose_path`` can be written."""
+    order = cfg["order"]
+    twice = sorted({str(x) for x in order or () if list(order).count(x) > 1})
+    if twice:
+        raise ValueError(f"order: {twice} given twice; name each design space once")
+    if cfg["propose"]:
+        _check_propose_path(cfg["propose_path"])
 
 
-def _check_keys(cfg: Mapping[str, Any]) -> None:
-    """Unknown keys (``+bogus=1``) and the keys read only after the report, checked first."""
-    unknown = sorted(set(cfg) - set(KEYS))
-    sweep = cfg.get("sweep")
-    if isinstance(sweep, Mapping):
-        unknown += [f"sweep.{k}" for k in sorted(set(sweep) - {"dir"})]
-    if unknown:
-        raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(KEYS)} (sweep.dir)")
-    out = cfg.get("out")
-    if out is not None and (not isinstance(out, str) or not out):
-        raise ValueError(f"out: {out!r} is not allowed; give a folder for the report")
-    order = cfg.get("order")
-    if isinstance(order, Sequence) and not isinstance(order, str):
-        twice = sorted({str(x) for x in order if list(order).count(x) > 1})
-        if twice:
-            raise ValueError(f"order: {twice} given twice; name each design space once")
-    if _bool(cfg, "propose", False):
-        if cfg.get("propose_top") is not None:
-            top = _int(cfg, "propose_top", 100)
-            if top < 1:
-                raise ValueError(f"propose_top: {top} is not allowed; use an integer >= 1")
-        name = cfg.get("propose_name")
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValueError(f"propose_name: {name!r} is not allowed; use a config name "
-                             "(letters, digits, _ . -; no path)")
-        _check_propose_path(cfg.get("propose_path"))
-
-
-def _check_propose_path(value: Any) -> None:
+def _check_propose_path(value: str | None) -> None:
     """``propose_path``: null, or the path of a file to write (a folder is bad input; a file
     in the way of its folder is the environment's, OSError)."""
     if value is None:
         return
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"propose_path: {value!r} is not allowed; give the path of a .yaml file")
     path = Path(value)
     if path.is_dir():
         raise ValueError(f"propose_path: {value!r} is a folder; give the path of a .yaml file")
@@ -134,10 +88,7 @@ def _check_propose_path(value: Any) -> None:
 
 
 def _sweep_dir(cfg: Mapping[str, Any]) -> Path:
-    sweep = cfg.get("sweep")
-    value = sweep.get("dir") if isinstance(sweep, Mapping) else None
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"sweep.dir: {value!r} is not allowed; give the sweep's folder")
+    value = cfg["sweep"]["dir"]
     path = Path(value)
     if not path.exists():
         raise ValueError(f"sweep.dir: {value!r} does not exist; give the folder of a sweep "
@@ -151,7 +102,7 @@ def _plan(cfg: Mapping[str, Any]) -> Any:
     """The analysis plan: ``plan_file`` (a YAML path, `analysis.plan.load_plan`), else
     ``plan`` (a name of conf/plan/ or a YAML path, `analysis.plan.find_plan`, or the mapping
     Hydra composed from ``plan=<name of conf/plan/>``)."""
-    path, plan = cfg.get("plan_file"), cfg.get("plan")
+    path, plan = cfg["plan_file"], cfg["plan"]
     if path is not None and plan is not None:
         raise ValueError("plan_file: give plan=<name> or plan_file=<path>, not both")
     if path is not None or isinstance(plan, (str, Path)):
@@ -213,14 +164,16 @@ def _no_records(sweep_dir: Path) -> ValueError:
 
 
 def analyze(cfg: Mapping[str, Any]) -> Path:
-    """Run the analysis described by a plain config dict (the keys of conf/analyze.yaml);
-    return the report's path. Bad values raise ValueError naming the key."""
-    _check_keys(cfg)
+    """Run the analysis described by a plain config dict (the keys of conf/analyze.yaml; a
+    missing key takes its default, `conf.schema.AnalyzeConfig`); return the report's path.
+    Bad values raise ValueError naming the key."""
+    cfg = checked(cfg, AnalyzeConfig)
+    _check_late_keys(cfg)
     sweep_dir = _sweep_dir(cfg)
     settings = settings_from(cfg)
     allow_mixed = _allow_mixed(cfg)
     plan = _plan(cfg)
-    out = Path(cfg.get("out") or sweep_dir / "report")
+    out = Path(cfg["out"] or sweep_dir / "report")
     if out.exists() and not out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a file; give a folder for the report")
     if next(find_records(sweep_dir), None) is None:
@@ -247,6 +200,26 @@ def _first_missing(path: Path) -> Path | None:
     return path
 
 
+def _looks(sweep_dir: Path):
+    """A sequential sweep's decisions (``sequential.csv``, `analysis.sweeper`), or None; an
+    unreadable file is a warning, and the report goes on without it."""
+    import pandas as pd
+
+    path = sweep_dir / "sequential.csv"
+    if not path.is_file():
+        return None
+    try:
+        looks = pd.read_csv(path)
+        if not {"look", "id", "decision"} <= set(looks.columns):
+            raise ValueError("it lacks the columns look, id, decision")
+    except (ValueError, OSError, pd.errors.ParserError) as e:
+        print(f"dse-analyze: warning: {path}: not a sequential sweep's decisions "
+              f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); left out",
+              file=sys.stderr)
+        return None
+    return looks
+
+
 def _report(cfg: Mapping[str, Any], df, sweep_dir: Path, out: Path, settings: ReportSettings,
             plan: Any) -> Path:
     """The report (and proposed space) of a loaded sweep; returns the report's path."""
@@ -256,13 +229,11 @@ def _report(cfg: Mapping[str, Any], df, sweep_dir: Path, out: Path, settings: Re
     ok = ok_rows(df, settings.metric)
     if settings.fit and len(ok):
         df = with_fits(df, settings.metric)
-    path = write_report(df, out, settings, source=str(sweep_dir), plan=plan)
-    if _bool(cfg, "propose", False) and len(ok):
-        top = cfg.get("propose_top")
-        if top is not None:
-            top = _int(cfg, "propose_top", 100)
-        proposed = propose_regnet(df, top=top, name=str(cfg.get("propose_name")),
-                                  path=cfg.get("propose_path"), n=settings.n_boot,
+    path = write_report(df, out, settings, source=str(sweep_dir), plan=plan,
+                        sequential=_looks(sweep_dir))
+    if cfg["propose"] and len(ok):
+        proposed = propose_regnet(df, top=cfg["propose_top"], name=cfg["propose_name"],
+                                  path=cfg["propose_path"], n=settings.n_boot,
                                   seed=settings.seed, metric=settings.metric)
         print(f"proposed design space: {proposed.path}")
     print(f"report: {path}")
@@ -294,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
-        print(f"keys (key=value; defaults from conf/analyze.yaml):\n{conf.describe('analyze')}")
+        print(f"keys (key=value; defaults from conf/schema.py):\n{describe(AnalyzeConfig)}")
         return
     flags = [a for a in args if a.startswith("-")]
     if flags:

@@ -1,5 +1,6 @@
-"""Generated blocks of a Markdown page: the one home of the marker format that the
-``results/*_tables.py`` scripts share.
+"""Generated blocks of a Markdown page: the one home of the marker format, the Markdown table,
+the committed-CSV reader and the spaces' display names that the table sets of `dse-study NAME
+docs` share (`analysis.study_cli.TABLE_SETS`).
 
 A block is the text between ``<!-- generated: NAME -->`` and ``<!-- /generated -->``: markers
 alone on their lines hold a block (tables, lists), markers inside a line hold inline text.
@@ -8,17 +9,39 @@ Everything outside the markers is left byte for byte. Bad input raises a one-lin
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from anynet.record import write_text_atomic
+import pandas as pd
+
+from .study import space_names
 
 MARKER = re.compile(r"<!-- generated: ([\w-]+) -->(.*?)<!-- /generated -->", re.DOTALL)
+# How the docs' tables name the design spaces (conf/study/_spaces.yaml, the one table every
+# study shares; a space not listed prints as its config name).
+SPACE_NAMES = {**space_names(), "pooled": "pooled"}
+
+
+def space_name(space: str) -> str:
+    """`space` as the docs' tables print it (`SPACE_NAMES`)."""
+    return SPACE_NAMES.get(space, space)
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table: the header, its rule, one line per row of cells."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def read_csv(path: Path, source: str) -> pd.DataFrame:
+    """A committed results CSV; a missing file is a one-line ValueError that says where it
+    comes from (`source`)."""
+    if not path.is_file():
+        raise ValueError(f"results: {str(path)!r} does not exist; {source}")
+    return pd.read_csv(path)
 
 
 def render(doc: str, blocks: Mapping[str, Callable[[], str]]) -> str:
@@ -55,45 +78,13 @@ def stale_blocks(old: str, new: str) -> list[str]:
             if a.group(0) != b.group(0)]
 
 
-def update(doc: Path, render_doc: Callable[[str], str], check: bool, prog: str) -> int:
-    """Rewrite `doc` with ``render_doc(text)``, or with `check` only report: 0 up to date or
-    written, 1 stale under `check`. A missing page is a ValueError."""
-    if not doc.is_file():
-        raise ValueError(f"doc: {str(doc)!r} does not exist")
-    old = doc.read_text()
-    new = render_doc(old)
-    if new == old:
-        print(f"{doc}: generated blocks up to date")
-        return 0
-    if check:
-        print(f"{doc}: generated blocks out of date: {', '.join(stale_blocks(old, new))} "
-              f"(run python results/{prog})", file=sys.stderr)
-        return 1
-    write_text_atomic(doc, new)
-    print(f"wrote {doc}")
-    return 0
+def bind(blocks: Mapping[str, Callable[[Any], str]], inputs: Any) -> dict[str, Callable[[], str]]:
+    """A table set's blocks (name -> function of its inputs) bound to `inputs`, for `render`."""
+    return {name: partial(block, inputs) for name, block in blocks.items()}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ValueError(message)
+def check(doc: str, blocks: Mapping[str, Callable[[Any], str]], inputs: Any) -> list[str]:
+    """The generated blocks of the page text `doc` that `blocks` over `inputs` would rewrite
+    (empty: the page is up to date)."""
+    return stale_blocks(doc, render(doc, bind(blocks, inputs)))
 
-
-def cli(argv: list[str] | None, *, prog: str, description: str, doc: Path, results: Path,
-        load: Callable[[Path], Any], blocks: Mapping[str, Callable[[Any], str]]) -> int:
-    """The command line of a ``results/*_tables.py`` script: ``[--doc PAGE] [--results DIR]
-    [--check]``; `load` reads the inputs under DIR, each of `blocks` renders one block from
-    them. Bad input is one line on stderr and 2."""
-    p = _Parser(prog=prog, description=description)
-    p.add_argument("--doc", default=str(doc))
-    p.add_argument("--results", default=str(results))
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 when a generated block is out of date")
-    try:
-        args = p.parse_args(argv)
-        inputs = load(Path(args.results))
-        fill = {name: partial(block, inputs) for name, block in blocks.items()}
-        return update(Path(args.doc), lambda text: render(text, fill), args.check, prog)
-    except ValueError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .bootstrap import bootstrap_interval
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -101,15 +103,10 @@ def mean_over_seeds(runs: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _bootstrap(data: tuple[np.ndarray, ...], stat, n_boot: int, seed: int, ci: float
                ) -> tuple[float, float]:
-    """Percentile-bootstrap `ci`% interval of a vectorized `stat(*data, axis=-1)` over models
-    (`scipy.stats.bootstrap`, ``paired=True``: the samples are resampled jointly, model by
-    model). Resamples where the statistic is undefined (e.g. a constant resample) are dropped."""
-    res = stats.bootstrap(data, stat, n_resamples=n_boot, paired=True, vectorized=True,
-                          method="percentile", rng=np.random.default_rng(seed))
-    values = np.asarray(res.bootstrap_distribution, dtype=float)
-    values = values[np.isfinite(values)]
-    half = (100 - ci) / 2
-    return float(np.percentile(values, half)), float(np.percentile(values, 100 - half))
+    """`analysis.bootstrap`'s `ci`% percentile interval of a vectorized `stat(*data, axis=-1)`
+    over models, ``paired``: the samples are resampled jointly, model by model. Resamples where
+    the statistic is undefined (e.g. a constant resample) are dropped."""
+    return bootstrap_interval(data, stat, n_boot, ci, seed, paired=True)
 
 
 def _spearman(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -253,12 +250,9 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
             if len(ea) < 2 or len(eb) < 2:
                 raise ValueError(f"order: {a!r} and {b!r} need >= 2 paired models each; found "
                                  f"{len(ea)} and {len(eb)}")
-            res = stats.bootstrap((ea, eb), _median_difference, n_resamples=n_boot,
-                                  vectorized=True, method="percentile",
-                                  confidence_level=ci / 100, rng=np.random.default_rng(seed))
             entry[f"diff_{tag}"] = float(np.median(eb) - np.median(ea))
-            entry[f"diff_{tag}_low"] = float(res.confidence_interval.low)
-            entry[f"diff_{tag}_high"] = float(res.confidence_interval.high)
+            entry[f"diff_{tag}_low"], entry[f"diff_{tag}_high"] = bootstrap_interval(
+                (ea, eb), _median_difference, n_boot, ci, seed)
         resolved = entry["diff_ref_low"] > 0 or entry["diff_ref_high"] < 0
         entry["resolved"] = bool(resolved)
         entry["same_sign"] = (bool(np.sign(entry["diff_proxy"]) == np.sign(entry["diff_ref"]))

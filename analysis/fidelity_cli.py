@@ -7,7 +7,6 @@ Composes ``conf/fidelity.yaml`` with the command-line overrides (Hydra's compose
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -19,15 +18,16 @@ import pandas as pd
 import conf
 from anynet.record import write_text_atomic
 from anynet.system import quiet_broken_pipe
+from conf.check import checked, describe
+from conf.schema import FidelityConfig
 
 from .fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
 from .sweep import SweepWarning, load_sweep
 from .trainability import chance_error, num_classes_of
 
 USAGE = ("usage: dse-fidelity proxy=[DIR,DIR] reference=[DIR,DIR] [order=[a,b,...]] "
-         "[n_boot=2000] [ci=95] [seed=0] [num_classes=K] [out=DIR]  (conf/fidelity.yaml)")
-KEYS = ("proxy", "reference", "order", "n_boot", "ci", "seed", "num_classes", "out", "targets")
-FRACTIONS = ("trained", "rho_ref", "rho_seeds")  # targets that are fractions or correlations
+         "[n_boot=N] [ci=PERCENT] [seed=N] [num_classes=K] [out=DIR] [targets.KEY=VALUE]  "
+         "(conf/fidelity.yaml)")
 
 
 def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
@@ -46,34 +46,14 @@ def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
     return out
 
 
-def _int(cfg: Mapping[str, Any], key: str, low: int) -> int:
-    v = cfg.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise ValueError(f"{key}: {v!r} is not allowed; use an integer >= {low}")
-    return v
-
-
 def fidelity_tables(cfg: Mapping[str, Any]):
     """The three tables of a plain config (the keys of conf/fidelity.yaml): per space, per
     consecutive pair, and the targets (`check_targets`, with the proxy records' median
-    seconds per model)."""
-    unknown = sorted(set(cfg) - set(KEYS))
-    if unknown:
-        raise ValueError(f"config: unknown key(s) {unknown}; allowed: {list(KEYS)}")
-    ci = cfg.get("ci")
-    if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 100:
-        raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")
-    order = cfg.get("order")
-    if order is not None and (isinstance(order, str) or not isinstance(order, Sequence)):
-        raise ValueError(f"order: {order!r} is not allowed; use a list of design spaces")
-    targets = targets_of(cfg)
-    n_boot, seed = _int(cfg, "n_boot", 1), _int(cfg, "seed", 0)
-    out = cfg.get("out")
-    if out is not None and (not isinstance(out, str) or not out or Path(out).is_file()):
+    seconds per model). A missing key takes its default (`conf.schema.FidelityConfig`)."""
+    cfg = checked(cfg, FidelityConfig)
+    order, out, classes = cfg["order"], cfg["out"], cfg["num_classes"]
+    if out is not None and Path(out).is_file():
         raise ValueError(f"out: {out!r} is not allowed; give a folder for the CSV tables")
-    classes = cfg.get("num_classes")
-    if classes is not None:
-        chance_error(classes)  # ValueError naming num_classes
     proxy = split_by_seed(_sweeps(cfg, "proxy"))
     reference = split_by_seed(_sweeps(cfg, "reference"))
     if len(proxy) < 2:
@@ -83,9 +63,11 @@ def fidelity_tables(cfg: Mapping[str, Any]):
     _check_overlap(proxy, reference)
     chance = chance_error(num_classes_of(proxy[0], classes))
     spaces, pairs = fidelity_by_space(proxy, reference, None if order is None else list(order),
-                                      chance_error=chance, n_boot=n_boot, ci=float(ci),
-                                      seed=seed)
+                                      chance_error=chance, n_boot=cfg["n_boot"],
+                                      ci=float(cfg["ci"]), seed=cfg["seed"])
     seconds = proxy[0].groupby("design_space")["wall_seconds"].median()
+    targets = Targets(**{k: (int(v) if k == "min_models" else float(v))
+                         for k, v in cfg["targets"].items()})
     return spaces, pairs, check_targets(spaces, pairs, seconds, targets)
 
 
@@ -128,26 +110,6 @@ def _check_overlap(proxy: list[pd.DataFrame], reference: list[pd.DataFrame]) -> 
                          "the same models under the two regimes")
 
 
-def targets_of(cfg: Mapping[str, Any]) -> Targets:
-    """The ``targets`` mapping of the config as `Targets` (unknown or non-numeric keys: one
-    line)."""
-    given = cfg.get("targets") or {}
-    fields = [f.name for f in dataclasses.fields(Targets)]
-    if not isinstance(given, Mapping):
-        raise ValueError(f"targets: {given!r} is not allowed; give a mapping of {fields}")
-    unknown = sorted(set(given) - set(fields))
-    if unknown:
-        raise ValueError(f"targets: unknown key(s) {unknown}; allowed: {fields}")
-    for key, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"targets.{key}: {value!r} is not allowed; use a number >= 0")
-        if key in FRACTIONS and value > 1:
-            raise ValueError(f"targets.{key}: {value!r} is not allowed; use a number in [0, 1]")
-        if key == "min_models" and not isinstance(value, int):
-            raise ValueError(f"targets.{key}: {value!r} is not allowed; use an integer >= 0")
-    return Targets(**{k: (int(v) if k == "min_models" else float(v)) for k, v in given.items()})
-
-
 def compose(overrides: Sequence[str]) -> dict[str, Any]:
     """conf/fidelity.yaml with `overrides`, as a plain dict (`conf.compose_plain`)."""
     return conf.compose_plain("fidelity", overrides)
@@ -159,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
-        print(f"keys (key=value; defaults from conf/fidelity.yaml):\n{conf.describe('fidelity')}")
+        print(f"keys (key=value; defaults from conf/schema.py):\n{describe(FidelityConfig)}")
         return
     try:
         flags = [a for a in args if a.startswith("-")]

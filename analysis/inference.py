@@ -1,28 +1,34 @@
 """Confirmatory tests between design spaces (issue 12): one-sided shift tests with estimates
 and bootstrap intervals, Holm's step-down correction, equivalence (TOST) and non-inferiority
 tests, and parameter-error trend tests within and pooled across spaces. See docs/ANALYSIS.md,
-"Confirmatory statistics".
+"Confirmatory statistics". Resampling and intervals are `analysis.bootstrap`'s; the shift
+tests are the registry `analysis.shift_tests.SHIFT_TESTS`.
 
 Direction convention: a *lower error* is better, and ``alternative="less"`` always means
 "a's errors are stochastically lower than b's", whatever the test (scipy's KS convention is
-the opposite one and is translated here).
+the opposite one and is translated in `analysis.shift_tests`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-ALTERNATIVES = ("less", "greater", "two-sided")
-SHIFT_TESTS = ("mwu", "ks", "welch")
+from .bootstrap import bootstrap_distribution, bootstrap_pvalue, check_ci, percentile_interval
+from .shift_tests import (
+    ALTERNATIVES,
+    median_diff,
+    median_ratio,
+    quantile_ratio,
+    relative_median_effect,
+    shift_test_named,
+)
+
 EQUIVALENCE_METHODS = ("median_ratio", "welch")
-# scipy.stats.ks_2samp's alternative names the CDF of the first sample relative to the second:
-# a stochastically lower (better) sample has the *greater* CDF.
-_KS_ALTERNATIVE = {"less": "greater", "greater": "less", "two-sided": "two-sided"}
 
 
 def finite(values) -> np.ndarray:
@@ -42,60 +48,6 @@ def _samples(a, b, need: int = 1, who: str = "samples") -> tuple[np.ndarray, np.
 def _check(name: str, value, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ValueError(f"{name}: {value!r} is not allowed; use one of {', '.join(allowed)}")
-
-
-def _level(ci: float) -> float:
-    if not 0 < ci < 100:
-        raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")
-    return ci / 100
-
-
-# --- bootstrap helpers (scipy.stats.bootstrap, percentile method) ------------------------------
-
-def bootstrap_distribution(data: tuple[np.ndarray, ...], statistic: Callable, n_boot: int,
-                           seed: int, paired: bool = False) -> np.ndarray:
-    """`n_boot` resampled values of a vectorized `statistic(*samples, axis=-1)`: each sample
-    resampled with replacement at its own size (jointly when `paired`), by
-    `scipy.stats.bootstrap` with ``numpy.random.default_rng(seed)``."""
-    if n_boot < 1:
-        raise ValueError(f"n_boot: {n_boot!r} is not allowed; use at least one resample")
-    res = stats.bootstrap(data, statistic, n_resamples=n_boot, paired=paired, vectorized=True,
-                          method="percentile", rng=np.random.default_rng(seed))
-    return np.asarray(res.bootstrap_distribution, dtype=float)
-
-
-def percentile_interval(dist: np.ndarray, ci: float) -> tuple[float, float]:
-    """The central `ci`% of a bootstrap distribution (the percentile interval, as
-    `scipy.stats.bootstrap(method="percentile")` reports it); undefined resamples dropped."""
-    half = (100 - 100 * _level(ci)) / 2
-    d = dist[np.isfinite(dist)]
-    if d.size == 0:
-        return float("nan"), float("nan")
-    low, high = np.percentile(d, [half, 100 - half])
-    return float(low), float(high)
-
-
-def bootstrap_pvalue(dist: np.ndarray, exceeds: np.ndarray) -> float:
-    """One-sided bootstrap p-value (1 + #resamples at or beyond the null boundary) / (1 + B);
-    rejecting at α is the same as the percentile interval's α-tail excluding the boundary."""
-    ok = np.isfinite(dist)
-    return float((1 + np.count_nonzero(exceeds[ok])) / (1 + np.count_nonzero(ok)))
-
-
-def _median_diff(a, b, axis=-1):
-    return np.median(a, axis=axis) - np.median(b, axis=axis)
-
-
-def _median_ratio(a, b, axis=-1):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.median(a, axis=axis) / np.median(b, axis=axis) - 1.0
-
-
-def _quantile_ratio(q: float) -> Callable:
-    def stat(a, b, axis=-1):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.quantile(a, q, axis=axis) / np.quantile(b, q, axis=axis) - 1.0
-    return stat
 
 
 def _ratio_denominator(b: np.ndarray, who: str) -> None:
@@ -136,40 +88,30 @@ class ShiftResult:
 
 def shift_pvalue(a: np.ndarray, b: np.ndarray, test: str, alternative: str
                  ) -> tuple[float, float]:
-    """(statistic, p-value) of `test` (mwu: `scipy.stats.mannwhitneyu`; ks: `ks_2samp`;
-    welch: `ttest_ind(equal_var=False)`) for `alternative` in this module's convention."""
-    _check("test", test, SHIFT_TESTS)
-    _check("alternative", alternative, ALTERNATIVES)
-    if test == "mwu":
-        r = stats.mannwhitneyu(a, b, alternative=alternative)
-    elif test == "ks":
-        r = stats.ks_2samp(a, b, alternative=_KS_ALTERNATIVE[alternative])
-    else:
-        r = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
-    return float(r.statistic), float(r.pvalue)
+    """(statistic, p-value) of the registered `test` (`analysis.shift_tests.SHIFT_TESTS`: mwu,
+    ks, welch) for `alternative` in this module's convention."""
+    statistic, p = shift_test_named(test).pvalue(a, b, alternative)
+    return float(statistic), float(p)
 
 
 def shift_test(a, b, alternative: str = "less", test: str = "mwu", ci: float = 95,
                n_boot: int = 10_000, seed: int = 0) -> ShiftResult:
     """Is `a` shifted relative to `b`? One-sided by default: H1 "a's errors are lower".
 
-    Mann-Whitney U (default) or KS with `alternative=` (scipy), or Welch's t on the means; plus
-    the median differences with percentile-bootstrap intervals (each sample resampled at its
-    own size, `n_boot` times, seeded) and the Hodges-Lehmann shift. Non-finite values are
-    dropped."""
+    A registered test (`shift_pvalue`: Mann-Whitney U by default, KS, Welch's t on the means);
+    plus the median differences with percentile-bootstrap intervals (`analysis.bootstrap`: each
+    sample resampled at its own size, `n_boot` times, seeded) and the Hodges-Lehmann shift.
+    Non-finite values are dropped."""
     a, b = _samples(a, b, 2, "shift_test")
     statistic, p = shift_pvalue(a, b, test, alternative)
-    dist = bootstrap_distribution((a, b), _median_diff, n_boot, seed)
-    rel = bootstrap_distribution((a, b), _median_ratio, n_boot, seed)  # same resamples
-    if not np.median(b) > 0:  # a relative difference needs positive errors
-        rel = np.full_like(rel, np.nan)
+    dist = bootstrap_distribution((a, b), median_diff, n_boot, seed)
+    rel = relative_median_effect(a, b, ci, n_boot, seed)  # the same resamples
     return ShiftResult(
         test=test, alternative=alternative, statistic=statistic, pvalue=p,
         n_a=int(a.size), n_b=int(b.size),
-        median_diff=float(_median_diff(a, b)), **_named(percentile_interval(dist, ci),
-                                                        "median_diff_"),
-        relative_median_diff=float(_median_ratio(a, b)) if np.median(b) > 0 else np.nan,
-        **_named(percentile_interval(rel, ci), ""),
+        median_diff=float(median_diff(a, b)), **_named(percentile_interval(dist, ci),
+                                                       "median_diff_"),
+        relative_median_diff=rel.estimate, low=rel.low, high=rel.high,
         hodges_lehmann=hodges_lehmann(a, b), mean_diff=float(a.mean() - b.mean()), ci=ci)
 
 
@@ -248,15 +190,15 @@ def equivalence_test(a, b, margin: float, method: str = "median_ratio", ci: floa
             return float(stats.ttest_ind(x, b, equal_var=False, alternative=alt).pvalue)
         p_lower, p_upper = t(a + m, "greater"), t(a - m, "less")
         p_above, p_below = t(a - m, "greater"), t(a + m, "less")
-        interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(_level(ci))
+        interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(check_ci(ci))
         estimand, estimate = "mean(a) - mean(b)", float(a.mean() - b.mean())
         low, high = float(interval.low), float(interval.high)
     else:
         _ratio_denominator(b, "equivalence_test")
-        dist = bootstrap_distribution((a, b), _median_ratio, n_boot, seed)
+        dist = bootstrap_distribution((a, b), median_ratio, n_boot, seed)
         p_lower, p_upper = bootstrap_pvalue(dist, dist <= -m), bootstrap_pvalue(dist, dist >= m)
         p_above, p_below = bootstrap_pvalue(dist, dist <= m), bootstrap_pvalue(dist, dist >= -m)
-        estimand, estimate = "median(a)/median(b) - 1", float(_median_ratio(a, b))
+        estimand, estimate = "median(a)/median(b) - 1", float(median_ratio(a, b))
         low, high = percentile_interval(dist, ci)
     return EquivalenceResult(method, estimand, estimate, low, high, m,
                              pvalue=max(p_lower, p_upper), p_lower=p_lower, p_upper=p_upper,
@@ -294,7 +236,7 @@ def best_noninferiority(a, b, margin: float, quantile: float = 0.1, ci: float = 
     if not np.quantile(b, quantile) > 0:
         raise ValueError("best_noninferiority: b's quantile is not positive; a relative "
                          "difference needs positive errors")
-    stat = _quantile_ratio(quantile)
+    stat = quantile_ratio(quantile)
     dist = bootstrap_distribution((a, b), stat, n_boot, seed)
     return NonInferiorityResult(
         quantile, float(stat(a, b)), *percentile_interval(dist, ci), float(margin),
@@ -351,7 +293,7 @@ def trend_test(df: pd.DataFrame, parameter: str, column: str = "error",
         p = pd.concat(pooled)
         u, v = within_group_ranks(p["x"], p["s"]), within_group_ranks(p["y"], p["s"])
         r = stats.pearsonr(u, v, alternative=alternative)
-        interval = stats.pearsonr(u, v).confidence_interval(_level(ci))  # two-sided
+        interval = stats.pearsonr(u, v).confidence_interval(check_ci(ci))  # two-sided
         out.update(n=len(p), rho=float(r.statistic), pvalue=float(r.pvalue),
                    low=float(interval.low), high=float(interval.high))
     rows.append(out)

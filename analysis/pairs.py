@@ -1,7 +1,14 @@
-"""Which design space has the lower errors, by how much, and how sure: one row per pair of
-spaces with the difference of medians and of means, each with a 95% percentile-bootstrap
-interval (each space resampled independently at its own size), and a two-sided Mann-Whitney
-U test whose p-values are Holm-corrected over the family of pairs compared.
+"""The one pair table: which design space has the lower errors, by how much, and how sure.
+
+`pair_table` gives one row per pair of spaces with every number the analysis reports about a
+pair (docs/ANALYSIS.md, "Distributions and statistics"): sizes, min / median / mean of each
+space, the differences of medians and of means and the relative difference of medians, each
+with a percentile-bootstrap interval (`analysis.bootstrap`: each space resampled independently
+at its own size, one set of draws for the three), the Hodges-Lehmann shift, a two-sided
+Mann-Whitney U test whose p-values are Holm-corrected over the family of pairs compared, the
+smallest p the sizes allow, and the two-sided KS test ([NDS] §4). `compare_pairs` (the
+verdict's columns) and `comparison_table` (the descriptive KS columns) are views of it, so
+they agree to the bit.
 
 The paper compares spaces by their EDFs ([DDS] §3.1, [NDS] §4); these numbers say in one line
 what an EDF figure shows, and whether a sweep of this size can tell at all. Which fraction of
@@ -18,17 +25,28 @@ from math import comb
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import fmt
+from .bootstrap import bootstrap_distribution, percentile_interval
 from .inference import holm
+from .shift_tests import SHIFT_TESTS, mean_diff, median_ratio
 from .sweep import ok_rows
 from .trainability import compare_trained, trained_fractions
 
 PAIRINGS = ("all", "consecutive")
+# Every column of the pair table, in order.
+PAIR_COLUMNS = ["a", "b", "n_a", "n_b", "min_a", "min_b", "median_a", "median_b",
+                "median_diff", "median_diff_low", "median_diff_high", "relative_median_diff",
+                "relative_median_diff_low", "relative_median_diff_high", "hodges_lehmann",
+                "mean_a", "mean_b", "mean_diff", "mean_diff_low", "mean_diff_high", "u", "p",
+                "p_holm", "min_p", "enough", "ks", "ks_pvalue"]
+# The verdict's view (`compare_pairs`) and the descriptive view (`comparison_table`).
 COLUMNS = ["a", "b", "n_a", "n_b", "median_a", "median_b", "median_diff", "median_diff_low",
            "median_diff_high", "mean_a", "mean_b", "mean_diff", "mean_diff_low",
            "mean_diff_high", "u", "p", "p_holm", "min_p", "enough"]
+COMPARISON_COLUMNS = ["a", "b", "n_a", "n_b", "min_a", "min_b", "mean_a", "mean_b", "median_a",
+                      "median_b", "ks", "ks_pvalue", "mean_diff", "mean_diff_low",
+                      "mean_diff_high"]
 TRAINED_COLUMNS = ["a", "b", "n_a", "trained_a", "fraction_a", "n_b", "trained_b", "fraction_b",
                    "method", "statistic", "p", "p_holm"]
 
@@ -52,20 +70,31 @@ def min_pvalue(n_a: int, n_b: int) -> float:
     return min(1.0, 2.0 / comb(n_a + n_b, n_a))
 
 
-def _interval(a: np.ndarray, b: np.ndarray, statistic, n_boot: int, ci: float,
-              seed: int) -> tuple[float, float]:
-    """Percentile-bootstrap interval of statistic(a) - statistic(b) (scipy.stats.bootstrap,
-    independent resampling); NaN when a sample has fewer than 2 values."""
+def _differences(a, b, axis=-1):
+    """The median, mean and relative median differences of a and b (`median_diff`,
+    `mean_diff`, `median_ratio`), stacked: one set of draws, each median taken once."""
+    ma, mb = np.median(a, axis=axis), np.median(b, axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = ma / mb - 1.0
+    return np.stack([ma - mb, mean_diff(a, b, axis), ratio])
+
+
+def _intervals(a: np.ndarray, b: np.ndarray, n_boot: int, ci: float, seed: int
+               ) -> dict[str, float]:
+    """The `ci`% intervals of the median, mean and relative median differences a − b from one
+    set of the engine's draws; NaN when a sample has fewer than 2 values (and, for the
+    relative one, unless median(b) > 0)."""
+    keys = ("median_diff", "mean_diff", "relative_median_diff")
     if a.size < 2 or b.size < 2:
-        return float("nan"), float("nan")
-
-    def diff(x, y, axis):
-        return statistic(x, axis=axis) - statistic(y, axis=axis)
-
-    res = stats.bootstrap((a, b), diff, n_resamples=n_boot, confidence_level=ci / 100,
-                          method="percentile", vectorized=True, paired=False,
-                          rng=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+        return {f"{k}_{end}": np.nan for k in keys for end in ("low", "high")}
+    dist = bootstrap_distribution((a, b), _differences, n_boot, seed)
+    out = {}
+    for k, d in zip(keys, dist, strict=True):
+        low, high = percentile_interval(d, ci)
+        if k == "relative_median_diff" and not np.median(b) > 0:
+            low, high = np.nan, np.nan
+        out[f"{k}_low"], out[f"{k}_high"] = low, high
+    return out
 
 
 def pairs_of(names: Sequence[str], pairing: str = "all") -> list[tuple[str, str]]:
@@ -77,37 +106,67 @@ def pairs_of(names: Sequence[str], pairing: str = "all") -> list[tuple[str, str]
     return list(combinations(names, 2) if pairing == "all" else pairwise(names))
 
 
-def compare_pairs(df: pd.DataFrame, spaces: Sequence[str], metric: str = "error",
-                  pairing: str = "all", n_boot: int = 10_000, ci: float = 95, seed: int = 0,
-                  alpha: float = 0.05) -> pd.DataFrame:
-    """One row per pair (a, b) of `spaces` (see `pairs_of`): medians, means, their differences
-    a - b with `ci`% bootstrap intervals, the Mann-Whitney U of a, its two-sided p, the
-    Holm-corrected p over all pairs compared (``p_holm``), the smallest p these sample sizes
-    allow (``min_p``) and ``enough``: whether ``min_p < alpha``."""
+def _pair(a: str, b: str, ea: np.ndarray, eb: np.ndarray, n_boot: int, ci: float, seed: int,
+          alpha: float) -> dict[str, object]:
+    row: dict[str, object] = {"a": a, "b": b, "n_a": ea.size, "n_b": eb.size,
+                              "min_p": min_pvalue(ea.size, eb.size)}
+    row["enough"] = bool(row["min_p"] < alpha)
+    if not (ea.size and eb.size):
+        return row
+    ma, mb = float(np.median(ea)), float(np.median(eb))
+    u, p = SHIFT_TESTS["mwu"].pvalue(ea, eb, "two-sided")
+    ks, ks_p = SHIFT_TESTS["ks"].pvalue(ea, eb, "two-sided")
+    row.update(min_a=float(ea.min()), min_b=float(eb.min()), median_a=ma, median_b=mb,
+               median_diff=float(np.median(ea) - np.median(eb)),
+               relative_median_diff=float(median_ratio(ea, eb)) if mb > 0 else np.nan,
+               hodges_lehmann=float(np.median(np.subtract.outer(ea, eb))),
+               mean_a=float(ea.mean()), mean_b=float(eb.mean()),
+               mean_diff=float(ea.mean() - eb.mean()), u=float(u), p=float(p), ks=float(ks),
+               ks_pvalue=float(ks_p), **_intervals(ea, eb, n_boot, ci, seed))
+    return row
+
+
+def pair_table(df: pd.DataFrame, spaces: Sequence[str], metric: str = "error",
+               pairing: str = "all", n_boot: int = 10_000, ci: float = 95, seed: int = 0,
+               alpha: float = 0.05) -> pd.DataFrame:
+    """The one pair table (`PAIR_COLUMNS`): one row per pair (a, b) of `spaces` (see
+    `pairs_of`) over the ok models' `metric`. Differences are a − b with `ci`% intervals of the
+    bootstrap engine (`n_boot` draws, `seed`); ``p`` is the two-sided Mann-Whitney p,
+    ``p_holm`` its Holm correction over all pairs compared, ``min_p`` the smallest p these
+    sample sizes allow and ``enough`` whether ``min_p < alpha``; ``ks``/``ks_pvalue`` the
+    two-sided KS test. A space with no model gives its pairs sizes only."""
     if n_boot < 1:
         raise ValueError(f"n_boot: {n_boot!r} is not allowed; use at least one draw")
     groups = {s: ok_rows(g, metric)[metric].to_numpy(float)
               for s, g in df.groupby("design_space", sort=True)}
-    rows = []
-    for a, b in pairs_of(spaces, pairing):
-        ea, eb = groups.get(a, np.empty(0)), groups.get(b, np.empty(0))
-        row = {"a": a, "b": b, "n_a": ea.size, "n_b": eb.size, "min_p": min_pvalue(ea.size,
-                                                                                    eb.size)}
-        row["enough"] = bool(row["min_p"] < alpha)
-        if ea.size and eb.size:
-            med_lo, med_hi = _interval(ea, eb, np.median, n_boot, ci, seed)
-            mean_lo, mean_hi = _interval(ea, eb, np.mean, n_boot, ci, seed)
-            mw = stats.mannwhitneyu(ea, eb, alternative="two-sided")
-            row.update(median_a=float(np.median(ea)), median_b=float(np.median(eb)),
-                       median_diff=float(np.median(ea) - np.median(eb)),
-                       median_diff_low=med_lo, median_diff_high=med_hi,
-                       mean_a=float(ea.mean()), mean_b=float(eb.mean()),
-                       mean_diff=float(ea.mean() - eb.mean()), mean_diff_low=mean_lo,
-                       mean_diff_high=mean_hi, u=float(mw.statistic), p=float(mw.pvalue))
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    rows = [_pair(a, b, groups.get(a, np.empty(0)), groups.get(b, np.empty(0)), n_boot, ci,
+                  seed, alpha) for a, b in pairs_of(spaces, pairing)]
+    out = pd.DataFrame(rows, columns=PAIR_COLUMNS)
     out["p_holm"] = _holm_finite(out["p"].to_numpy(float)) if len(out) else []
     return out
+
+
+def compare_pairs(df: pd.DataFrame, spaces: Sequence[str], metric: str = "error",
+                  pairing: str = "all", n_boot: int = 10_000, ci: float = 95, seed: int = 0,
+                  alpha: float = 0.05) -> pd.DataFrame:
+    """The verdict's columns (`COLUMNS`) of `pair_table`: medians, means, their differences
+    a − b with `ci`% bootstrap intervals, the Mann-Whitney U of a, its two-sided p, the
+    Holm-corrected p over all pairs compared (``p_holm``), the smallest p these sample sizes
+    allow (``min_p``) and ``enough``: whether ``min_p < alpha``."""
+    return pair_table(df, spaces, metric, pairing, n_boot, ci, seed, alpha)[COLUMNS]
+
+
+def comparison_table(df: pd.DataFrame, metric: str = "error", spaces: list[str] | None = None,
+                     n: int = 10_000, ci: float = 95, seed: int = 0) -> pd.DataFrame:
+    """The descriptive columns (`COMPARISON_COLUMNS`) of `pair_table` over all pairs of the
+    spaces with an ok model (`spaces` in their order, default sorted): n, min, mean and median
+    `metric` of each, the KS statistic and p-value ([NDS] §4), and mean(a) − mean(b) with its
+    `ci`% interval (`n` draws)."""
+    present = sorted(s for s, g in df.groupby("design_space", sort=True)
+                     if len(ok_rows(g, metric)))
+    names = [s for s in (spaces or present) if s in present]
+    return pair_table(df, names, metric, "all", n, ci, seed)[COMPARISON_COLUMNS] \
+        .reset_index(drop=True)
 
 
 def sentence(row: pd.Series, family: int, alpha: float = 0.05, unit: str = " points") -> str:

@@ -1,7 +1,9 @@
 """Pre-registered analysis plans and their verdicts (issue 12): a YAML file under `conf/plan/`
 lists the paper's claims as testable hypotheses; `verdicts(df, plan)` tests them all on a sweep,
 corrects for multiplicity (Holm) and reads each as supported, contradicted, equivalent or not
-resolved. Format and rules: docs/ANALYSIS.md, "Plans and verdicts".
+resolved. Each kind of hypothesis is one `PlanKind` entry of `PLAN_KINDS` (keys, checks, test),
+which parsing, validation and verdicts read. Format and rules: docs/ANALYSIS.md, "Plans and
+verdicts".
 """
 
 from __future__ import annotations
@@ -9,48 +11,38 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats as sst
 
 import conf
 
+from .bootstrap import bootstrap_pvalue, percentile_interval
 from .fit import fit_models
 from .inference import (
     EQUIVALENCE_METHODS,
-    SHIFT_TESTS,
     best_noninferiority,
-    bootstrap_pvalue,
     equivalence_test,
     finite,
     holm,
-    percentile_interval,
-    shift_pvalue,
-    shift_test,
     trend_test,
 )
+from .sequential import Design, parse_design
+from .shift_tests import SHIFT_TESTS
 from .stats import best_values
 from .trainability import METRICS, WORST_ERROR, metric_frame
 
-KINDS = ("better", "equivalent", "best_as_good", "trend", "best_value")
 CORRECTIONS = ("holm", "none")
 VERDICTS = ("supported", "contradicted", "equivalent", "not resolved")
 _COMMON = ("id", "text", "kind", "metric", "family")
-_KIND_KEYS = {
-    "better": {"a": None, "b": None, "test": "mwu"},
-    "equivalent": {"a": None, "b": None, "margin": None, "method": "median_ratio"},
-    "best_as_good": {"a": None, "b": None, "margin": None, "quantile": 0.1},
-    "trend": {"parameter": None, "sign": None, "spaces": ()},
-    "best_value": {"space": None, "parameter": None, "range": None, "frac": 0.25},
-}
 _PLAN_KEYS = ("name", "description", "alpha", "correction", "metric", "column", "ci", "n_boot",
-              "seed", "num_classes", "worst", "n_per_space", "hypotheses")
+              "seed", "num_classes", "worst", "n_per_space", "sequential", "hypotheses")
 _FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq, "!=": operator.ne}
@@ -82,7 +74,7 @@ class Side:
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One planned claim: `kind` and its validated parameters (see `_KIND_KEYS`)."""
+    """One planned claim: `kind` (a name of `PLAN_KINDS`) and its validated parameters."""
 
     id: str
     text: str
@@ -107,6 +99,7 @@ class Plan:
     num_classes: int | None = None
     worst: float = WORST_ERROR
     n_per_space: int | None = None
+    sequential: Design | None = None  # looks and bounds of a sequential sweep (issue 24)
     name: str | None = None
     description: str | None = None
     source: str = field(default="plan", compare=False)
@@ -162,7 +155,9 @@ def _side(where: str, value: Any) -> Side:
 
 
 def _kind_params(where: str, kind: str, h: dict) -> dict[str, Any]:
-    spec = _KIND_KEYS[kind]
+    """The kind's keys of hypothesis `h` with their defaults (`PlanKind.keys`), its sides as
+    `Side`s, then the kind's own checks (`PlanKind.parse`)."""
+    spec = PLAN_KINDS[kind].keys
     out: dict[str, Any] = {}
     for key, default in spec.items():
         if key not in h:
@@ -175,38 +170,49 @@ def _kind_params(where: str, kind: str, h: dict) -> dict[str, Any]:
     for key in ("a", "b"):
         if key in out:
             out[key] = _side(f"{where}.{key}", out[key])
-    if kind == "better":
-        _choice(f"{where}.test", out["test"], SHIFT_TESTS)
-    if kind == "equivalent":
-        method = _choice(f"{where}.method", out["method"], EQUIVALENCE_METHODS)
-        relative = method == "median_ratio"
-        out["margin"] = _number(f"{where}.margin", out["margin"], 1e-12,
-                                1 - 1e-12 if relative else 100,
-                                "a relative margin in (0, 1)" if relative
-                                else "a margin in error points in (0, 100]")
-    if kind == "best_as_good":
-        out["margin"] = _number(f"{where}.margin", out["margin"], 1e-12, 1 - 1e-12,
-                                "a relative margin in (0, 1)")
-        out["quantile"] = _number(f"{where}.quantile", out["quantile"], 1e-12, 0.5,
-                                  "a fraction in (0, 0.5]")
-    if kind in ("trend", "best_value"):
-        out["parameter"] = _text(f"{where}.parameter", out["parameter"])
-    if kind == "trend":
-        _choice(f"{where}.sign", out["sign"], ("positive", "negative"))
-        spaces = out["spaces"]
-        if not isinstance(spaces, (list, tuple)) or not all(isinstance(s, str) for s in spaces):
-            raise _bad(f"{where}.spaces", spaces, "a list of design-space names")
-        out["spaces"] = tuple(spaces)
-    if kind == "best_value":
-        out["space"] = _text(f"{where}.space", out["space"])
-        r = out["range"]
-        if not (isinstance(r, (list, tuple)) and len(r) == 2
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
-                and r[0] < r[1]):
-            raise _bad(f"{where}.range", r, "[low, high] with low < high")
-        out["range"] = (float(r[0]), float(r[1]))
-        out["frac"] = _number(f"{where}.frac", out["frac"], 1e-12, 1, "a fraction in (0, 1]")
+    PLAN_KINDS[kind].parse(where, out)
     return out
+
+
+def _parse_better(where: str, out: dict[str, Any]) -> None:
+    _choice(f"{where}.test", out["test"], tuple(SHIFT_TESTS))
+
+
+def _parse_equivalent(where: str, out: dict[str, Any]) -> None:
+    method = _choice(f"{where}.method", out["method"], EQUIVALENCE_METHODS)
+    relative = method == "median_ratio"
+    out["margin"] = _number(f"{where}.margin", out["margin"], 1e-12,
+                            1 - 1e-12 if relative else 100,
+                            "a relative margin in (0, 1)" if relative
+                            else "a margin in error points in (0, 100]")
+
+
+def _parse_best_as_good(where: str, out: dict[str, Any]) -> None:
+    out["margin"] = _number(f"{where}.margin", out["margin"], 1e-12, 1 - 1e-12,
+                            "a relative margin in (0, 1)")
+    out["quantile"] = _number(f"{where}.quantile", out["quantile"], 1e-12, 0.5,
+                              "a fraction in (0, 0.5]")
+
+
+def _parse_trend(where: str, out: dict[str, Any]) -> None:
+    out["parameter"] = _text(f"{where}.parameter", out["parameter"])
+    _choice(f"{where}.sign", out["sign"], ("positive", "negative"))
+    spaces = out["spaces"]
+    if not isinstance(spaces, (list, tuple)) or not all(isinstance(s, str) for s in spaces):
+        raise _bad(f"{where}.spaces", spaces, "a list of design-space names")
+    out["spaces"] = tuple(spaces)
+
+
+def _parse_best_value(where: str, out: dict[str, Any]) -> None:
+    out["parameter"] = _text(f"{where}.parameter", out["parameter"])
+    out["space"] = _text(f"{where}.space", out["space"])
+    r = out["range"]
+    if not (isinstance(r, (list, tuple)) and len(r) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
+            and r[0] < r[1]):
+        raise _bad(f"{where}.range", r, "[low, high] with low < high")
+    out["range"] = (float(r[0]), float(r[1]))
+    out["frac"] = _number(f"{where}.frac", out["frac"], 1e-12, 1, "a fraction in (0, 1]")
 
 
 def parse_plan(data: Any, source: str = "plan") -> Plan:
@@ -242,6 +248,9 @@ def parse_plan(data: Any, source: str = "plan") -> Plan:
     for key in ("name", "description"):
         if d.get(key) is not None:
             kw[key] = _text(f"{source}: {key}", d[key])
+    if d.get("sequential") is not None:
+        kw["sequential"] = parse_design(d["sequential"], kw.get("n_per_space"),
+                                        f"{source}: sequential")
     out, seen = [], set()
     for i, h in enumerate(hyps):
         where = f"{source}: hypotheses[{i}]"
@@ -249,7 +258,7 @@ def parse_plan(data: Any, source: str = "plan") -> Plan:
             raise ValueError(f"{where}: missing key 'kind' (one of {', '.join(KINDS)})")
         kind = _choice(f"{where}.kind", h.get("kind"), KINDS) if isinstance(h, Mapping) \
             else None
-        h = _keys(where, h, [*_COMMON, *(_KIND_KEYS[kind] if kind else ())])
+        h = _keys(where, h, [*_COMMON, *(PLAN_KINDS[kind].keys if kind else ())])
         for key in ("id", "text"):
             if key not in h:
                 raise ValueError(f"{where}: missing key {key!r}")
@@ -316,18 +325,12 @@ def _errors(frame: pd.DataFrame, side: Side, column: str) -> np.ndarray:
 
 def _better(frame, prm, plan, column) -> dict[str, Any]:
     a, b = _errors(frame, prm["a"], column), _errors(frame, prm["b"], column)
-    test = prm["test"]
-    r = shift_test(a, b, "less", test, plan.ci, plan.n_boot, plan.seed)
-    out = {"p": r.pvalue, "p_contra": shift_pvalue(a, b, test, "greater")[1],
-           "n_a": r.n_a, "n_b": r.n_b}
-    if test == "welch":
-        ci = sst.ttest_ind(a, b, equal_var=False).confidence_interval(plan.ci / 100)
-        out.update(estimand="mean(a) - mean(b)", estimate=r.mean_diff, low=float(ci.low),
-                   high=float(ci.high))
-    else:
-        out.update(estimand="median(a)/median(b) - 1", estimate=r.relative_median_diff,
-                   low=r.low, high=r.high)
-    return out
+    test = SHIFT_TESTS[prm["test"]]
+    effect = test.effect(a, b, plan.ci, plan.n_boot, plan.seed)
+    return {"estimand": effect.estimand, "estimate": effect.estimate, "low": effect.low,
+            "high": effect.high, "n_a": int(a.size), "n_b": int(b.size),
+            "p": float(test.pvalue(a, b, "less")[1]),
+            "p_contra": float(test.pvalue(a, b, "greater")[1])}
 
 
 def _equivalent(frame, prm, plan, column) -> dict[str, Any]:
@@ -384,8 +387,35 @@ def _best_value(frame, prm, plan, column) -> dict[str, Any]:
                                          bootstrap_pvalue(w, w <= hi)))}
 
 
-_TESTS = {"better": _better, "equivalent": _equivalent, "best_as_good": _best_as_good,
-          "trend": _trend, "best_value": _best_value}
+@dataclass(frozen=True)
+class PlanKind:
+    """One kind of hypothesis: its keys (default, or None where required; the sides ``a`` and
+    ``b`` become `Side`s), `parse(where, params)` (checks and normalizes the kind's values in
+    place; errors name ``where.key``) and `judge(frame, params, plan, column)` (estimand,
+    estimate, low, high, n_a, n_b, p of the claim and p_contra of its opposite)."""
+
+    name: str
+    keys: Mapping[str, Any]
+    parse: Callable[[str, dict[str, Any]], None]
+    judge: Callable[[pd.DataFrame, Mapping[str, Any], Plan, str], dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", MappingProxyType(dict(self.keys)))
+
+
+# Adding a kind is one entry here, its test in tests/test_plan.py and its row in
+# docs/ANALYSIS.md ("Plans and verdicts"); parsing, validation and verdicts read only this.
+PLAN_KINDS: Mapping[str, PlanKind] = MappingProxyType({k.name: k for k in (
+    PlanKind("better", {"a": None, "b": None, "test": "mwu"}, _parse_better, _better),
+    PlanKind("equivalent", {"a": None, "b": None, "margin": None, "method": "median_ratio"},
+             _parse_equivalent, _equivalent),
+    PlanKind("best_as_good", {"a": None, "b": None, "margin": None, "quantile": 0.1},
+             _parse_best_as_good, _best_as_good),
+    PlanKind("trend", {"parameter": None, "sign": None, "spaces": ()}, _parse_trend, _trend),
+    PlanKind("best_value", {"space": None, "parameter": None, "range": None, "frac": 0.25},
+             _parse_best_value, _best_value),
+)})
+KINDS = tuple(PLAN_KINDS)
 
 
 def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFrame:
@@ -408,7 +438,7 @@ def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFram
             frames[metric] = metric_frame(df, metric, plan.column, plan.num_classes,
                                           plan.worst)
         try:
-            res = _TESTS[h.kind](frames[metric], h.params, plan, plan.column)
+            res = PLAN_KINDS[h.kind].judge(frames[metric], h.params, plan, plan.column)
         except ValueError as exc:
             raise ValueError(f"hypothesis {h.id!r}: {exc}") from None
         rows.append({"id": h.id, "kind": h.kind, "family": h.family, "metric": metric,

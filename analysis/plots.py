@@ -37,8 +37,8 @@ from .population import (
     VIEWS,
     best_interval,
     best_rows,
-    population_trend,
     view_frame,
+    width_trend,
 )
 from .sweep import ok_rows
 from .trainability import chance_error, num_classes_of
@@ -401,8 +401,9 @@ def plot_trends(df: pd.DataFrame, params: Sequence[str], metric: str = "error",
 @styled
 def plot_block_widths(df: pd.DataFrame, top: int = 20, metric: str = "error",
                       ax: Axes | None = None, title: str | None = None) -> Figure:
-    """Per-block widths against block index of the best `top` models (gray) and their linear
-    trend (black), log y-axis ([DDS] Fig. 8 top-left). The title gives the real count."""
+    """Per-block widths against block index of the best `top` models (gray) and their trend
+    w_j = c·(j+1) (black, `population.width_trend`), log y-axis ([DDS] Fig. 8 top-left). The
+    title gives the real count."""
     ax = _axes(ax, bottom=legend_margin(1))
     best = best_rows(df, top, metric)
     depth = 1
@@ -412,10 +413,9 @@ def plot_block_widths(df: pd.DataFrame, top: int = 20, metric: str = "error",
         line, = ax.plot(np.arange(len(w)), w, color="0.6", lw=0.8)
         line.set_url(f"#m{i}")
     if len(best):
-        a, b = population_trend(df, top, metric)
-        j = np.arange(depth)
-        ax.plot(j, np.maximum(a + b * j, 1), color="k", lw=2,
-                label=f"trend w_j = {a:.0f} + {b:.1f}·j")
+        trend = width_trend(df, top, metric)
+        ax.plot(np.arange(depth), np.maximum(trend.line(depth), 1), color="k", lw=2,
+                label=f"trend w_j = {trend.slope:.1f}·(j+1)")
         legend_below(ax)
     ax.set_yscale("log", base=2)
     format_axis(ax, "y", "width", log=True)

@@ -1,6 +1,6 @@
 """Computations on a population of trained models that figures and tables share (nothing here
-draws): the best rows, the best models' linear width trend ([DDS] Fig. 8), the rule fitted to
-every ok model once, the guarded bootstrap of the best ([DDS] fn. 4), the per-epoch
+draws): the best rows, the best models' width trend w_j = c·(j+1) ([DDS] Fig. 8), the rule
+fitted to every ok model once, the guarded bootstrap of the best ([DDS] fn. 4), the per-epoch
 training histories of the best and worst models of each space, and the views a comparison of
 spaces is made in (all models, trained core, finished models; docs/ANALYSIS.md, "Trainability").
 """
@@ -8,6 +8,7 @@ spaces is made in (all models, trained core, finished models; docs/ANALYSIS.md, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,19 +41,32 @@ def worst_rows(df: pd.DataFrame, top: int, metric: str = "error") -> pd.DataFram
     return ok_rows(df, metric).nlargest(top, metric)
 
 
-def population_trend(df: pd.DataFrame, top: int = 20, metric: str = "error"
-                     ) -> tuple[float, float]:
-    """Least-squares line w_j = a + b·j through the per-block widths of the best `top` models
-    ([DDS] Fig. 8 top-left, where the paper finds w_j ≈ 48·(j+1)); returns (a, b)."""
-    pts = [(j, w) for s in best_rows(df, top, metric)["spec"]
-           for j, w in enumerate(block_widths_of(s))]
-    if not pts:
-        raise ValueError("population_trend: no ok model to fit a width trend to")
-    j, w = np.array(pts, dtype=float).T
-    if np.ptp(j) == 0:
-        return float(w.mean()), 0.0
-    slope, intercept = np.polyfit(j, w, 1)
-    return float(intercept), float(slope)
+@dataclass(frozen=True)
+class WidthTrend:
+    """The best models' per-block widths as the line w_j = c·(j+1), j = 0 … d − 1 ([DDS]
+    Fig. 8 top left, where the paper finds c ≈ 48 at 224 px): `slope` c, the `models` it is
+    fitted to and their `median_depth` (blocks)."""
+
+    slope: float
+    models: int
+    median_depth: float
+
+    def line(self, depth: int) -> np.ndarray:
+        """c·(j+1) at blocks j = 0 … depth − 1."""
+        return self.slope * (np.arange(depth) + 1)
+
+
+def width_trend(df: pd.DataFrame, top: int = 20, metric: str = "error") -> WidthTrend:
+    """Least squares through the origin of the per-block widths w_j of the best `top` ok
+    models on (j+1): c = Σ (j+1)·w_j / Σ (j+1)² over all their blocks (the paper's form of the
+    trend, [DDS] Fig. 8 top left; docs/PAPER.md, "population trend")."""
+    widths = [np.asarray(block_widths_of(s), float) for s in best_rows(df, top, metric)["spec"]]
+    if not widths:
+        raise ValueError("width_trend: no ok model to fit a width trend to")
+    j = np.concatenate([np.arange(len(w)) for w in widths])
+    w = np.concatenate(widths)
+    slope = float(np.sum((j + 1) * w) / np.sum((j + 1) ** 2))
+    return WidthTrend(slope, len(widths), float(np.median([len(x) for x in widths])))
 
 
 def with_fits(df: pd.DataFrame, metric: str = "error", q: int = 8) -> pd.DataFrame:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .inference import SHIFT_TESTS, finite
+from .inference import finite
+from .shift_tests import shift_test_named
 from .trainability import WORST_ERROR, metric_frame
 
 DEFAULT_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 500, 750, 1000)
@@ -45,21 +45,18 @@ def pilot_errors(df: pd.DataFrame, space: str | None = None, metric: str = "all"
 
 
 def _rejections(a: np.ndarray, b: np.ndarray, test: str, alpha: float) -> np.ndarray:
-    """Row-wise one-sided tests (a lower) of (trials, n) arrays; True where p < alpha."""
-    if test == "mwu":
-        p = stats.mannwhitneyu(a, b, axis=1, alternative="less", method="asymptotic").pvalue
-    elif test == "welch":
-        p = stats.ttest_ind(a, b, axis=1, equal_var=False, alternative="less").pvalue
-    else:
-        p = stats.ks_2samp(a, b, axis=1, alternative="greater").pvalue  # a's CDF above b's
+    """Row-wise one-sided tests (a lower) of (trials, n) arrays with the registered `test`
+    under its Monte Carlo options; True where p < alpha."""
+    _, p = shift_test_named(test).pvalue(a, b, "less", axis=1, batch=True)
     return np.nan_to_num(np.asarray(p, dtype=float), nan=1.0) < alpha
 
 
 def power(pilot, shift: float, n: int, alpha: float = 0.05, test: str = "mwu",
           n_sim: int = 2000, seed: int = 0, family_size: int = 1) -> float:
-    """Monte Carlo power of the one-sided `test` (mwu, ks or welch) to find that a space with
-    errors (1 − `shift`) times the `pilot`'s is better, with `n` models per space, at level
-    ``alpha / family_size``; `n_sim` seeded trials."""
+    """Monte Carlo power of the one-sided `test` (a name of `analysis.shift_tests.SHIFT_TESTS`:
+    mwu, ks, welch) to find that a space with errors (1 − `shift`) times the `pilot`'s is
+    better, with `n` models per space, at level ``alpha / family_size``; `n_sim` seeded
+    trials."""
     e = finite(pilot)
     if e.size < 2:
         raise ValueError(f"pilot: {e.size} finite errors; need >= 2")
@@ -69,8 +66,7 @@ def power(pilot, shift: float, n: int, alpha: float = 0.05, test: str = "mwu",
         raise ValueError(f"n: {n!r} is not allowed; use an integer >= 2 models per space")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha: {alpha!r} is not allowed; use a level in (0, 1)")
-    if test not in SHIFT_TESTS:
-        raise ValueError(f"test: {test!r} is not allowed; use one of {', '.join(SHIFT_TESTS)}")
+    shift_test_named(test)  # ValueError naming an unknown test
     if n_sim < 1 or family_size < 1:
         raise ValueError(f"n_sim, family_size: {n_sim!r}, {family_size!r} are not allowed; "
                          "use integers >= 1")

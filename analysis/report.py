@@ -31,11 +31,12 @@ from anynet import record as record_io
 
 from . import fmt, plots
 from .pairs import (
+    COMPARISON_COLUMNS,
     PAIRINGS,
-    compare_pairs,
     compare_trained_pairs,
     fractions_of,
     min_pvalue,
+    pair_table,
     sentence,
     trained_sentence,
 )
@@ -50,7 +51,6 @@ from .population import (
     with_fits,
 )
 from .provenance import duration, provenance_of
-from .stats import comparison_table
 from .sweep import ok_rows
 from .trainability import EXACT_TESTS, WORST_ERROR, chance_error, num_classes_of
 
@@ -262,19 +262,23 @@ _VIEW_NOTES = {
 }
 
 
-def _view_pairs(views: _Views, s: ReportSettings) -> pd.DataFrame:
-    """`compare_pairs` in every view, one block of rows per view (column ``view``)."""
+def view_pairs(views: _Views, s: ReportSettings) -> pd.DataFrame | None:
+    """The report's one pair table: `pairs.pair_table` of the verdict's pairs in every view,
+    one block of rows per view (column ``view``, then `pairs.PAIR_COLUMNS`); None with fewer
+    than two sampled spaces."""
+    if len(views.spaces) < 2:
+        return None
     parts = []
     for v, frame in views.frames.items():
-        table = compare_pairs(frame, views.spaces, s.metric, s.pairs, n_boot=s.n_boot,
-                              seed=s.seed, alpha=s.alpha)
+        table = pair_table(frame, views.spaces, s.metric, s.pairs, n_boot=s.n_boot,
+                           seed=s.seed, alpha=s.alpha)
         table.insert(0, "view", v)
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 
 
 def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any,
-             views: _Views | None) -> None:
+             views: _Views | None, table: pd.DataFrame | None) -> None:
     if plan is not None:
         _planned(doc, df, plan)
         return
@@ -284,14 +288,12 @@ def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any,
         row = best.iloc[0]
         items.append(f"Best model: {html.escape(model_title(row, s.metric))}.")
     names = views.spaces if views is not None else []
-    table = None
     if len(names) == 1:
         items.append(f"Only {html.escape(names[0])} has models: nothing to compare.")
     elif not names:
         items.append("No sampled design space: nothing to compare.")
     body = "<ul class='verdict'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-    if len(names) >= 2:
-        table = _view_pairs(views, s)
+    if table is not None:
         for v in VIEWS:
             rows = table[table["view"] == v]
             lines = []
@@ -314,8 +316,6 @@ def _verdict(doc: _Doc, df: pd.DataFrame, s: ReportSettings, plan: Any,
             f"{s.alpha:g}, e.g. 3 and 3: {fmt.pvalue(min_pvalue(3, 3))}). Zoo models are "
             "reference points, not spaces.")
     body += f"<p class='note'>{html.escape(note)}</p>"
-    if table is not None:
-        doc.csv(table, "pairs")
     doc.add("verdict", "Verdict", body)
 
 
@@ -477,35 +477,49 @@ def _best(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
             _html_table(best[[c for c in cols if c in best.columns]]))
 
 
-def _details(doc: _Doc, s: ReportSettings, views: _Views | None) -> None:
-    if views is None or len(views.spaces) < 2:
+def _details(doc: _Doc, table: pd.DataFrame | None) -> None:
+    """The pair table's descriptive columns (KS, mean difference) for all models and for the
+    trained core; the numbers are pairs.csv's."""
+    if table is None:
         return
-    parts = []
-    for v in ("all", "trained"):
-        table = comparison_table(views.frames[v], s.metric, spaces=views.spaces, n=s.n_boot,
-                                 seed=s.seed)
-        table.insert(0, "view", v)
-        parts.append(table)
-    table = pd.concat(parts, ignore_index=True)
+    shown = table["view"].isin(["all", "trained"]) & (table["n_a"] > 0) & (table["n_b"] > 0)
+    table = table.loc[shown, ["view", *COMPARISON_COLUMNS]].reset_index(drop=True)
     small = [f"{r.a} vs {r.b} ({VIEWS[r.view]})" for r in table.itertuples()
              if min(r.n_a, r.n_b) < 2]
     warn = (f"<p class='warn'>{html.escape(', '.join(small))}: a space with one model: its EDF "
             "is a single step, KS is 1 or close and its p says nothing.</p>") if small else ""
     doc.add("details", "All pairwise statistics",
-            "<details><summary>KS test ([NDS] §4) and mean difference per pair, for all "
-            "models and for the trained core (spaces with no model in a view are left out)"
-            f"</summary>{warn}" + doc.table(table, "comparison") + "</details>")
+            "<details><summary>KS test ([NDS] §4) and mean difference per pair of the verdict, "
+            "for all models and for the trained core (spaces with no model in a view are left "
+            f"out; numbers in pairs.csv)</summary>{warn}" + _html_table(table) + "</details>")
+
+
+def _sequential(doc: _Doc, looks: pd.DataFrame) -> None:
+    """The decisions of a sequential sweep (``<sweep.dir>/sequential.csv``,
+    `analysis.sweeper`): per hypothesis and direction, the look that decided it."""
+    decided = looks[looks["decision"] != "continue"]
+    keep = [c for c in ("look", "n", "id", "direction", "p", "level", "efficacy_p",
+                        "futility_p", "decision") if c in decided.columns]
+    doc.add("sequential", "Sequential looks",
+            f"<p>This sweep was trained look by look (hydra/sweeper=sequential) and stopped "
+            f"a space once every hypothesis that needs it was decided; {int(looks['look'].max())}"
+            " look(s) done. Each row: the look that decided a claim or its opposite, its p, "
+            "the level it held and the bounds (as p-values) it was judged against "
+            "(docs/ANALYSIS.md, \"Sequential plans\").</p>"
+            + doc.table(decided[keep].reset_index(drop=True), "sequential_looks"))
 
 
 def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | None = None,
-                 source: str = "", plan: Any = None) -> Path:
+                 source: str = "", plan: Any = None,
+                 sequential: pd.DataFrame | None = None) -> Path:
     """Write ``report.html``, ``figures/*.png``, ``summary.csv`` (per space), ``pairs.csv``
-    (the verdict's numbers, one block of rows per view: ``all``, ``trained``, ``finished``),
-    ``trainability.csv`` (trained fractions per space), ``trained_pairs.csv`` (their exact tests
-    per pair), ``comparison.csv`` (KS and mean difference per pair and view) and ``models.csv``
-    to `out`; return the HTML path. Fits the rule to every ok model that lacks
+    (the one pair table, `view_pairs`: every number about a pair of spaces, one block of rows
+    per view: ``all``, ``trained``, ``finished``), ``trainability.csv`` (trained fractions per
+    space), ``trained_pairs.csv`` (their exact tests per pair) and ``models.csv`` to `out`;
+    return the HTML path. Fits the rule to every ok model that lacks
     a fit (`population.with_fits`). With `plan` (an analysis plan, or the path of its YAML)
-    the verdict is `analysis.verdicts(df, plan)`."""
+    the verdict is `analysis.verdicts(df, plan)`; with `sequential` (a sequential sweep's
+    ``sequential.csv``) the report shows its decisions after the verdict."""
     s = settings or ReportSettings()
     if s.metric not in df.columns:
         raise ValueError(f"metric: {s.metric!r} is not a column of the sweep")
@@ -520,7 +534,12 @@ def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | N
     doc.titles = {f"m{i}": model_title(row, s.metric) for i, row in df.iterrows()}
     names = spaces_of(df, s.metric, s.order) if len(ok) else []
     views = _views(df, s) if len(df) else None
-    _verdict(doc, df, s, plan, views)
+    pairs = view_pairs(views, s) if views is not None else None
+    if pairs is not None:
+        doc.csv(pairs, "pairs")
+    _verdict(doc, df, s, plan, views, pairs)
+    if sequential is not None and len(sequential):
+        _sequential(doc, sequential)
     _trainability(doc, df, s, views)
     _provenance(doc, df, s)
     if len(ok):
@@ -530,7 +549,7 @@ def write_report(df: pd.DataFrame, out: str | Path, settings: ReportSettings | N
         if s.fit:
             _fits(doc, df, s, names)
         _best(doc, df, s)
-        _details(doc, s, views)
+        _details(doc, pairs)
     models = df.drop(columns=[c for c in ("spec", "fit_widths") if c in df.columns])
     doc.csv(models, "models")
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")

@@ -8,7 +8,7 @@ fitted profile sane outside its data. Features are scaled to GF (flops) and mill
 acts). Quality is the k-fold cross-validated R² (out-of-fold predictions of shuffled folds,
 pooled, then ``sklearn.metrics.r2_score``); `r2_difference` gives a paired bootstrap interval
 for the gap between two predictors on the same models. Torch-free. Device profiles built from
-these fits are written by ``results/runtime_study.py`` (format: `sampling.latency`).
+these fits are written by ``dse-speed runtime fit`` (format: `sampling.latency`).
 """
 
 from __future__ import annotations

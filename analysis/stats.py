@@ -1,15 +1,16 @@
 """Statistics that compare design spaces: KS test ([NDS] §4), the empirical bootstrap of the
-best model ([DDS] fn. 4), and per-space / per-pair summary tables (docs/PAPER.md §4.3-4.4)."""
+best model ([DDS] fn. 4) and the per-space summary table (docs/PAPER.md §4.3-4.4). Per-pair
+numbers are the one pair table's (`analysis.pairs`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .bootstrap import check_ci, percentile_interval
 from .sweep import ok_rows
 
 # Index draws are processed in chunks of at most this many entries (memory bound, still
@@ -42,32 +43,27 @@ def ks_test(a, b) -> KSResult:
     return KSResult(float(r.statistic), float(r.pvalue), int(a.size), int(b.size))
 
 
-def _percentiles(ci: float) -> list[float]:
-    if not 0 < ci < 100:
-        raise ValueError(f"ci: {ci!r} is not allowed; use a percentage in (0, 100)")
-    half = (100 - ci) / 2
-    return [half, 50.0, 100 - half]
-
-
 def bootstrap_best(df: pd.DataFrame, metric: str, frac: float = 0.25, n: int = 10_000,
                    ci: float = 95, seed: int = 0, error: str = "error"
                    ) -> tuple[float, float, float]:
     """Where the best models lie along `metric` ([DDS] fn. 4; Figs. 2, 5, 8, 11).
 
     Draw ``frac`` of the (metric, error) pairs with replacement, keep the pair with the lowest
-    `error`, repeat `n` times (vectorized, seeded), and return the (low, median, high)
-    percentiles of the winners' `metric` for a `ci`% interval. Only ``ok`` rows with finite
-    metric and error take part; the sample size is max(1, int(frac·N)) as in pycls.
+    `error`, repeat `n` times (`best_values`), and return the winners' median and their `ci`%
+    percentile interval (`analysis.bootstrap.percentile_interval`) as (low, median, high).
+    Only ``ok`` rows with finite metric and error take part; the sample size is
+    max(1, int(frac·N)) as in pycls.
     """
+    check_ci(ci)
     rows = ok_rows(df, error)
     x = pd.to_numeric(rows[metric], errors="coerce").to_numpy(float)
     e = rows[error].to_numpy(float)
     keep = np.isfinite(x)
     if not keep.any():
         raise ValueError(f"bootstrap_best: no ok model has a finite {metric!r} and {error!r}")
-    percentiles = _percentiles(ci)
-    low, med, high = np.percentile(best_values(x[keep], e[keep], frac, n, seed), percentiles)
-    return float(low), float(med), float(high)
+    winners = best_values(x[keep], e[keep], frac, n, seed)
+    low, high = percentile_interval(winners, ci)
+    return low, float(np.median(winners)), high
 
 
 def best_values(x, e, frac: float = 0.25, n: int = 10_000, seed: int = 0) -> np.ndarray:
@@ -99,28 +95,6 @@ def _bootstrap_winners(e: np.ndarray, m: int, n: int, rng: np.random.Generator) 
     return out
 
 
-def bootstrap_mean_difference(a, b, n: int = 10_000, ci: float = 95, seed: int = 0
-                              ) -> tuple[float, float, float]:
-    """Percentile-bootstrap interval for mean(a) - mean(b): resample each population with
-    replacement at its own size, independently, `n` times. Returns (low, median, high)."""
-    a, b = _finite(a), _finite(b)
-    if a.size == 0 or b.size == 0:
-        raise ValueError("bootstrap_mean_difference: both samples need finite values")
-    rng = np.random.default_rng(seed)
-    diffs = _resampled_means(a, n, rng) - _resampled_means(b, n, rng)
-    low, med, high = np.percentile(diffs, _percentiles(ci))
-    return float(low), float(med), float(high)
-
-
-def _resampled_means(v: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    out = np.empty(n)
-    per_chunk = max(1, _CHUNK // v.size)
-    for start in range(0, n, per_chunk):
-        k = min(per_chunk, n - start)
-        out[start:start + k] = v[rng.integers(0, v.size, size=(k, v.size))].mean(axis=1)
-    return out
-
-
 def space_summary(df: pd.DataFrame, metric: str = "error") -> pd.DataFrame:
     """One row per design space: counts by status and min / mean / median of `metric` over the
     ok models (the EDF legend's n|min|mean, [DDS] Fig. 2)."""
@@ -139,28 +113,3 @@ def _moments(v: np.ndarray) -> dict[str, float]:
     if v.size == 0:
         return {"min": np.nan, "mean": np.nan, "median": np.nan}
     return {"min": float(v.min()), "mean": float(v.mean()), "median": float(np.median(v))}
-
-
-def comparison_table(df: pd.DataFrame, metric: str = "error", spaces: list[str] | None = None,
-                     n: int = 10_000, ci: float = 95, seed: int = 0) -> pd.DataFrame:
-    """One row per pair (a, b) of design spaces: n, min, mean and median `metric` of each, the
-    KS statistic and p-value ([NDS] §4), and a `ci`% percentile-bootstrap interval for
-    mean(a) - mean(b) (see `bootstrap_mean_difference`). Spaces with no ok model are skipped."""
-    groups = {s: ok_rows(g, metric)[metric].to_numpy(float)
-              for s, g in df.groupby("design_space", sort=True)}
-    names = [s for s in (spaces or list(groups)) if s in groups and groups[s].size]
-    rows = []
-    for a, b in combinations(names, 2):
-        ea, eb = groups[a], groups[b]
-        ks = ks_test(ea, eb)
-        low, _, high = bootstrap_mean_difference(ea, eb, n=n, ci=ci, seed=seed)
-        row = {"a": a, "b": b, "n_a": ea.size, "n_b": eb.size}
-        for tag, v in (("a", ea), ("b", eb)):
-            row.update({f"{k}_{tag}": val for k, val in _moments(v).items()})
-        row.update({"ks": ks.statistic, "ks_pvalue": ks.pvalue,
-                    "mean_diff": float(ea.mean() - eb.mean()),
-                    "mean_diff_low": low, "mean_diff_high": high})
-        rows.append(row)
-    columns = ["a", "b", "n_a", "n_b", "min_a", "min_b", "mean_a", "mean_b", "median_a",
-               "median_b", "ks", "ks_pvalue", "mean_diff", "mean_diff_low", "mean_diff_high"]
-    return pd.DataFrame(rows, columns=columns)

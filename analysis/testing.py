@@ -40,9 +40,10 @@ def write_record(sweep_dir: str | Path, design_space: str | None, index: int | N
                "test_error": c, "lr": regime.get("lr", 0.05) * (n_epochs - e) / n_epochs,
                "seconds": 0.1} for e, c in enumerate(curve)]
     ok = status == "ok"
-    identity = contract.make_identity(spec=spec.to_dict(), data=data, regime=regime,
-                                      train_seed=seed, precision="fp32", threads=1,
-                                      channels_last=True, device_kind="cpu")
+    # No location keys: every key of `data` is identity (train.datasets holds a real dataset's).
+    identity = contract.make_identity(spec=spec.to_dict(), data=data, location_keys=(),
+                                      regime=regime, train_seed=seed, precision="fp32",
+                                      threads=1, channels_last=True, device_kind="cpu")
     record = contract.new_record(
         identity, status=status, error=float(error) if ok else None,
         min_error=float(min(curve)) if ok else None, epochs=epochs if ok else [],

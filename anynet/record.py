@@ -24,7 +24,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,12 +45,10 @@ ENVIRONMENT = "environment"
 POPULATION = "population"
 # Fields the trainer adds to a record's data section after loading (not part of the config).
 DATA_SUMMARY = ("train_size", "mean", "std")
-# Data keys that say where a dataset is kept or how fast it is read, not what it is: left out of
-# a run's identity (docs/SWEEPS.md). "*": every dataset; otherwise per dataset name.
-DATA_NON_IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
-    "*": ("cache_dir",),
-    "imagefolder_stream": ("workers", "prefetch"),
-}
+# The location keys (where the data is kept, not what it is) of records written before
+# identities existed: mnist5k's cache folder, the only one then. A new run's location keys are
+# its dataset's (`make_identity`'s argument, from the registry `train.datasets`).
+LEGACY_LOCATION_KEYS = ("cache_dir",)
 
 
 class RecordError(ValueError):
@@ -84,27 +82,29 @@ def stable_hash(obj: Any, n: int = 10) -> str:
 
 
 def make_identity(*, spec: Mapping[str, Any], data: Mapping[str, Any],
-                  regime: Mapping[str, Any], train_seed: int, precision: str, threads: int,
-                  channels_last: bool, device_kind: str) -> dict[str, Any]:
+                  location_keys: Collection[str], regime: Mapping[str, Any], train_seed: int,
+                  precision: str, threads: int, channels_last: bool,
+                  device_kind: str) -> dict[str, Any]:
     """The identity of a run: everything that decides its result (docs/SWEEPS.md). `data` is
-    the data config less its `DATA_NON_IDENTITY_KEYS` (where the data is kept and how fast it is
-    read are not what it is)."""
+    the data config less its `location_keys` (where the data is kept and how fast it is read
+    are not what it is). They are an argument, required, because they are a fact of the dataset
+    and its one home is the dataset's entry in ``train.datasets.DATASETS``, which this torch-free
+    module cannot import (the runner passes ``entry.location_keys``; docs/ARCHITECTURE.md
+    "Extension points")."""
     if precision not in PRECISIONS:
         raise ValueError(f"train.precision: {precision!r} is not allowed; use one of "
                          f"{', '.join(PRECISIONS)}")
     check_finite({"spec": spec, "data": data, "regime": regime})
     return {"spec": dict(spec),
-            "data": data_identity(data),
+            "data": data_identity(data, location_keys),
             "regime": dict(regime), "train_seed": int(train_seed), "precision": precision,
             "threads": int(threads), "channels_last": bool(channels_last),
             "device_kind": str(device_kind)}
 
 
-def data_identity(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The data config less the keys `DATA_NON_IDENTITY_KEYS` lists for every dataset and for
-    this one."""
-    skip = DATA_NON_IDENTITY_KEYS["*"] + DATA_NON_IDENTITY_KEYS.get(str(data.get("name")), ())
-    return {k: v for k, v in data.items() if k not in skip}
+def data_identity(data: Mapping[str, Any], location_keys: Collection[str]) -> dict[str, Any]:
+    """The data config less its location keys."""
+    return {k: v for k, v in data.items() if k not in location_keys}
 
 
 def make_population(design_space: Mapping[str, Any], windows: Mapping[str, Any],
@@ -168,14 +168,15 @@ def identity_diff(a: Mapping[str, Any], b: Mapping[str, Any],
 
 def record_identity(record: Mapping[str, Any]) -> dict[str, Any]:
     """The identity a record carries; for a record written before identities existed, the
-    one its sections imply (precision fp32, the device it names)."""
+    one its sections imply (precision fp32, the device it names, the data less
+    `LEGACY_LOCATION_KEYS` and the loaded `DATA_SUMMARY`)."""
     if isinstance(record.get("identity"), Mapping):
         return dict(record["identity"])
     seeds = record.get("seeds") if isinstance(record.get("seeds"), Mapping) else {}
     data = record.get("data") if isinstance(record.get("data"), Mapping) else {}
     device = str(record.get("device") or "cpu")
     return {"spec": record.get("spec"),
-            "data": {k: v for k, v in data_identity(data).items() if k not in DATA_SUMMARY},
+            "data": data_identity(data, (*LEGACY_LOCATION_KEYS, *DATA_SUMMARY)),
             "regime": record.get("regime"), "train_seed": seeds.get("train"),
             "precision": "fp32", "threads": record.get("threads"),
             "channels_last": record.get("channels_last"),

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import check, schema
+
 USER_CONF_ENV = "ANYNET_DSE_CONF"
 
 
@@ -25,46 +27,25 @@ def search_dirs() -> list[Path]:
     return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()]
 
 
-def describe(config_name: str) -> str:
-    """One line per key of ``conf/<config_name>.yaml`` (nested keys dotted, e.g. ``sweep.dir``):
-    its default and the comment beside it (what ``--help`` of the compose-based commands
-    prints)."""
-    lines, parent = [], None
-    for raw in (path() / f"{config_name}.yaml").read_text().splitlines():
-        stripped = raw.strip()
-        if not stripped or stripped[0] in "#-" or ":" not in stripped:
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        key, _, rest = stripped.partition(":")
-        value, _, comment = rest.partition("#")
-        if indent == 0:
-            parent = None if value.strip() else key
-            if parent is not None or key in ("defaults", "hydra"):
-                continue
-        elif indent == 2 and parent not in (None, "defaults", "hydra"):
-            key = f"{parent}.{key}"
-        else:
-            continue
-        lines.append((key.strip(), value.strip(), comment.strip()))
-    width = max([14, *(len(k) for k, _, _ in lines)])
-    return "\n".join(f"  {k:<{width}} {v:<22} {c}".rstrip() for k, v, c in lines)
-
-
-def compose_plain(config_name: str, overrides: Sequence[str]) -> dict[str, Any]:
-    """``conf/<config_name>.yaml`` with `overrides` through Hydra's compose API (no output
-    folders, no logging setup, no global state left behind), resolved to plain containers. A
-    bad override or value is a one-line ValueError."""
+def compose_plain(config_name: str, overrides: Sequence[str], folder: Path | None = None
+                  ) -> dict[str, Any]:
+    """``conf/<config_name>.yaml`` (or ``<folder>/<config_name>.yaml``, e.g. ``conf/study``,
+    whose keys then never meet conf's groups) with `overrides` through Hydra's compose API (no
+    output folders, no logging setup, no global state left behind), resolved to plain
+    containers. A bad override or value is a one-line `check.ConfigError`, a ValueError
+    (`check.error_line` for a key typed in `conf.schema`)."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        with initialize_config_dir(config_dir=str(path()), version_base=None):
+        with initialize_config_dir(config_dir=str(folder or path()), version_base=None):
             cfg = compose(config_name=config_name, overrides=list(overrides))
         return OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ValueError(unparsable_key(overrides) + " ".join(str(exc).split())) from None
+        raise check.ConfigError(check.error_line(exc) or unparsable_key(overrides)
+                                + " ".join(str(exc).split())) from None
 
 
 def unparsable_key(overrides: Sequence[str]) -> str:
@@ -79,3 +60,6 @@ def unparsable_key(overrides: Sequence[str]) -> str:
         except HydraException:
             return f"{text.partition('=')[0] or text}: "
     return ""
+
+
+schema.register()  # before anything composes a config whose defaults list names a schema

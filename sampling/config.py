@@ -19,6 +19,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 import conf
+from conf.check import Allowed, checked
+from conf.schema import DesignSpaceKeys
 
 from .anynet_space import AnyNetSpace
 from .batch_complexity import FixedFields
@@ -30,23 +32,12 @@ from .space import DesignSpace
 
 ANYNET_PARAMS = ("depth", "width", "bottleneck_ratio", "group_width")
 FAMILIES = {"anynet": ANYNET_PARAMS, "regnet": REGNET_PARAMS}
-KEYS = {"name", "family", "stages", "resolution", "in_channels", "num_classes", "stem_width",
-        "stem_stride", "strides", "se_ratio", "max_tries", "domains", "complexity",
-        "constraints", "q"}
-SE_RANGE = (0.0, 1.0)
 
 
 def available() -> list[str]:
     """Design spaces of the package and of the folders in ``$ANYNET_DSE_CONF``."""
     dirs = [conf.path(), *conf.search_dirs()]
     return sorted({p.stem for d in dirs for p in (d / "design_space").glob("*.yaml")})
-
-
-def _int(cfg: Mapping[str, Any], key: str, low: int, default: Any = None) -> int:
-    v = cfg.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise ValueError(f"design_space.{key}: {v!r} is not allowed; use an integer >= {low}")
-    return v
 
 
 def space_from_config(cfg: DictConfig | Mapping[str, Any], registry: Registry = NAMED
@@ -56,31 +47,14 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any], registry: Registry = 
     if isinstance(cfg, DictConfig):
         cfg = OmegaConf.to_container(cfg, resolve=True)
     cfg = dict(cfg)
-    unknown = sorted(set(cfg) - KEYS)
-    if unknown:
-        raise ValueError(f"design_space: unknown key(s) {unknown}; allowed: {sorted(KEYS)}")
-    family = cfg.get("family")
-    if family not in FAMILIES:
-        raise ValueError(f"design_space.family: {family!r} is not allowed; use one of "
-                         f"{list(FAMILIES)}")
-    if not isinstance(cfg.get("name"), str):
-        raise ValueError(f"design_space.name: {cfg.get('name')!r} is not allowed; use a string")
-    stages = _int(cfg, "stages", 1)
-    resolution = _int(cfg, "resolution", 1)
-    se = cfg.get("se_ratio", 0.0)
-    if (isinstance(se, bool) or not isinstance(se, (int, float))
-            or not SE_RANGE[0] <= se <= SE_RANGE[1]):
-        raise ValueError(f"design_space.se_ratio: {se!r} is not allowed; use a number from "
-                         f"{SE_RANGE[0]:g} (X block) to {SE_RANGE[1]:g} (0.25: the Y block)")
-    stem_stride = _int(cfg, "stem_stride", 1, 2)
-    if stem_stride not in (1, 2):
-        raise ValueError(f"design_space.stem_stride: {stem_stride} is not allowed; use 1 or 2")
-    strides = _strides(cfg.get("strides"), stages)
-    fixed = FixedFields(resolution=resolution, in_channels=_int(cfg, "in_channels", 1),
-                        num_classes=_int(cfg, "num_classes", 1),
-                        stem_width=_int(cfg, "stem_width", 1, 32), stem_stride=stem_stride,
-                        se_ratio=float(se))
-    domains = dict(cfg.get("domains") or {})
+    keys = checked(cfg, DesignSpaceKeys, "design_space.",
+                   rules={"design_space.family": Allowed(choices=tuple(FAMILIES))})
+    family, resolution, stem_stride = keys["family"], keys["resolution"], keys["stem_stride"]
+    strides = _strides(keys["strides"], keys["stages"])
+    fixed = FixedFields(resolution=resolution, in_channels=keys["in_channels"],
+                        num_classes=keys["num_classes"], stem_width=keys["stem_width"],
+                        stem_stride=stem_stride, se_ratio=float(keys["se_ratio"]))
+    domains = dict(keys["domains"] or {})
     wanted = FAMILIES[family]
     if sorted(domains) != sorted(wanted):
         raise ValueError(f"design_space.domains: has {sorted(domains)}; a {family} space needs "
@@ -91,14 +65,13 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any], registry: Registry = 
         if dist.values[0] <= 0:
             raise ValueError(f"design_space.domains.{p}: {dist.values[0]:g} is not allowed; "
                              "every value of the domain must be > 0")
-    named, custom = parse_constraints(cfg.get("constraints"), registry)
+    named, custom = parse_constraints(keys["constraints"], registry)
     common = dict(config=cfg, fixed=fixed, strides=strides,
-                  windows=resolve_windows(cfg.get("complexity"), resolution, stem_stride),
-                  named=named, custom=custom, max_tries=_int(cfg, "max_tries", 1, 100_000),
-                  registry=registry)
+                  windows=resolve_windows(keys["complexity"], resolution, stem_stride),
+                  named=named, custom=custom, max_tries=keys["max_tries"], registry=registry)
     if family == "anynet":
         return AnyNetSpace(dists, **common)
-    return RegNetSpace(dists, q=_int(cfg, "q", 1, 8), **common)
+    return RegNetSpace(dists, q=keys["q"], **common)
 
 
 def _strides(value: Any, stages: int) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ and acts)::
 over a subset of the complexity counts of `anynet.complexity` (flops = multiply-adds). This
 module is the one home of the profile file (JSON, `FORMAT` version `VERSION`), of its name
 resolution and of `predict_latency`, which the sampler evaluates on whole candidate batches
-(no timing per candidate). Profiles are fitted by ``results/runtime_study.py`` with
+(no timing per candidate). Profiles are fitted by ``dse-speed runtime fit`` with
 `analysis.runtime.fit_runtime`.
 
 Where profiles live: a name (``latency_profile=NAME``) is looked up as ``NAME.json`` in the
@@ -181,7 +181,7 @@ def load_profile(path: str | os.PathLike) -> RuntimeProfile:
         d = json.loads(path.read_text())
     except FileNotFoundError:
         raise ValueError(f"profile: {str(path)!r} does not exist; fit one with "
-                         "results/runtime_study.py (docs/SPEED.md)") from None
+                         "dse-speed runtime fit (docs/SPEED.md)") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"profile: {str(path)!r} is not readable JSON ({exc})") from None
     return RuntimeProfile.from_dict(d, source=f"profile {str(path)!r}")

@@ -1,7 +1,7 @@
 """Check a ``dse-train`` / ``dse-sample`` command line before Hydra runs it: an unknown config
-group option, a malformed override, an unknown flag or a bad value becomes one line and exit
-status 2 instead of Hydra's multi-line report, before any job or folder is made
-(docs/SWEEPS.md). Torch-free.
+group option, a malformed override, an unknown flag or a bad value (of a key typed in
+conf/schema.py: `conf.check.error_line`) becomes one line and exit status 2 instead of Hydra's
+multi-line report, before any job or folder is made (docs/SWEEPS.md). Torch-free.
 
 Every value of a choice sweep (``design_space=a,b``) is composed once; a range sweep
 (``sample.index=range(0,500)``) with its first, smallest and largest values, since its values
@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import conf
+from conf.check import error_line
 
 HYDRA_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--resolve", "--info", "-i",
                "--package", "-p", "--run", "-r", "--config-path", "-cp", "--config-name",
@@ -182,7 +183,7 @@ def precheck(app: str, config_name: str, argv: Sequence[str],
                 for key, values in range_values(overrides, params).items():
                     validate_values(first, key, values)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        _fail(app, _one_line(exc))
+        _fail(app, error_line(exc) or _one_line(exc))
     except TypeError as exc:  # e.g. a list given for a config group: design_space=[1]
         _fail(app, _group_value(overrides) or f"config: {_one_line(exc)}")
     return first

@@ -1,5 +1,6 @@
-"""The verdict's numbers (differences of medians and means with bootstrap intervals,
-Mann-Whitney with Holm's correction), number formatting, and the newest-sweep default."""
+"""The one pair table (differences of medians and means with the engine's bootstrap intervals,
+Mann-Whitney with Holm's correction, KS) and its views, number formatting, and the newest-sweep
+default."""
 
 from __future__ import annotations
 
@@ -13,7 +14,20 @@ from scipy import stats
 
 import analysis
 from analysis import fmt
-from analysis.pairs import compare_pairs, holm, min_pvalue, pairs_of, sentence
+from analysis.bootstrap import bootstrap_interval
+from analysis.pairs import (
+    COLUMNS,
+    COMPARISON_COLUMNS,
+    PAIR_COLUMNS,
+    compare_pairs,
+    comparison_table,
+    holm,
+    min_pvalue,
+    pair_table,
+    pairs_of,
+    sentence,
+)
+from analysis.shift_tests import mean_diff, median_diff, median_ratio
 from analysis.testing import synthetic_population
 
 
@@ -71,6 +85,59 @@ def test_compare_pairs_with_one_model():
     assert "too few models to say anything" in sentence(r, 1)
     with pytest.raises(ValueError, match="^pairs: 'each'"):
         pairs_of(["a", "b"], "each")
+
+
+def test_pair_table_is_one_table_with_three_views():
+    """compare_pairs and comparison_table are columns of pair_table, to the bit; its KS, U and
+    Hodges-Lehmann are scipy's / the definition's."""
+    rng = np.random.default_rng(3)
+    a, b, c = rng.normal(40, 2, 40), rng.normal(35, 2, 30), rng.normal(35.2, 2, 25)
+    df = _frame({"a": a, "b": b, "c": c})
+    t = pair_table(df, ["a", "b", "c"], n_boot=1000, seed=2)
+    assert list(t.columns) == PAIR_COLUMNS
+    pd.testing.assert_frame_equal(compare_pairs(df, ["a", "b", "c"], n_boot=1000, seed=2),
+                                  t[COLUMNS], check_exact=True)
+    pd.testing.assert_frame_equal(comparison_table(df, n=1000, seed=2),
+                                  t[COMPARISON_COLUMNS], check_exact=True)
+    r = t.iloc[0]
+    ks = stats.ks_2samp(a, b)
+    assert (r.ks, r.ks_pvalue) == (ks.statistic, ks.pvalue)
+    assert r.u == stats.mannwhitneyu(a, b, alternative="two-sided").statistic
+    assert r.hodges_lehmann == np.median(np.subtract.outer(a, b))
+    assert (r.min_a, r.min_b) == (a.min(), b.min())
+    assert r.relative_median_diff == np.median(a) / np.median(b) - 1
+
+
+def test_pair_intervals_are_the_engines_draws():
+    """Every interval of a row is `analysis.bootstrap.bootstrap_interval` of its statistic on
+    the same two samples and seed: one engine, one set of draws."""
+    rng = np.random.default_rng(4)
+    a, b = rng.gamma(3, 2, 33) + 20, rng.gamma(3, 2, 47) + 21
+    r = pair_table(_frame({"a": a, "b": b}), ["a", "b"], n_boot=1500, ci=90, seed=7).iloc[0]
+    for name, stat in (("median_diff", median_diff), ("mean_diff", mean_diff),
+                       ("relative_median_diff", median_ratio)):
+        assert (r[f"{name}_low"], r[f"{name}_high"]) == bootstrap_interval(
+            (a, b), stat, 1500, 90, 7), name
+
+
+def test_comparison_table_on_a_sweep(tmp_path):
+    synthetic_population(tmp_path, "anynetx_a", 150, seed=4, shift=3.0)
+    synthetic_population(tmp_path, "anynetx_e", 150, seed=5)
+    df = analysis.load_sweep(tmp_path)
+    table = comparison_table(df, n=4000)
+    assert list(table.columns) == COMPARISON_COLUMNS and len(table) == 1
+    row = table.iloc[0]
+    assert (row.a, row.b, row.n_a, row.n_b) == ("anynetx_a", "anynetx_e", 150, 150)
+    assert row.mean_diff_low < row.mean_diff < row.mean_diff_high
+    ea = df[df.design_space == "anynetx_a"].error
+    eb = df[df.design_space == "anynetx_e"].error
+    assert np.isclose(row.mean_diff, ea.mean() - eb.mean())
+    assert (row.ks, row.ks_pvalue) == tuple(stats.ks_2samp(ea, eb))[:2]
+    assert row.min_a == ea.min() and row.median_b == eb.median()
+    given = comparison_table(df, spaces=["anynetx_e", "regnetx", "anynetx_a"], n=100)
+    assert given[["a", "b"]].values.tolist() == [["anynetx_e", "anynetx_a"]]  # no regnetx
+    flat = comparison_table(_frame({"a": [1.0] * 10, "b": [1.0] * 10}), n=100).iloc[0]
+    assert flat.mean_diff_low == flat.mean_diff_high == 0.0
 
 
 def test_numbers_for_people():

@@ -17,7 +17,10 @@ from scipy import stats
 
 import analysis
 from analysis import plots
-from analysis.population import MIN_BOOTSTRAP_N
+from analysis.bootstrap import bootstrap_interval
+from analysis.pairs import PAIR_COLUMNS, pair_table
+from analysis.population import MIN_BOOTSTRAP_N, view_frame
+from analysis.shift_tests import mean_diff, median_diff, median_ratio
 from analysis.testing import synthetic_population, write_record
 from anynet import zoo
 
@@ -181,9 +184,33 @@ def test_report_files_and_self_containment(report):
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert {"edf.png", "normalized_edf.png", "curves.png", "efit.png", "widths.png"} <= set(pngs)
     assert "trends_anynetx_a.png" in pngs and "trends_RegNetX-200MF.png" not in pngs
-    comparison = pd.read_csv(out / "comparison.csv")  # sampled spaces only, one row per view
-    assert comparison.view.tolist() == ["all", "trained"]
+    pairs = pd.read_csv(out / "pairs.csv")  # the one pair table: sampled spaces, one row a view
+    assert pairs.view.tolist() == ["all", "trained", "finished"]
+    assert list(pairs.columns) == ["view", *PAIR_COLUMNS]
+    assert not (out / "comparison.csv").exists()
     assert not list(out.rglob("*.tmp"))
+
+
+def test_report_pair_numbers_are_the_engines(report):
+    """pairs.csv holds, for every view and pair, exactly what the pair table and the bootstrap
+    engine give for the same models, n_boot and seed (issue 23: one statistics core)."""
+    path, _, df = report
+    pairs = pd.read_csv(path.parent / "pairs.csv", dtype=str)  # repr of each float: exact
+    for view in ("all", "trained", "finished"):
+        frame = view_frame(df, view)
+        expected = pair_table(frame, ["anynetx_a", "anynetx_e"], n_boot=SETTINGS["n_boot"])
+        row = pairs[pairs.view == view].iloc[0]
+        for column in PAIR_COLUMNS[2:]:
+            want = expected.iloc[0][column]
+            got = row[column]
+            assert (got == str(want)) if isinstance(want, (bool, np.bool_)) else (
+                float(got) == want or (np.isnan(float(got)) and np.isnan(want))), (view, column)
+        ea, ee = (analysis.ok_rows(frame[frame.design_space == s]).error.to_numpy(float)
+                  for s in ("anynetx_a", "anynetx_e"))
+        for name, stat in (("median_diff", median_diff), ("mean_diff", mean_diff),
+                           ("relative_median_diff", median_ratio)):
+            low, high = bootstrap_interval((ea, ee), stat, SETTINGS["n_boot"], 95, 0)
+            assert (float(row[f"{name}_low"]), float(row[f"{name}_high"])) == (low, high)
 
 
 def test_report_prints_numbers_for_people(report):

@@ -375,7 +375,7 @@ def test_dse_analyze_main_prints_the_skipped_file_before_the_error(tmp_path, cap
 
 @pytest.mark.parametrize(("args", "message"), [
     (["+bogus=1"], "config: unknown key(s) ['bogus']"),
-    (["+sweep.bogus=1"], "config: unknown key(s) ['sweep.bogus']"),
+    (["+sweep.bogus=1"], "sweep: unknown key(s) ['bogus']; allowed: ['dir']"),
     (["order=[anynetx_a,anynetx_a]"], "order: ['anynetx_a'] given twice"),
     (["propose=maybe"], "propose: 'maybe' is not allowed; use true or false"),
     (["propose=true", "propose_top=0"], "propose_top: 0 is not allowed; use an integer >= 1"),

@@ -58,7 +58,8 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 TABLE = HERE / "bad_input_cases.txt"
 BIN = Path(sys.executable).parent
-COMMANDS = ("dse-zoo", "dse-sample", "dse-train", "dse-analyze", "dse-fidelity", "dse-speed")
+COMMANDS = ("dse-zoo", "dse-sample", "dse-train", "dse-analyze", "dse-fidelity", "dse-speed",
+            "dse-study")
 TIMEOUT_S = 90
 WORKERS = (os.cpu_count() or 1) + 1  # subprocesses wait on imports and files too
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

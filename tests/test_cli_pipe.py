@@ -22,11 +22,12 @@ COMMANDS = {
     "dse-train": ("train.cli", ["--help"]),
     "dse-analyze": ("analysis.cli", ["--help"]),
     "dse-fidelity": ("analysis.fidelity_cli", ["--help"]),
+    "dse-study": ("analysis.study_cli", ["--help"]),
     # prints the device line (flushed) before measuring: the closed pipe stops it there
-    "dse-speed": ("anynet.speed", ["--models", "RegNetX-200MF", "--devices", "cpu",
-                                   "--threads", "1", "--warmup", "0", "--reps", "1",
-                                   "--batch", "1", "--train-batch", "0", "--no-onnx",
-                                   "--ratio-reps", "0", "--out", "{tmp}/zoo.csv"]),
+    "dse-speed": ("train.speed.cli", ["--models", "RegNetX-200MF", "--devices", "cpu",
+                                      "--threads", "1", "--warmup", "0", "--reps", "1",
+                                      "--batch", "1", "--train-batch", "0", "--no-onnx",
+                                      "--ratio-reps", "0", "--out", "{tmp}/zoo.csv"]),
 }
 
 

@@ -157,8 +157,9 @@ def test_non_finite_numbers_are_refused_naming_the_key(tmp_path):
     check_finite({"data": {"noise": 1e300, "seed": 3}, "x": [1.5, None, "nan"]})
     # where a run's identity is hashed: the key is named, not JSON's "Out of range float"
     with pytest.raises(ValueError, match=r"^regime.lr: -inf is not allowed; use a finite"):
-        make_identity(spec={}, data={}, regime={"lr": float("-inf")}, train_seed=0,
-                      precision="fp32", threads=1, channels_last=True, device_kind="cpu")
+        make_identity(spec={}, data={}, location_keys=(), regime={"lr": float("-inf")},
+                      train_seed=0, precision="fp32", threads=1, channels_last=True,
+                      device_kind="cpu")
     # each key's own check gives its range
     data = dict(name="synthetic", resolution=8, channels=1, num_classes=2, train_size=4,
                 test_size=2)

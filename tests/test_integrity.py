@@ -72,7 +72,7 @@ def test_crafted_checkpoint_in_a_sweep_is_an_environment_failure(tmp_path):
     marker = tmp_path / "pwned"
     # plant a crafted checkpoint where the 2-epoch run of the same spec will look for one
     c2 = cfg(tmp_path, f"spec={SPEC}")
-    ident = make_identity(spec=first["spec"], data=dict(c2.data),
+    ident = make_identity(spec=first["spec"], data=dict(c2.data), location_keys=(),
                           regime={**first["regime"], "epochs": 2}, train_seed=0,
                           precision="fp32", threads=1, channels_last=True, device_kind="cpu")
     target = folder / run_id(ident)
@@ -117,10 +117,10 @@ def test_crafted_cifar_batch_runs_nothing(tmp_path):
     ("+sample.idx=2", r"sample: unknown key\(s\) \['idx'\]"),
     ("+foo=1", r"config: unknown key\(s\) \['foo'\]"),
     ("sweep.retry_failed=maybe", r"sweep.retry_failed: 'maybe' is not allowed; use true or false"),
-    ("sweep.report=1", r"sweep.report: 1 is not allowed; use true or false"),
-    ("sweep.plan=5", r"sweep.plan: 5 is not allowed; use null or the name of a plan"),
+    ("sweep.report=0.5", r"sweep.report: 0.5 is not allowed; use true or false"),
+    ("sweep.plan=' '", r"sweep.plan: ' ' is not allowed; use null or the name of a plan"),
     ("train.channels_last=auto", r"train.channels_last: 'auto' is not allowed"),
-    ("train.progress=false", r"train.progress: False is not allowed; use one of auto"),
+    ("train.progress=false", r"train.progress: 'False' is not allowed; use one of auto"),
     ("train.threads=10000", r"train.threads: 10000 is not allowed; use an integer from 1 to"),
     ("train.threads=0", r"train.threads: 0 is not allowed"),
     ("train.precision=fp16", r"train.precision: 'fp16' is not allowed; use one of fp32, bf16"),
@@ -129,8 +129,11 @@ def test_crafted_cifar_batch_runs_nothing(tmp_path):
     ("sample.index=-1", r"sample.index: -1 is not allowed"),
 ])
 def test_bad_settings_are_one_line(tmp_path, override, message):
+    """A value of the wrong type for a key typed in conf/schema.py is refused while composing
+    (`conf.compose_plain`), the others when the job starts: the same one line."""
     with pytest.raises(ConfigError, match=message) as err:
-        run(cfg(tmp_path, f"spec={SPEC}", override))
+        run(conf.compose_plain("config", [f"sweep.dir={tmp_path}", *FAST, f"spec={SPEC}",
+                                          override]))
     assert "\n" not in str(err.value)
     assert not list(tmp_path.rglob("record.json"))
 
@@ -264,16 +267,16 @@ def test_full_disk_while_writing_a_record_names_the_path(tmp_path):
 
 def test_identity_diff_names_fields():
     a = make_identity(spec={"depths": [1]}, data={"name": "x", "cache_dir": "/a"},
-                      regime={"lr": 0.1}, train_seed=0, precision="fp32", threads=1,
-                      channels_last=True, device_kind="cpu")
+                      location_keys=("cache_dir",), regime={"lr": 0.1}, train_seed=0,
+                      precision="fp32", threads=1, channels_last=True, device_kind="cpu")
     b = make_identity(spec={"depths": [1]}, data={"name": "x", "cache_dir": "/b"},
-                      regime={"lr": 1000}, train_seed=1, precision="fp32", threads=2,
-                      channels_last=True, device_kind="cpu")
+                      location_keys=("cache_dir",), regime={"lr": 1000}, train_seed=1,
+                      precision="fp32", threads=2, channels_last=True, device_kind="cpu")
     assert identity_diff(a, b) == ["regime.lr (0.1 vs 1000)", "threads (1 vs 2)",
                                    "train_seed (0 vs 1)"]
     with pytest.raises(ValueError, match="train.precision: 'fp16' is not allowed"):
-        make_identity(spec={}, data={}, regime={}, train_seed=0, precision="fp16", threads=1,
-                      channels_last=True, device_kind="cpu")
+        make_identity(spec={}, data={}, location_keys=(), regime={}, train_seed=0,
+                      precision="fp16", threads=1, channels_last=True, device_kind="cpu")
 
 
 def test_read_record_keeps_foreign_files_aside(tmp_path):
@@ -304,7 +307,7 @@ COMMANDS = {"dse-train": "from train.cli import main",
     ("dse-train", ["+train.seeed=5"], "train: unknown key(s) ['seeed']"),
     ("dse-train", ["sweep.retry_failed=maybe"], "sweep.retry_failed: 'maybe' is not allowed"),
     ("dse-train", ["-m", "sample.index=0,1", "train.progress=false"],
-     "train.progress: False is not allowed"),
+     "train.progress: 'False' is not allowed"),
     ("dse-train", ["-m", "sample.index=0,1", "train.seed=0,-1"],
      "train.seed: -1 is not allowed"),  # a bad value in a sweep stops it before any job
     ("dse-train", ["-m", "sample.index=0,1", "regime.lr=0.1,-1"], "regime.lr: -1.0 is not"),

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from analysis import holm, load_plan, load_sweep, parse_plan, verdicts
-from analysis.plan import VERDICTS, Plan, find_plan
+from analysis.pairs import pair_table
+from analysis.plan import KINDS, PLAN_KINDS, VERDICTS, Plan, find_plan
+from analysis.shift_tests import SHIFT_TESTS
 from analysis.testing import random_anynet_spec, synthetic_population, write_sweep
 from anynet import regnet_spec
 
@@ -164,6 +167,44 @@ def test_verdicts_recover_the_truth(sweep):
     # Holm over the one family, on both the claims' and the opposite p-values
     assert np.allclose(v["p_corrected"], holm(v["p"]))
     assert np.allclose(v["p_contra_corrected"], holm(v["p_contra"]))
+
+
+def test_better_reports_its_tests_effect_from_the_one_engine(sweep):
+    """A `better` verdict's estimate and interval are its registered test's effect: for mwu
+    and ks the relative median difference of the pair table (same draws, same seed), for
+    welch the mean difference with Welch's interval."""
+    hyps = [_h(t, "better", a="good", b="bad", test=t) for t in SHIFT_TESTS]
+    v = verdicts(sweep, {"n_boot": 700, "seed": 3, "ci": 90, "hypotheses": hyps}).set_index("id")
+    row = pair_table(sweep, ["good", "bad"], n_boot=700, ci=90, seed=3).iloc[0]
+    for t in ("mwu", "ks"):
+        assert v.loc[t, "estimand"] == "median(a)/median(b) - 1"
+        assert (v.loc[t, "estimate"], v.loc[t, "low"], v.loc[t, "high"]) == (
+            row.relative_median_diff, row.relative_median_diff_low,
+            row.relative_median_diff_high)
+    good = sweep.loc[sweep["design_space"] == "good", "error"].to_numpy(float)
+    bad = sweep.loc[sweep["design_space"] == "bad", "error"].to_numpy(float)
+    assert v.loc["welch", "estimand"] == "mean(a) - mean(b)"
+    assert v.loc["welch", "estimate"] == pytest.approx(row.mean_diff)
+    welch = stats.ttest_ind(good, bad, equal_var=False)
+    assert v.loc["welch", "p"] == pytest.approx(welch.pvalue / 2)  # one-sided, a lower
+    assert (v.loc["welch", "low"], v.loc["welch", "high"]) == tuple(
+        welch.confidence_interval(0.9))
+
+
+def test_plan_kinds_are_one_registry():
+    """Parsing, validation and verdicts read `PLAN_KINDS`: its names are the kinds, its keys a
+    kind's keys (required ones named when missing), and each kind has its row in the docs."""
+    assert KINDS == tuple(PLAN_KINDS) == ("better", "equivalent", "best_as_good", "trend",
+                                          "best_value")
+    docs = (ROOT / "docs" / "ANALYSIS.md").read_text()
+    for name, kind in PLAN_KINDS.items():
+        assert kind.name == name and f"| `{name}` |" in docs, name
+        required = [k for k, v in kind.keys.items() if v is None]
+        with pytest.raises(ValueError, match=rf"missing key '{required[0]}' \(kind {name} "
+                                             rf"needs {', '.join(required)}\)"):
+            parse_plan({"hypotheses": [_h("x", name)]})
+    with pytest.raises(TypeError):
+        PLAN_KINDS["better"].keys["test"] = "ks"  # type: ignore[index]
 
 
 def test_families_and_no_correction(sweep):

@@ -181,9 +181,13 @@ def test_edfs_are_drawn_for_both_views(report):
 
 
 def test_pairwise_statistics_per_view(report):
-    path, _ = report
-    table = pd.read_csv(path.parent / "comparison.csv")
-    assert table.view.tolist() == ["all"] * 3 + ["trained"] * 3
+    """KS per pair and view: columns of the one pair table (pairs.csv), also shown folded."""
+    path, text = report
+    table = pd.read_csv(path.parent / "pairs.csv")
+    assert not (path.parent / "comparison.csv").exists()
+    details = _section(text, "details")
+    assert details.count("<td>all</td>") == 3 and details.count("<td>trained</td>") == 3
+    assert "<td>finished</td>" not in details and "<th>ks_pvalue</th>" in details
     for view in ("all", "trained"):
         row = table[(table.view == view) & (table.a == "anynetx_a") & (table.b == "regnetx")]
         ks = stats.ks_2samp(_view_errors("anynetx_a", view), _view_errors("regnetx", view))

@@ -1,4 +1,5 @@
-"""anynet.speed: counting, timing loops, ONNX export + ONNX Runtime, one-line errors, the CLI.
+"""train.speed (dse-speed) and the hook counter it uses (anynet.measure.hooked_complexity):
+counting, timing loops, ONNX export + ONNX Runtime, one-line errors, the CLI.
 Real tiny models; no timed assertions (timings are only checked to exist and be positive)."""
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import pytest
 import torch
 from torch import nn
 
-from anynet import AnyNetSpec, build_model, complexity, speed
+from anynet import AnyNetSpec, build_model, complexity
+from anynet.measure import hooked_complexity
 from anynet.system import available_cpus
+from train import device
+from train.speed import cli, comparison, eager, models, onnx_runtime, published, suite, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 # the cheapest measuring run: one small model, one eager batch-1 call
@@ -31,7 +35,7 @@ def test_hooked_complexity_hand_count():
                         nn.ReLU(), nn.Conv2d(4, 8, 1, groups=2, bias=False),
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
     # conv1: 4x4 out, 9·3·4·16 + 4·16 bias; conv2: (4/2)·8·16; fc: 8·5 + 5
-    assert speed.hooked_complexity(net, 8) == {
+    assert hooked_complexity(net, 8) == {
         "flops": 9 * 3 * 4 * 16 + 4 * 16 + 2 * 8 * 16 + 8 * 5 + 5,
         "params": (108 + 4) + 8 + 16 + 45,
         "acts": 4 * 16 + 8 * 16 + 5}
@@ -42,15 +46,15 @@ def test_hooked_complexity_equals_analytic(se):
     spec = AnyNetSpec(**{**TINY.to_dict(), "se_ratio": se})
     model = build_model(spec)
     for r in (16, 33):
-        assert speed.hooked_complexity(model, r) == complexity(spec, r)
+        assert hooked_complexity(model, r) == complexity(spec, r)
 
 
 def test_efficientnet_b0_matches_pycls():
     """efficientnet-pytorch B0 counted by hooks equals pycls dev/model_complexity.json
     (docs/PAPER.md §4.5) to the integer."""
-    model, res = speed.build("EfficientNet-B0")
+    model, res = models.build("EfficientNet-B0")
     assert res == 224
-    assert speed.hooked_complexity(model, res) == {
+    assert hooked_complexity(model, res) == {
         "flops": 385_825_092, "params": 5_288_548, "acts": 6_748_036}
 
 
@@ -70,7 +74,7 @@ class _Recorder:
 
 def test_time_calls_warms_up_syncs_then_times():
     log: list[str] = []
-    times = speed.time_calls(lambda: log.append("call"), 2, 3, _Recorder(log),
+    times = timing.time_calls(lambda: log.append("call"), 2, 3, _Recorder(log),
                              sync=lambda: log.append("sync"))
     assert times == (1.5, 1.5, 1.5)
     assert log == ["call", "call", "sync"] + ["start", "call", "stop"] * 3
@@ -79,46 +83,56 @@ def test_time_calls_warms_up_syncs_then_times():
 def test_time_interleaved_rotates_and_pairs():
     log: list[str] = []
     fns = {n: (lambda n=n: log.append(n)) for n in "abc"}
-    times = speed.time_interleaved(fns, 1, 4, _Recorder([]), sync=lambda: log.append("|"))
+    times = timing.time_interleaved(fns, 1, 4, _Recorder([]), sync=lambda: log.append("|"))
     assert {n: len(t) for n, t in times.items()} == {"a": 4, "b": 4, "c": 4}
     assert "".join(log) == "abc|" + "abc" + "bca" + "cab" + "abc"
 
 
 def test_clocks_and_devices():
-    clock, sync = speed.clock_for(torch.device("cpu"))
-    assert isinstance(clock, speed.WallClock) and sync() is None
+    clock, sync = timing.clock_for(torch.device("cpu"))
+    assert isinstance(clock, timing.WallClock) and sync() is None
     clock.start()
     assert clock.stop() >= 0
-    cuda_clock, _ = speed.clock_for(torch.device("cuda"))  # built, not started: no GPU needed
-    assert isinstance(cuda_clock, speed.CudaEventClock) and cuda_clock.device.type == "cuda"
-    assert speed.resolve_device("cpu") == torch.device("cpu")
-    assert speed.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    cuda_clock, _ = timing.clock_for(torch.device("cuda"))  # built, not started: no GPU needed
+    assert isinstance(cuda_clock, timing.CudaEventClock) and cuda_clock.device.type == "cuda"
+    assert device.resolve_device("cpu") == torch.device("cpu")
+    assert device.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @pytest.mark.parametrize("bad", ["tpu", "cpu:0", "cuda:x", "", 3, "cuda:99"])
 def test_bad_device_one_line(bad):
     with pytest.raises(ValueError) as e:
-        speed.resolve_device(bad)
+        device.resolve_device(bad)
     msg = str(e.value)
     assert msg.startswith("device: ") and repr(bad) in msg and "\n" not in msg
 
 
+def test_the_one_resolver_names_the_callers_field():
+    """dse-train resolves ``train.device`` with the same function (train.runner)."""
+    from train import runner
+
+    assert runner.resolve_device is device.resolve_device
+    with pytest.raises(ValueError, match=r"^train\.device: 'cuda:x' is not allowed; use cpu, "
+                       r"cuda, cuda:N or auto$"):
+        device.resolve_device("cuda:x", "train.device")
+
+
 def test_cuda_absent_one_line():
     if torch.cuda.is_available():
-        assert speed.resolve_device("cuda").type == "cuda"
+        assert device.resolve_device("cuda").type == "cuda"
         return
     with pytest.raises(ValueError, match=r"^device: 'cuda' is not available on this machine"):
-        speed.resolve_device("cuda")
+        device.resolve_device("cuda")
 
 
 def test_torch_threads_restores():
     before, k = torch.get_num_threads(), min(2, available_cpus())
-    with speed.torch_threads(k) as n:
+    with device.torch_threads(k) as n:
         assert n == torch.get_num_threads() == k
     assert torch.get_num_threads() == before
     for bad in (0, available_cpus() + 1):
         with pytest.raises(ValueError, match=f"^threads: {bad} is not allowed"):
-            with speed.torch_threads(bad):
+            with device.torch_threads(bad):
                 pass
     assert torch.get_num_threads() == before
 
@@ -126,31 +140,31 @@ def test_torch_threads_restores():
 def test_infer_and_train_timings_on_tiny_model():
     model = build_model(TINY)
     before = [p.detach().clone() for p in model.parameters()]
-    t = speed.infer_timing(model, 16, batch=3, threads=1, warmup=1, reps=4)
+    t = eager.infer_timing(model, 16, batch=3, threads=1, warmup=1, reps=4)
     assert (t.runtime, t.batch, t.device, t.key, len(t.times_ms)) == ("infer", 3, "cpu",
                                                                       "infer_b3", 4)
     assert all(x > 0 for x in t.times_ms) and t.quartiles[0] <= t.median <= t.quartiles[1]
-    tr = speed.train_timing(model, 16, batch=2, threads=1, warmup=1, reps=2, num_classes=5)
+    tr = eager.train_timing(model, 16, batch=2, threads=1, warmup=1, reps=2, num_classes=5)
     assert tr.key == "train_b2" and len(tr.times_ms) == 2
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     with pytest.raises(ValueError, match="^batch: 1 is not allowed; use an integer >= 2"):
-        speed.train_timing(model, 16, batch=1)
+        eager.train_timing(model, 16, batch=1)
     with pytest.raises(ValueError, match="^reps: 0 is not allowed"):
-        speed.infer_timing(model, 16, reps=0)
+        eager.infer_timing(model, 16, reps=0)
 
 
 def test_onnx_export_and_onnxruntime_match_torch():
     spec = AnyNetSpec(**{**TINY.to_dict(), "se_ratio": 0.25})
     torch.manual_seed(0)
     model = build_model(spec).eval()
-    graph = speed.onnx_export(model, 16, name="tiny")
-    sess = speed.ort_session(graph, threads=1)
+    graph = onnx_runtime.onnx_export(model, 16, name="tiny")
+    sess = onnx_runtime.ort_session(graph, threads=1)
     for batch in (1, 3):  # the batch axis is dynamic
         x = torch.randn(batch, 3, 16, 16)
         (y,) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
         with torch.no_grad():
             np.testing.assert_allclose(y, model(x).numpy(), rtol=1e-4, atol=1e-5)
-    t = speed.ort_timing(graph, 16, batch=2, threads=1, warmup=1, reps=3)
+    t = onnx_runtime.ort_timing(graph, 16, batch=2, threads=1, warmup=1, reps=3)
     assert (t.runtime, t.key, len(t.times_ms)) == ("ort", "ort_b2", 3)
     assert all(x > 0 for x in t.times_ms)
 
@@ -162,7 +176,7 @@ class _FFT(nn.Module):
 
 def test_export_failure_is_one_line(capfd):
     with pytest.raises(ValueError) as e:
-        speed.onnx_export(_FFT(), 8, name="fft")
+        onnx_runtime.onnx_export(_FFT(), 8, name="fft")
     msg = str(e.value)
     assert msg.startswith("model 'fft': ONNX export failed (") and "\n" not in msg
     assert "fft" in msg.split("(", 1)[1]
@@ -171,26 +185,26 @@ def test_export_failure_is_one_line(capfd):
 
 def test_paired_ratio():
     fast = np.array([10.0, 11.0, 12.0, 9.0, 10.5])
-    assert speed.paired_ratio(2 * fast, fast) == (2.0, 2.0, 2.0)
+    assert timing.paired_ratio(2 * fast, fast) == (2.0, 2.0, 2.0)
     noisy = 3 * fast * np.array([1.0, 1.1, 0.9, 1.05, 0.97])
-    r, lo, hi = speed.paired_ratio(noisy, fast)
+    r, lo, hi = timing.paired_ratio(noisy, fast)
     assert r == pytest.approx(3.0) and lo <= r <= hi and lo < hi
     assert lo >= 2.7 - 1e-9 and hi <= 3.3 + 1e-9  # within the observed per-rep ratios
     with pytest.raises(ValueError, match="^timings: 5 and 4 repetitions"):
-        speed.paired_ratio(fast, fast[:4])
+        timing.paired_ratio(fast, fast[:4])
 
 
 def test_build_errors():
     with pytest.raises(ValueError, match="^model: 'ResNet-50' is not allowed"):
-        speed.build("ResNet-50")
+        models.build("ResNet-50")
     with pytest.raises(ValueError, match="^model: 'EfficientNet-B7' is not allowed"):
-        speed.efficientnet("EfficientNet-B7")
-    assert len(speed.model_names()) == 30
+        models.efficientnet("EfficientNet-B7")
+    assert len(models.model_names()) == 30
 
 
 def test_ratio_rows_small_pair():
-    s = speed.SpeedSettings(threads=1, warmup=0, reps=1, batch=1, train_batch=0, onnx=False)
-    rows = speed.ratio_rows(s, 3, pairs=[("RegNetX-200MF", "EfficientNet-B0")])
+    s = suite.SpeedSettings(threads=1, warmup=0, reps=1, batch=1, train_batch=0, onnx=False)
+    rows = comparison.ratio_rows(s, 3, pairs=[("RegNetX-200MF", "EfficientNet-B0")])
     assert len(rows) == 1
     r = rows[0]
     assert (r["runtime"], r["batch"], r["reps"]) == ("infer", 1, 3)
@@ -208,7 +222,7 @@ def test_ratio_rows_small_pair():
 ])
 def test_cli_bad_input_one_line(argv, field, capsys):
     with pytest.raises(SystemExit) as e:
-        speed.main(argv)
+        cli.main(argv)
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and field in err
     assert err.startswith("dse-speed: ")
@@ -233,7 +247,7 @@ def test_cli_unwritable_output_is_refused_before_measuring(tmp_path, capsys, opt
     nothing measured (the device line that starts a measurement is never printed)."""
     path = _read_only_folder(tmp_path) / "speed.csv"
     with pytest.raises(SystemExit) as e:
-        speed.main([*argv, option, str(path)])
+        cli.main([*argv, option, str(path)])
     out, err = capsys.readouterr()
     assert e.value.code == 1 and out == ""
     assert err == (f"dse-speed: error: {option}: cannot write {path} (Permission denied); "
@@ -247,7 +261,7 @@ def test_cli_bad_input_creates_nothing(tmp_path, monkeypatch, capsys):
     for argv in (["--warmup", "-1"], ["--models", "RegNetX-200MF", "--out",
                                       str(_read_only_folder(tmp_path) / "sub" / "z.csv")]):
         with pytest.raises(SystemExit) as e:
-            speed.main(argv)
+            cli.main(argv)
         assert e.value.code in (1, 2) and capsys.readouterr().out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["ro"])
 
@@ -258,7 +272,7 @@ def test_cli_bad_input_creates_nothing(tmp_path, monkeypatch, capsys):
 ])
 def test_cli_more_bad_input(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
-        speed.main(argv)
+        cli.main(argv)
     out, err = capsys.readouterr()
     assert e.value.code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith(f"dse-speed: error: {message}")
@@ -267,7 +281,7 @@ def test_cli_more_bad_input(argv, message, capsys):
 def test_cli_the_two_outputs_must_differ(tmp_path, capsys):
     same = str(tmp_path / "s.csv")
     with pytest.raises(SystemExit) as e:
-        speed.main(["--models", "RegNetX-200MF", "--out", same, "--ratio-out", same])
+        cli.main(["--models", "RegNetX-200MF", "--out", same, "--ratio-out", same])
     out, err = capsys.readouterr()
     assert e.value.code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith(f"dse-speed: error: --ratio-out: {same} is also --out")
@@ -276,13 +290,13 @@ def test_cli_the_two_outputs_must_differ(tmp_path, capsys):
 def test_cli_threads_above_the_available_cpus(capsys):
     n = available_cpus()
     with pytest.raises(SystemExit) as e:
-        speed.main([*CHEAP, "--threads", "10000"])
+        cli.main([*CHEAP, "--threads", "10000"])
     out, err = capsys.readouterr()
     assert e.value.code == 2 and out == ""
     assert err == (f"dse-speed: error: --threads: 10000 is not allowed; use an integer from 1 "
                    f"to {n} (the CPUs this process may use, os.sched_getaffinity)\n")
     with pytest.raises(ValueError, match=f"^threads: {n + 1} is not allowed"):
-        speed.SpeedSettings(threads=n + 1)
+        suite.SpeedSettings(threads=n + 1)
 
 
 def test_cli_a_failed_final_write_is_one_line_and_leaves_the_old_file(tmp_path):
@@ -293,7 +307,7 @@ def test_cli_a_failed_final_write_is_one_line_and_leaves_the_old_file(tmp_path):
     out.write_text("the previous table\n")
     code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
             "resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200)); "
-            "from anynet.speed import main; main(sys.argv[1:])")
+            "from train.speed.cli import main; main(sys.argv[1:])")
     r = subprocess.run([sys.executable, "-c", code, *CHEAP, "--out", str(out)],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -306,7 +320,7 @@ def test_cli_a_failed_final_write_is_one_line_and_leaves_the_old_file(tmp_path):
 def test_cli_tiny_run(tmp_path, capsys):
     out = tmp_path / "zoo.csv"
     with pytest.raises(SystemExit) as e:
-        speed.main(["--models", "RegNetX-200MF", "--devices", "cpu", "--threads", "1",
+        cli.main(["--models", "RegNetX-200MF", "--devices", "cpu", "--threads", "1",
                     "--warmup", "0", "--reps", "1", "--batch", "2", "--train-batch", "2",
                     "--ratio-reps", "0", "--out", str(out)])
     assert e.value.code == 0
@@ -322,8 +336,8 @@ def test_cli_tiny_run(tmp_path, capsys):
 
 def test_published_speedups():
     """The paper's ratios ([DDS] Table 4 via docs/PAPER.md §7): 504 / 94 ms and 135.1 / 22.6 h."""
-    assert speed.published_speedup("infer", "RegNetX-8.0GF", "EfficientNet-B5") == \
+    assert published.published_speedup("infer", "RegNetX-8.0GF", "EfficientNet-B5") == \
         pytest.approx(504 / 94)
-    assert speed.published_speedup("train", "RegNetY-8.0GF", "EfficientNet-B5") == \
+    assert published.published_speedup("train", "RegNetY-8.0GF", "EfficientNet-B5") == \
         pytest.approx(135.1 / 28.1)
-    assert speed.published_speedup("infer", "RegNetX-200MF", "EfficientNet-B0") is None
+    assert published.published_speedup("infer", "RegNetX-200MF", "EfficientNet-B0") is None

@@ -1,6 +1,7 @@
-"""results/speed_tables.py and docs/SPEED.md: the committed page's generated blocks are what the
-script writes from the committed CSVs (a hand edit or a stale table fails here), text outside
-the markers is never touched, and stale or missing inputs get one line."""
+"""analysis.speed_tables and docs/SPEED.md: the committed page's generated blocks are what
+`BLOCKS` renders from the committed CSVs (``dse-study speed docs --check``; a hand edit or a
+stale table fails here), text outside the markers is never touched, the shipped profiles are
+found beside the results folder, and stale or missing inputs get one line."""
 
 from __future__ import annotations
 
@@ -10,54 +11,58 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import load_results_script
+
+from analysis import docblocks
+from analysis import speed_tables as tables
+from analysis.docblocks import MARKER
+from sampling.latency import SHIPPED_PROFILE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "SPEED.md"
 RESULTS = ROOT / "results"
-INPUTS = ("speed_zoo.csv", "speed_ratio.csv", "runtime_models.csv", "runtime_fits.csv")
 
 
 @pytest.fixture(scope="module")
-def tables():
-    return load_results_script("speed_tables")
+def committed() -> tables.Inputs:
+    return tables.load(RESULTS)
 
 
 @pytest.fixture(scope="module")
-def blocks(tables) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in tables.MARKER.finditer(DOC.read_text())}
-
-
-@pytest.fixture
-def doc(tmp_path) -> Path:
-    path = tmp_path / "SPEED.md"
-    shutil.copy(DOC, path)
-    return path
+def blocks() -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in MARKER.finditer(DOC.read_text())}
 
 
 @pytest.fixture
 def results(tmp_path) -> Path:
-    """A writable copy of the committed inputs."""
+    """A writable copy of the committed inputs, in a checkout-like folder with the profiles."""
     out = tmp_path / "results"
     out.mkdir()
-    for name in INPUTS:
-        shutil.copy(RESULTS / name, out / name)
+    for name in tables.CSVS:
+        shutil.copy(RESULTS / f"{name}.csv", out / f"{name}.csv")
+    shutil.copytree(SHIPPED_PROFILE_DIR, tmp_path / tables.PROFILES)
     return out
 
 
-def test_committed_doc_is_up_to_date(tables, doc):
-    assert tables.main(["--doc", str(doc), "--results", str(RESULTS), "--check"]) == 0
-    assert tables.main(["--doc", str(doc), "--results", str(RESULTS)]) == 0
-    assert doc.read_text() == DOC.read_text()
+def _fill(inp: tables.Inputs) -> dict:
+    return docblocks.bind(tables.BLOCKS, inp)
 
 
-def test_every_block_is_present_and_filled(tables, blocks):
+def test_committed_doc_is_up_to_date(committed):
+    assert docblocks.check(DOC.read_text(), tables.BLOCKS, committed) == []
+
+
+def test_the_profiles_are_the_shipped_ones():
+    """`analysis` may not import `sampling`: the folder it reads is the one `sampling` ships."""
+    assert tables.profile_dir(RESULTS) == SHIPPED_PROFILE_DIR
+
+
+def test_every_block_is_present_and_filled(blocks):
     assert set(blocks) == set(tables.BLOCKS)
     assert all(text.strip() for text in blocks.values())
 
 
-def test_hand_edit_is_caught_and_undone_outside_text_kept(tables, doc, capsys):
-    text = doc.read_text()
+def test_hand_edit_is_caught_and_undone_outside_text_kept(committed):
+    text = DOC.read_text()
     r = pd.read_csv(RESULTS / "speed_ratio.csv").iloc[0]
     cell = f"**{r.speedup:.2f}** [{r.speedup_low:.2f}, {r.speedup_high:.2f}]"
     assert text.count(cell) == 1
@@ -65,12 +70,8 @@ def test_hand_edit_is_caught_and_undone_outside_text_kept(tables, doc, capsys):
                                 f"{r.speedup_high:.2f}]")
     edited = edited.replace("## Latency-aware design spaces",
                             "## Latency-aware design spaces\n\nA hand-written line.")
-    doc.write_text(edited)
-    assert tables.main(["--doc", str(doc), "--results", str(RESULTS), "--check"]) == 1
-    assert "out of date: ratio (" in capsys.readouterr().err
-    assert doc.read_text() == edited  # --check writes nothing
-    assert tables.main(["--doc", str(doc), "--results", str(RESULTS)]) == 0
-    assert doc.read_text() == text.replace(
+    assert docblocks.check(edited, tables.BLOCKS, committed) == ["ratio"]
+    assert docblocks.render(edited, _fill(committed)) == text.replace(
         "## Latency-aware design spaces",
         "## Latency-aware design spaces\n\nA hand-written line.")
 
@@ -117,14 +118,14 @@ def test_r2_difference_lies_in_its_interval_and_matches_the_fits(blocks):
                                  abs=1e-3)
 
 
-def test_profile_formula_is_the_profile_json(blocks, tables):
+def test_profile_formula_is_the_profile_json(blocks):
     for path, p in tables.load(RESULTS).profiles:
         line = next(ln for ln in blocks["profile"].splitlines() if path in ln)
         assert all(f"{c:.3g}·" in line for c in p["coef"])
         assert f"CV R² {p['cv_r2']:.3f}" in line
 
 
-def test_effnet_counts_flag_a_difference(tables, results):
+def test_effnet_counts_flag_a_difference(results):
     zoo = pd.read_csv(results / "speed_zoo.csv")
     zoo.loc[zoo.model == "EfficientNet-B0", "flops"] += 1
     zoo.to_csv(results / "speed_zoo.csv", index=False)
@@ -132,31 +133,34 @@ def test_effnet_counts_flag_a_difference(tables, results):
     assert "385,825,093 flops" in block and "**not equal**" in block
 
 
-def test_stale_fits_get_one_line(tables, doc, results, capsys):
+def test_stale_fits_get_one_line(results):
     fits = pd.read_csv(results / "runtime_fits.csv")
     fits.loc[fits.features == "acts", "cv_r2"] += 0.01
     fits.to_csv(results / "runtime_fits.csv", index=False)
-    before = doc.read_text()
-    assert tables.main(["--doc", str(doc), "--results", str(results)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "runtime_fits.csv: cv_r2 of 'acts'" in err
-    assert "rerun results/runtime_study.py fit" in err
-    assert doc.read_text() == before
+    inp = tables.load(results)
+    with pytest.raises(ValueError) as err:
+        docblocks.check(DOC.read_text(), tables.BLOCKS, inp)
+    msg = str(err.value)
+    assert "\n" not in msg and "runtime_fits.csv: cv_r2 of 'acts'" in msg
+    assert "rerun the runtime study's fit step" in msg
 
 
-def test_missing_input_and_bad_markers_get_one_line(tables, doc, results, capsys):
+def test_missing_input_and_bad_markers_get_one_line(committed, results):
+    shutil.rmtree(results.parent / tables.PROFILES)
+    with pytest.raises(ValueError, match=r"profiles: .* holds no \*\.json"):
+        tables.load(results)
     (results / "speed_ratio.csv").unlink()
-    assert tables.main(["--doc", str(doc), "--results", str(results)]) == 2
-    assert "speed_ratio.csv' does not exist" in capsys.readouterr().err
-    inp = tables.load(RESULTS)
-    text = doc.read_text()
+    with pytest.raises(ValueError, match="speed_ratio.csv' does not exist"):
+        tables.load(results)
+    text = DOC.read_text()
+    fill = _fill(committed)
     no_zoo = re.sub(r"<!-- generated: zoo -->.*?<!-- /generated -->", "", text, count=1,
                     flags=re.DOTALL)
     with pytest.raises(ValueError, match="has no generated block 'zoo'"):
-        tables.render(no_zoo, inp)
+        docblocks.render(no_zoo, fill)
     with pytest.raises(ValueError, match="block 'tabel' is not known"):
-        tables.render(text + "\n<!-- generated: tabel --><!-- /generated -->\n", inp)
+        docblocks.render(text + "\n<!-- generated: tabel --><!-- /generated -->\n", fill)
     with pytest.raises(ValueError, match="inline block 'zoo' got several lines"):
-        tables.render(re.sub(r"<!-- generated: zoo -->.*?<!-- /generated -->",
-                             "<!-- generated: zoo --><!-- /generated -->", text, count=1,
-                             flags=re.DOTALL), inp)
+        docblocks.render(re.sub(r"<!-- generated: zoo -->.*?<!-- /generated -->",
+                                "<!-- generated: zoo --><!-- /generated -->", text, count=1,
+                                flags=re.DOTALL), fill)

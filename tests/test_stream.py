@@ -26,6 +26,7 @@ from PIL import Image
 from anynet import AnyNetSpec
 from anynet.record import make_identity, run_id
 from train.data import DataError, load_dataset
+from train.datasets import DATASETS
 from train.regime import Regime
 from train.stream import StreamDataset, epoch_order, eval_box, stream_config, train_box
 from train.trainer import TrainOptions, batch_bounds, train
@@ -255,9 +256,10 @@ def test_workers_inside_a_daemonic_process_is_one_line():
 def test_identity_covers_what_changes_results_only(folder):
     def rid(**over) -> str:
         data = stream_cfg(folder, **over)
-        return run_id(make_identity(spec=TINY.to_dict(), data=data, regime={"name": "r"},
-                                    train_seed=0, precision="fp32", threads=1,
-                                    channels_last=True, device_kind="cpu"))
+        return run_id(make_identity(spec=TINY.to_dict(), data=data,
+                                    location_keys=DATASETS["imagefolder_stream"].location_keys,
+                                    regime={"name": "r"}, train_seed=0, precision="fp32",
+                                    threads=1, channels_last=True, device_kind="cpu"))
 
     base = rid()
     assert rid(workers=8, prefetch=4) == base  # how fast, not what

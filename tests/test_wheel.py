@@ -58,7 +58,9 @@ def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
         assert p.returncode == 0, p.stdout + p.stderr
         return p
 
-    assert "sampling/profiles/xeon-1t-infer_b1.json" in zipfile.ZipFile(wheel).namelist()
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert "sampling/profiles/xeon-1t-infer_b1.json" in shipped
+    assert {"train/device.py", "train/speed/cli.py", "train/speed/predictors.py"} <= shipped
     env["ANYNET_DSE_PROFILES"] = str(tmp_path / "profiles")  # an empty user folder
     found = run(str(py), "-c", "from sampling.latency import resolve_profile; "
                 "p = resolve_profile('xeon-1t-infer_b1'); print(p.name); "
@@ -72,6 +74,12 @@ def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
                 "print(sampling.load_design_space('anynetx_e').sample(0).depths)").stdout
     assert str(env_dir) in where.splitlines()[0], where  # the wheel's configs, not the checkout
     run(str(bin_dir / "dse-zoo"), "32")
+    speed = run(str(bin_dir / "dse-speed"), "--models", "RegNetX-200MF", "--devices", "cpu",
+                "--threads", "1", "--warmup", "0", "--reps", "1", "--batch", "1",
+                "--train-batch", "0", "--no-onnx", "--ratio-reps", "0", "--out",
+                str(tmp_path / "zoo.csv")).stdout  # the speed subpackage, from the wheel
+    assert "RegNetX-200MF" in speed and (tmp_path / "zoo.csv").is_file()
+    assert "dse-speed runtime" in run(str(bin_dir / "dse-speed"), "runtime", "--help").stdout
     run(str(bin_dir / "dse-sample"), "design_space=regnetx", "n=3", "out=pop.jsonl")
     assert len((work / "pop.jsonl").read_text().splitlines()) == 3
     tiny = ["data=synthetic", "data.train_size=64", "data.test_size=32", "regime.epochs=1",
@@ -84,4 +92,7 @@ def test_wheel_install_runs_every_command_from_an_empty_folder(tmp_path):
     out = run(str(bin_dir / "dse-analyze"), "sweep.dir=sw", "n_boot=200").stdout
     assert out.strip().splitlines()[-1] == "report: sw/report/report.html"
     assert (work / "sw" / "report" / "report.html").is_file()
+    study = run(str(bin_dir / "dse-study"), "ablation", "verdicts", "--check", "--results",
+                str(ROOT / "results")).stdout  # the packaged conf/study/, committed results
+    assert study.strip().endswith("ablation_verdicts.csv: up to date"), study
     assert sorted(p.name for p in work.iterdir()) == ["pop.jsonl", "sw"]

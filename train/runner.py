@@ -43,6 +43,8 @@ from anynet.record import (
 
 from .checkpoint import CheckpointError
 from .data import load_dataset
+from .datasets import dataset_entry
+from .device import resolve_device
 from .job import Job, resolve_job
 from .regime import Regime
 from .settings import (
@@ -68,16 +70,6 @@ class Outcome:
     path: Path
     record: dict[str, Any] | None
     label: str
-
-
-def resolve_device(name: str) -> str:
-    """``cpu`` | ``cuda`` (or ``cuda:N``) | ``auto`` (cuda when available) → a device string."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device: {name!r} is not available on this machine "
-                          "(no CUDA); use cpu or auto")
-    return name
 
 
 def plain_config(cfg: DictConfig | Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -107,9 +99,10 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
     settings = settings_from_config(plain)
     job = resolve_job(plain, ds_node, settings.sweep_dir)
     regime = Regime.from_config(plain["regime"])
-    device = resolve_device(settings.device)
+    device = str(resolve_device(settings.device, "train.device"))
     identity = make_identity(
-        spec=job.spec.to_dict(), data=plain["data"], regime=regime.to_dict(),
+        spec=job.spec.to_dict(), data=plain["data"],
+        location_keys=dataset_entry(plain["data"]).location_keys, regime=regime.to_dict(),
         train_seed=settings.seed, precision=settings.precision, threads=settings.threads,
         channels_last=settings.channels_last, device_kind=torch.device(device).type)
     folder = run_dir(job.model_dir, identity)
@@ -184,7 +177,7 @@ def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
         resolution=dataset.resolution, source=job.source, design_space=job.design_space,
         index=job.index, model=job.model,
         seeds={"train": settings.seed, "sample": job.sample_seed,
-               "data": plain["data"].get("split_seed", plain["data"].get("seed"))},
+               "data": dataset_entry(plain["data"]).data_seed(plain["data"])},
         data={**plain["data"], **dataset.summary()}, device=_device_name(device),
         predicted=job.predicted, population=job.population)
     checkpoint = folder / CHECKPOINT_NAME

@@ -1,8 +1,10 @@
 """How a ``dse-train`` job runs: the ``train.*``, ``sweep.*`` and ``sample.*`` keys, checked
-once (docs/ARCHITECTURE.md "Configuration keys"; docs/SWEEPS.md). Torch-free, so the launching
-process of a sweep checks a config before any job starts.
+once (docs/ARCHITECTURE.md "Configuration keys"; docs/SWEEPS.md) against their types, defaults
+and bounds in `conf.schema.TrainConfig`, plus what only this machine or the folders know.
+Torch-free, so the launching process of a sweep checks a config before any job starts.
 
-Every bad value is a `ConfigError`: one line naming the key, the value and what is allowed.
+Every bad value is a `ConfigError` (`conf.check`): one line naming the key, the value and what
+is allowed.
 """
 
 from __future__ import annotations
@@ -16,18 +18,10 @@ from typing import Any
 
 from anynet.record import PRECISIONS
 from anynet.system import available_cpus
+from conf.check import Allowed, ConfigError, checked
+from conf.schema import TrainConfig
 
-
-class ConfigError(ValueError):
-    """A bad config value: one line naming the key, the value and what is allowed."""
-
-
-ROOT_KEYS = ("design_space", "data", "regime", "sample", "model", "spec", "train", "sweep")
-TRAIN_KEYS = ("seed", "device", "threads", "channels_last", "progress", "precision", "eval")
-SWEEP_KEYS = ("dir", "retry_failed", "report", "overwrite", "n", "plan")
-SAMPLE_KEYS = ("index", "seed")
-PROGRESS = ("auto", "bar", "log", "none")
-EVAL = ("final", "epoch")
+GROUPS = ("design_space", "data", "regime")  # root keys checked where they are built
 
 
 @dataclass(frozen=True)
@@ -45,47 +39,6 @@ class RunSettings:
     retry_failed: bool
     overwrite: bool
     report: bool
-
-
-def _unknown(section: str, cfg: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(cfg) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{section}: unknown key(s) {unknown}; allowed: {list(allowed)}")
-
-
-def _bool(section: str, cfg: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = cfg.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{section}.{key}: {value!r} is not allowed; use true or false")
-    return value
-
-
-def _int(section: str, cfg: Mapping[str, Any], key: str, default: int, low: int,
-         high: int | None = None) -> int:
-    value = cfg.get(key, default)
-    bad = isinstance(value, bool) or not isinstance(value, int) or value < low
-    if bad or (high is not None and value > high):
-        limit = f">= {low}" if high is None else f"from {low} to {high}"
-        raise ConfigError(f"{section}.{key}: {value!r} is not allowed; use an integer {limit}")
-    return value
-
-
-def _choice(section: str, cfg: Mapping[str, Any], key: str, default: str,
-            allowed: tuple[str, ...]) -> str:
-    value = cfg.get(key, default)
-    if value not in allowed:
-        raise ConfigError(f"{section}.{key}: {value!r} is not allowed; use one of "
-                          f"{', '.join(allowed)}")
-    return value
-
-
-def _section(cfg: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = cfg.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: {value!r} is not a mapping of {key}.* keys")
-    return value
 
 
 def check_sweep_dir(value: Any) -> Path:
@@ -156,8 +109,8 @@ def check_sample_source(cfg: Mapping[str, Any], sample: Mapping[str, Any]) -> No
         return
     shown = f"model={cfg['model']}" if source == "model" else "spec"
     what = "a zoo model" if source == "model" else "an explicit spec"
-    for key in SAMPLE_KEYS:
-        value = sample.get(key, 0)
+    for key in ("index", "seed"):
+        value = sample[key]
         if value != 0:
             raise ConfigError(f"sample.{key}: {value!r} is not allowed with {shown}; {what} is "
                               "not a sample of a design space, so sample.index and sample.seed "
@@ -166,40 +119,20 @@ def check_sample_source(cfg: Mapping[str, Any], sample: Mapping[str, Any]) -> No
 
 
 def settings_from_config(cfg: Mapping[str, Any]) -> RunSettings:
-    """Check the root keys and the ``train``, ``sweep`` and ``sample`` sections of a resolved
-    dse-train config; the design space, data and regime are checked where they are built."""
-    _unknown("config", cfg, ROOT_KEYS)
-    for group in ("data", "regime", "train", "sweep"):
+    """Check the root keys and the ``sample``, ``model``, ``spec``, ``train`` and ``sweep``
+    keys of a resolved dse-train config against `conf.schema.TrainConfig` (a missing key takes
+    its default there); the design space, data and regime are checked where they are built."""
+    for group in ("data", "regime"):
         if not isinstance(cfg.get(group), Mapping):
             raise ConfigError(f"{group}: missing from the config; compose conf/config.yaml")
-    train, sweep, sample = cfg["train"], cfg["sweep"], _section(cfg, "sample")
-    _unknown("train", train, TRAIN_KEYS)
-    _unknown("sweep", sweep, SWEEP_KEYS)
-    _unknown("sample", sample, SAMPLE_KEYS)
-    for key in SAMPLE_KEYS:
-        _int("sample", sample, key, 0, 0)
-    check_sample_source(cfg, sample)
-    if "n" in sweep:
-        _int("sweep", sweep, "n", 1, 1)
-    plan = sweep.get("plan")
-    if plan is not None and (not isinstance(plan, str) or not plan.strip()):
-        raise ConfigError(f"sweep.plan: {plan!r} is not allowed; use null or the name of a "
-                          "plan in conf/plan/ (the report then leads with its verdicts)")
-    cpus = available_cpus()
-    device = train.get("device", "cpu")
-    if not isinstance(device, str) or not (device in ("cpu", "cuda", "auto")
-                                           or device.startswith("cuda:")):
-        raise ConfigError(f"train.device: {device!r} is not allowed; use cpu, cuda or auto")
+    rules = {"train.threads": Allowed(low=1, high=available_cpus()),
+             "train.precision": Allowed(choices=PRECISIONS)}
+    keys = checked(cfg, TrainConfig, others=GROUPS, rules=rules)
+    check_sample_source(keys, keys["sample"])
+    train, sweep = keys["train"], keys["sweep"]
     return RunSettings(
-        seed=_int("train", train, "seed", 0, 0),
-        device=device,
-        threads=_int("train", train, "threads", 1, 1, cpus),
-        channels_last=_bool("train", train, "channels_last", True),
-        progress=_choice("train", train, "progress", "auto", PROGRESS),
-        precision=_choice("train", train, "precision", "fp32", PRECISIONS),
-        eval_every_epoch=_choice("train", train, "eval", "final", EVAL) == "epoch",
-        sweep_dir=check_sweep_dir(sweep.get("dir")),
-        retry_failed=_bool("sweep", sweep, "retry_failed", False),
-        overwrite=_bool("sweep", sweep, "overwrite", False),
-        report=_bool("sweep", sweep, "report", False),
-    )
+        seed=train["seed"], device=train["device"], threads=train["threads"],
+        channels_last=train["channels_last"], progress=train["progress"],
+        precision=train["precision"], eval_every_epoch=train["eval"] == "epoch",
+        sweep_dir=check_sweep_dir(sweep["dir"]), retry_failed=sweep["retry_failed"],
+        overwrite=sweep["overwrite"], report=sweep["report"])

@@ -40,7 +40,7 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
-from .data import FOLDER_LAYOUT, IMAGE_SUFFIXES, DataError
+from .data import FOLDER_LAYOUT, IMAGE_SUFFIXES, Common, DataError, root_dir
 
 NAME = "imagefolder_stream"
 STATS_IMAGES = 512  # train images (evenly spaced) that estimate mean/std when not given
@@ -421,6 +421,13 @@ def load_stream(cfg: Mapping[str, Any], root: Path, resolution: int, channels: i
         mean = est_mean if mean is None else mean
         std = est_std if std is None else std
     return StreamDataset(NAME, train_split, test_split, num_classes, mean, std, sc)
+
+
+def stream_dataset(cfg: Mapping[str, Any], common: Common) -> StreamDataset:
+    """The registry's loader of ``imagefolder_stream`` (`train.datasets`): `load_stream` of
+    ``data.root`` with the checked common keys."""
+    return load_stream(cfg, root_dir(cfg, FOLDER_LAYOUT), common.resolution, common.channels,
+                       common.num_classes, common.flip)
 
 
 def estimate_stats(split: Split, cfg: StreamConfig) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,5 +1,5 @@
-"""results/runtime_study.py fit: from a runtime CSV to the fit table, the Fig. 12 figure and
-loadable profiles that a design space uses; one-line errors."""
+"""``dse-speed runtime measure|fit`` (train.speed.predictors): from a runtime CSV to the fit
+table, the Fig. 12 figure and loadable profiles that a design space uses; one-line errors."""
 
 from __future__ import annotations
 
@@ -8,18 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_results_script
 
 from anynet import complexity
 from sampling import load_design_space
 from sampling.latency import load_profile, predict_latency
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def study():
-    return load_results_script("runtime_study")
+from train.speed import cli
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +33,13 @@ def csv(tmp_path_factory) -> Path:
     return path
 
 
-def test_fit_writes_table_figure_and_profiles(study, csv, tmp_path, capsys, monkeypatch):
+def test_fit_writes_table_figure_and_profiles(csv, tmp_path, capsys, monkeypatch):
     """The profiles go to the user's profile folder (here $ANYNET_DSE_PROFILES), where a design
     space finds them by name."""
     user = tmp_path / "user-profiles"
     monkeypatch.setenv("ANYNET_DSE_PROFILES", str(user))
-    assert study.main(["fit", "--name", "toy", "--csv", str(csv), "--out-dir",
-                       str(tmp_path)]) == 0
+    assert cli.run(["runtime", "fit", "--name", "toy", "--csv", str(csv), "--out-dir",
+                    str(tmp_path)]) == 0
     assert sorted(p.name for p in user.iterdir()) == ["toy-infer_b1.json", "toy-ort_b1.json"]
     assert not (tmp_path / "profiles").exists()
     table = pd.read_csv(tmp_path / "runtime_fits.csv")
@@ -68,10 +61,25 @@ def test_fit_writes_table_figure_and_profiles(study, csv, tmp_path, capsys, monk
     assert 10 <= predict_latency(ort, s.complexity) <= 20
 
 
-def test_fit_profile_dir_option(study, csv, tmp_path):
-    assert study.main(["fit", "--name", "toy", "--csv", str(csv), "--out-dir", str(tmp_path),
-                       "--profile-dir", str(tmp_path / "p")]) == 0
+def test_fit_profile_dir_option(csv, tmp_path):
+    assert cli.run(["runtime", "fit", "--name", "toy", "--csv", str(csv), "--out-dir",
+                    str(tmp_path), "--profile-dir", str(tmp_path / "p")]) == 0
     assert load_profile(tmp_path / "p" / "toy-infer_b1.json").name == "toy-infer_b1"
+
+
+def test_measure_one_model_per_window(tmp_path, capsys):
+    """The cheapest population: the first member of each flop window, eager batch 1 only; the
+    counts are the analytic ones of the sampled specs."""
+    out = tmp_path / "models.csv"
+    assert cli.run(["runtime", "measure", "--per-window", "1", "--warmup", "0", "--reps", "1",
+                    "--no-onnx", "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame["window"]) == ["0.2-0.4GF", "0.4-0.8GF", "0.8-1.6GF", "1.6-3.2GF",
+                                      "3.2-4GF"]
+    assert (frame["infer_b1_ms"] > 0).all() and not any(c.startswith("ort") for c in frame)
+    first = load_design_space("regnetx", ["design_space.complexity.flops=[200000000,400000000]"])
+    assert frame.loc[0, "flops"] == complexity(first.sample(0, 0))["flops"]
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {out} (5 models)"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -79,10 +87,16 @@ def test_fit_profile_dir_option(study, csv, tmp_path):
     (["fit", "--name", "a/b", "--csv", "CSV"], "name: 'a/b' is not allowed"),
     (["fit"], "the following arguments are required: --name"),
     (["measure", "--threads", "0"], "threads: 0 is not allowed"),
+    (["measure", "--per-window", "0"], "per-window: 0 is not allowed"),
+    (["measure", "--out", "."], "--out: cannot write . (a folder)"),
+    (["bogus"], "argument step: invalid choice: 'bogus'"),
 ])
-def test_bad_input_one_line(study, csv, tmp_path, capsys, argv, message):
+def test_bad_input_one_line(csv, tmp_path, capsys, argv, message):
     argv = [str(csv) if a == "CSV" else a for a in argv]
-    assert study.main([*argv, "--out-dir", str(tmp_path)] if argv[0] == "fit" and "--name"
-                      in argv else argv) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+    if argv[0] == "fit" and "--name" in argv:
+        argv += ["--out-dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as e:
+        cli.main(["runtime", *argv])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == ""
+    assert err.startswith(f"dse-speed: error: {message}") and err.count("\n") == 1

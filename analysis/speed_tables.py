@@ -1,18 +1,16 @@
-"""The generated tables and numbers of docs/SPEED.md, from the committed speed CSVs.
+"""The generated tables and numbers of docs/SPEED.md, from the committed speed CSVs
+(``dse-study speed docs [--check]``).
 
-    python results/speed_tables.py [--doc docs/SPEED.md] [--results results] [--check]
-
-Reads results/speed_zoo.csv and results/speed_ratio.csv (written by `dse-speed`,
-anynet/speed.py), results/runtime_models.csv and results/runtime_fits.csv (written by
-results/runtime_study.py) and the shipped example profiles sampling/profiles/*.json, and
-rewrites only the text between ``<!-- generated: NAME -->`` and ``<!-- /generated -->`` in the
-doc: a marker alone on its line holds a block (tables, lists), a marker inside a line holds
-inline text. Everything outside the
-markers is left byte for byte. ``--check`` writes nothing and exits 1 when a block is stale.
-Nothing is timed here. The only number computed rather than read is the paired bootstrap interval
-of the acts-minus-flops CV R² difference ([DDS] Fig. 12), recomputed from runtime_models.csv with
-`analysis.runtime.r2_difference` (seed 0, as runtime_study.py fit) after checking that it
-reproduces the CV R² values of runtime_fits.csv. Bad input gets one line and exit status 2.
+`load` reads, under the results folder, ``speed_zoo.csv`` and ``speed_ratio.csv`` (written by
+`dse-speed`), ``runtime_models.csv`` and ``runtime_fits.csv`` (written by the runtime study,
+docs/SPEED.md), and the example device profiles the wheel ships, ``sampling/profiles/*.json``
+of the checkout the results folder belongs to (`PROFILES`, beside it: `analysis` may not import
+`sampling`, so the folder is found from the results root, and a test holds it equal to
+`sampling.latency.SHIPPED_PROFILE_DIR`). Each of `BLOCKS` renders one generated block
+(`analysis.docblocks`). Nothing is timed here. The only number computed rather than read is
+the paired bootstrap interval of the acts-minus-flops CV R² difference ([DDS] Fig. 12),
+recomputed from runtime_models.csv with `analysis.runtime.r2_difference` (seed 0, as the
+runtime study fit) after checking that it reproduces the CV R² values of runtime_fits.csv.
 """
 
 from __future__ import annotations
@@ -20,32 +18,30 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import docblocks
-from sampling.latency import SHIPPED_PROFILE_DIR
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+from .docblocks import read_csv, table
+from .runtime import r2_difference
 
 # Published, not measured: pycls's complexity of EfficientNet-B0 (docs/PAPER.md §4.5) and the
 # activations of EfficientNet-B5 ([DDS] Table 4, docs/PAPER.md §7). The published top-1 errors
-# and V100 times of the tables are read from the CSVs' `published_*` columns (anynet/speed.py,
-# citing docs/PAPER.md §6-7).
+# and V100 times of the tables are read from the CSVs' `published_*` columns (written by
+# `dse-speed`, citing docs/PAPER.md §6-7).
 PUBLISHED_B0 = {"flops": 385_825_092, "params": 5_288_548, "acts": 6_748_036}
 PUBLISHED_B5_MACTS = 98.9
 
-MARKER = docblocks.MARKER
 RUNTIME = re.compile(r"^(infer|train|ort)_b(\d+)_ms$")
 KIND = {"infer": "eager inference", "train": "training step", "ort": "ONNX Runtime"}
 SHORT = {"infer": "eager", "train": "train", "ort": "ORT"}
-SEED = 0  # runtime_study.py fit's default fold/bootstrap seed
+SEED = 0  # the runtime study fit's default fold/bootstrap seed
+# The shipped example profiles, relative to the checkout that holds the results folder.
+PROFILES = Path("sampling", "profiles")
+CSVS = ("speed_zoo", "speed_ratio", "runtime_models", "runtime_fits")
+SOURCE = "run dse-speed and the runtime study first (docs/SPEED.md)"
 
 
 @dataclass(frozen=True)
@@ -59,19 +55,22 @@ class Inputs:
     profiles: tuple[tuple[str, dict], ...]  # (path relative to the repository, content)
 
 
+def profile_dir(results: Path) -> Path:
+    """The shipped example profiles of the checkout whose results folder is `results`."""
+    return results.parent / PROFILES
+
+
 def load(results: Path) -> Inputs:
-    """The CSVs under `results` and the shipped example profiles
-    (`sampling.latency.SHIPPED_PROFILE_DIR`); one-line ValueError when a CSV is missing."""
-    frames = {}
-    for name in ("speed_zoo", "speed_ratio", "runtime_models", "runtime_fits"):
-        path = results / f"{name}.csv"
-        if not path.is_file():
-            raise ValueError(f"results: {str(path)!r} does not exist; run dse-speed and "
-                             "results/runtime_study.py first (docs/SPEED.md)")
-        frames[name] = pd.read_csv(path)
-    shipped = SHIPPED_PROFILE_DIR
-    profiles = tuple((f"{shipped.parent.name}/{shipped.name}/{p.name}", json.loads(p.read_text()))
-                     for p in sorted(shipped.glob("*.json")))
+    """The CSVs under `results` and the shipped example profiles (`profile_dir`); a missing
+    CSV or profile folder is a one-line ValueError."""
+    frames = {name: read_csv(results / f"{name}.csv", SOURCE) for name in CSVS}
+    shipped = profile_dir(results)
+    found = sorted(shipped.glob("*.json"))
+    if not found:
+        raise ValueError(f"profiles: {str(shipped)!r} holds no *.json; the shipped example "
+                         f"profiles are {PROFILES.as_posix()}/ beside the results folder")
+    profiles = tuple((f"{PROFILES.as_posix()}/{p.name}", json.loads(p.read_text()))
+                     for p in found)
     return Inputs(frames["speed_zoo"], frames["speed_ratio"], frames["runtime_models"],
                   frames["runtime_fits"], profiles)
 
@@ -105,12 +104,6 @@ def _runtime(column: str) -> tuple[str, int]:
 
 def _label(kind: str, batch: int) -> str:
     return f"{KIND.get(kind, kind)}, batch {batch}"
-
-
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _runtime_columns(frame: pd.DataFrame) -> list[str]:
@@ -153,7 +146,7 @@ def zoo(inp: Inputs) -> str:
         err, v100 = r.get("published_top1_err"), r.get("published_v100_ms_64img")
         row += ["" if _missing(err) else f"{err:.1f}", "" if _missing(v100) else f"{v100:g}"]
         rows.append(row)
-    return _table(head, rows)
+    return table(head, rows)
 
 
 def zoo_noise(inp: Inputs) -> str:
@@ -246,7 +239,7 @@ def ratio(inp: Inputs) -> str:
     errs = {**dict(zip(r.regnet, r.regnet_published_top1_err, strict=True)),
             eff: r.efficientnet_published_top1_err.iloc[0]}
     reps = ", ".join(str(v) for v in dict.fromkeys(r.reps))
-    return (_table(head, rows) + f"\n\nRounds per runtime (`reps`): {reps}. Published top-1 "
+    return (table(head, rows) + f"\n\nRounds per runtime (`reps`): {reps}. Published top-1 "
             "error ([DDS] Table 4, 100-epoch setup; published, not measured): "
             + ", ".join(f"{m} {e:.1f}" for m, e in errs.items()) + ".")
 
@@ -301,13 +294,11 @@ def predictors(inp: Inputs) -> str:
             cv = f"{x.cv_r2:.3f}"
             rows.append([_label(*_runtime(target)), x.features.replace("+", " + "),
                          f"**{cv}**" if x.cv_r2 == best else cv, f"{x.r2:.3f}"])
-    return _table(["runtime", "features", "CV R²", "in-sample R²"], rows)
+    return table(["runtime", "features", "CV R²", "in-sample R²"], rows)
 
 
 def r2_summary(inp: Inputs) -> str:
     """Acts against flops with a paired bootstrap interval, per runtime ([DDS] Fig. 12)."""
-    from analysis.runtime import r2_difference
-
     f, lines = inp.fits, []
     for target, part in f.groupby("runtime", sort=False):
         cv = dict(zip(part.features, part.cv_r2, strict=True))
@@ -318,7 +309,7 @@ def r2_summary(inp: Inputs) -> str:
                 raise ValueError(
                     f"runtime_fits.csv: cv_r2 of {feat!r} for {target} is {cv.get(feat)!r} but "
                     f"runtime_models.csv refitted (seed {SEED}) gives {value:.6f}; rerun "
-                    "results/runtime_study.py fit")
+                    "the runtime study's fit step (docs/SPEED.md)")
         if d.high < 0:
             verdict = "flops predict this runtime better than acts (the interval lies below 0)"
         elif d.low > 0:
@@ -364,18 +355,3 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "machine": machine, "zoo": zoo, "zoo-noise": zoo_noise, "effnet-counts": effnet_counts,
     "ratio": ratio, "ratio-summary": ratio_summary, "study": study, "predictors": predictors,
     "r2-summary": r2_summary, "profile": profile}
-
-
-# -- the doc ------------------------------------------------------------------------------------
-def render(doc: str, inp: Inputs) -> str:
-    """`doc` with every generated block rewritten; text outside the markers unchanged."""
-    return docblocks.render(doc, {name: partial(block, inp) for name, block in BLOCKS.items()})
-
-
-def main(argv: list[str] | None = None) -> int:
-    return docblocks.cli(argv, prog="speed_tables.py", description=__doc__.split("\n\n")[0],
-                         doc=ROOT / "docs" / "SPEED.md", results=HERE, load=load, blocks=BLOCKS)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,293 @@
+"""The generated tables and numbers of docs/RESULTS.md, from committed results
+(``dse-study ablation docs [--check]`` or ``dse-study confirmatory docs``).
+
+`load` reads, under the results folder, what the two studies of the refinement
+(conf/study/ablation.yaml, conf/study/confirmatory.yaml) name: each study's models export, its
+verdicts and its tables (`analysis.study_tables`), the confirmatory study's pilot power table,
+the candidate instrument's cost (``instrument/timing.csv``) and the wall times measured with
+``/usr/bin/time`` (``wall_times.csv``: one row per timed run, by ``study``; the last of a study
+is reported). The confirmatory study's blocks say that it has not run until its export exists.
+The per-space and pairwise statistics are computed here with the public analysis API
+(`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded bootstrap). Each of
+`BLOCKS` renders one ``<!-- generated: NAME -->`` block (`analysis.docblocks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .docblocks import read_csv, table
+from .pairs import compare_pairs, compare_trained_pairs
+from .study import StudyConfig, load_study
+from .study_tables import models_frame
+from .trainability import trained_core, trained_fractions
+
+N_BOOT, SEED = 10_000, 0
+ABLATION, CONFIRMATORY = "ablation", "confirmatory"  # conf/study/<name>.yaml
+WALL_TIMES, TIMING = "wall_times.csv", "instrument/timing.csv"
+BEST_PARAMS = ["depth", "b", "g", "fit_wm", "fit_w0", "fit_wa", "w4", "wr3"]  # of best_params.csv
+SOURCE = "see docs/RESULTS.md \"How to reproduce\""
+
+
+@dataclass(frozen=True)
+class Tables:
+    """What `analysis.study_tables.study_tables` wrote for one study (one folder)."""
+
+    best: pd.DataFrame  # best_params.csv
+    efit: pd.DataFrame  # efit.csv
+    width_line: pd.DataFrame  # width_line.csv
+    proposed: str  # the proposed space's YAML
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study's config and committed results."""
+
+    config: StudyConfig
+    models: pd.DataFrame  # its models export (`study_export.study_frame`)
+    verdicts: pd.DataFrame
+    tables: Tables
+
+
+@dataclass(frozen=True)
+class Inputs:
+    ablation: Study
+    confirmatory: Study | None  # once its export exists
+    confirmatory_config: StudyConfig
+    power: pd.DataFrame  # the confirmatory study's power.out
+    timing: pd.DataFrame  # instrument/timing.csv
+    walls: pd.DataFrame  # wall_times.csv: one row per run timed with /usr/bin/time
+
+
+def _tables(study: StudyConfig, results: Path) -> Tables:
+    folder = results / study.tables.folder
+    yaml = folder / f"{study.tables.proposed}.yaml"
+    source = f"run dse-study {study.name} tables"
+    if not yaml.is_file():
+        raise ValueError(f"results: {str(yaml)!r} does not exist; {source}")
+    return Tables(best=read_csv(folder / "best_params.csv", source),
+                  efit=read_csv(folder / "efit.csv", source),
+                  width_line=read_csv(folder / "width_line.csv", source),
+                  proposed=yaml.read_text().strip())
+
+
+def _study(study: StudyConfig, results: Path) -> Study:
+    return Study(config=study, models=models_frame(study, results),
+                 verdicts=read_csv(results / study.verdicts, f"run dse-study {study.name} "
+                                   "verdicts"),
+                 tables=_tables(study, results))
+
+
+def load(results: Path) -> Inputs:
+    ablation, confirmatory = load_study(ABLATION), load_study(CONFIRMATORY)
+    ran = (results / confirmatory.models).is_file()
+    return Inputs(ablation=_study(ablation, results),
+                  confirmatory=_study(confirmatory, results) if ran else None,
+                  confirmatory_config=confirmatory,
+                  power=read_csv(results / confirmatory.power.out, "run dse-study "
+                                 "confirmatory power"),
+                  timing=read_csv(results / TIMING, "run dse-study instrument export timing"),
+                  walls=read_csv(results / WALL_TIMES, SOURCE))
+
+
+def _num(v: float, digits: int = 3) -> str:
+    return "–" if pd.isna(v) else f"{v:.{digits}g}".replace("-", "−")
+
+
+def _p(p: float) -> str:
+    return "–" if pd.isna(p) else (f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}")
+
+
+def _count(v: float) -> str:
+    return "–" if pd.isna(v) else str(int(v))
+
+
+def _iv(v: float, lo: float, hi: float, digits: int = 3) -> str:
+    return f"{_num(v, digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
+
+
+# -- the blocks of one study --------------------------------------------------------------------
+def _verdicts(s: Study) -> str:
+    rows = []
+    for r in s.verdicts.itertuples():
+        verdict = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
+        rows.append([f"`{r.id}`", str(r.text), str(r.estimand), _iv(r.estimate, r.low, r.high),
+                     f"{_count(r.n_a)} / {_count(r.n_b)}", _p(r.p), _p(r.p_corrected),
+                     _p(r.p_contra_corrected), verdict])
+    return table(["hypothesis", "the paper's claim", "estimand", "estimate [95 %]",
+                  "n (a / b)", "p", "p (Holm)", "opposite p (Holm)", "verdict"], rows)
+
+
+def _population(s: Study) -> str:
+    df, cfg = s.models, s.config
+    frac = trained_fractions(df).set_index("design_space")
+    rows = []
+    for space in cfg.order:
+        g = df[df["design_space"] == space]
+        e = g.loc[g["status"] == "ok", "error"].to_numpy(float)
+        f = frac.loc[space]
+        q1, q3 = np.percentile(e, [25, 75])
+        rows.append([cfg.name_of(space), str(len(g)), str(int((g["status"] != "ok").sum())),
+                     f"{f['fraction']:.2f} [{f['low']:.2f}, {f['high']:.2f}]",
+                     str(int((e > 20).sum())), f"{e.min():.2f}", f"{np.median(e):.2f}",
+                     f"{e.mean():.1f}", f"{q1:.1f}–{q3:.1f}",
+                     f"{g['wall_seconds'].median():.1f}"])
+    return table(["space", "n", "not finished", "trained (< 45 %) [95 % exact]", "> 20 %",
+                  "min", "median", "mean", "IQR", "median s"], rows)
+
+
+def _pair(cfg: StudyConfig, a: str, b: str) -> str:
+    return f"{cfg.short_of(a)} → {cfg.short_of(b)}"
+
+
+def _trained_pairs(s: Study) -> str:
+    cfg = s.config
+    t = compare_trained_pairs(s.models, list(cfg.order), pairing="consecutive")
+    rows = [[_pair(cfg, r.a, r.b), f"{r.trained_a}/{r.n_a}", f"{r.trained_b}/{r.n_b}", _p(r.p),
+             _p(r.p_holm)] for r in t.itertuples()]
+    return table(["a → b", "trained a", "trained b", "Fisher p", "p (Holm, 5 pairs)"], rows)
+
+
+def _comparisons(s: Study) -> str:
+    cfg, rows = s.config, []
+    for view, frame in (("all models", s.models), ("trained core", trained_core(s.models))):
+        t = compare_pairs(frame, list(cfg.order), pairing="consecutive", n_boot=N_BOOT,
+                          seed=SEED)
+        for r in t.itertuples():
+            rows.append([_pair(cfg, r.a, r.b), view, f"{r.n_a} / {r.n_b}",
+                         _iv(r.median_diff, r.median_diff_low, r.median_diff_high),
+                         _iv(r.mean_diff, r.mean_diff_low, r.mean_diff_high), _p(r.p),
+                         _p(r.p_holm)])
+    return table(["a → b", "models", "n", "median a − b [95 %]", "mean a − b [95 %]",
+                  "Mann–Whitney p", "p (Holm, 5 pairs)"], rows)
+
+
+def _cost(s: Study) -> str:
+    df, cfg = s.models, s.config
+    med = df.groupby("design_space")["wall_seconds"].median().reindex(list(cfg.order))
+    return (f"per model, median {med.min():.1f} s ({cfg.name_of(med.idxmin())}) to "
+            f"{med.max():.1f} s ({cfg.name_of(med.idxmax())}) on one thread; the models' wall "
+            f"times sum to {df['wall_seconds'].sum():,.0f} s")
+
+
+def _best(s: Study) -> str:
+    cfg, b = s.config, s.tables.best.set_index("design_space")
+    rows = [[p, *(str(b.loc[sp, p]) for sp in cfg.order)] for p in BEST_PARAMS]
+    return table(["param", *(cfg.short_of(sp) for sp in cfg.order)], rows)
+
+
+def _efit(s: Study) -> str:
+    rows = []
+    for r in s.tables.efit.set_index("design_space").loc[list(s.config.order)].itertuples():
+        rows.append([s.config.name_of(r.Index), f"{r.mean_e_fit:.2f}", f"{r.median_e_fit:.2f}",
+                     f"{r.mean_e_fit_best_quarter:.2f}",
+                     f"{_num(r.spearman_e_fit_error, 2)} (p = {_p(r.p)})"])
+    return table(["space", "mean e_fit", "median e_fit", "mean e_fit, best quarter",
+                  "Spearman(e_fit, error)"], rows)
+
+
+def _width_line(s: Study) -> str:
+    r = s.tables.width_line.iloc[0]
+    return (f"the {int(r['top'])} best {s.config.name_of(r['design_space'])} models follow "
+            f"w_j ≈ c·(j+1) with c = {r['slope']:.1f} (least squares through the origin; median "
+            f"depth {r['median_depth']:.0f} blocks)")
+
+
+def _proposed(s: Study) -> str:
+    return f"```yaml\n{s.tables.proposed}\n```"
+
+
+STUDY_BLOCKS: dict[str, Callable[[Study], str]] = {
+    "verdicts": _verdicts, "population": _population, "trained-pairs": _trained_pairs,
+    "comparisons": _comparisons, "cost": _cost, "best": _best, "efit": _efit,
+    "width-line": _width_line, "proposed": _proposed}
+
+
+def duration(seconds: float) -> str:
+    """A wall time as the docs write it: ``1 h 50 min``, or ``20 min 18 s`` under an hour."""
+    minutes = round(seconds / 60)
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    m, sec = divmod(round(seconds), 60)
+    return f"{m} min {sec:02d} s"
+
+
+def _wall(inp: Inputs, study: StudyConfig) -> str:
+    """The last timed run of `study` in wall_times.csv, judged against its budget."""
+    rows = inp.walls[inp.walls["study"] == study.name]
+    if rows.empty:
+        return f"not measured (no {study.name!r} row in results/{WALL_TIMES})"
+    r = rows.iloc[-1]
+    secs = float(r["wall_seconds"])
+    budget = "" if study.budget_hours is None else (
+        f", {'within' if secs <= study.budget_hours * 3600 else 'over'} the "
+        f"{study.budget_hours:g} h budget")
+    return (f"{int(r['models'])} models and the report in {duration(secs)} ({secs:,.0f} s, "
+            f"`/usr/bin/time`){budget}; {r['machine']}")
+
+
+# -- across the studies -------------------------------------------------------------------------
+def _paper(inp: Inputs) -> str:
+    """The plan's hypotheses side by side: the confirmatory study, then the ablation."""
+    ablation = inp.ablation.verdicts.set_index("id")
+    rows = []
+    for r in inp.confirmatory.verdicts.itertuples():
+        here = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
+        abl = ablation.loc[r.id, "verdict"] if r.id in ablation.index else "–"
+        p = (f"opposite p (Holm) {_p(r.p_contra_corrected)}" if r.verdict == "contradicted"
+             else f"p (Holm) {_p(r.p_corrected)}")
+        rows.append([f"`{r.id}`", str(r.text), here, f"{_iv(r.estimate, r.low, r.high)}; {p}",
+                     abl])
+    return table(["hypothesis", "the paper's claim", "confirmatory study",
+                  "its estimate [95 %]; the p that decides", "geometry ablation"], rows)
+
+
+def power_pilot(inp: Inputs) -> str:
+    cfg, rows = inp.confirmatory_config, []
+    for r in inp.power.to_dict("records"):
+        n = r["n"]
+        at = "–" if pd.isna(n) else f"{r[f'power_{int(n)}']:.2f}"
+        rows.append([cfg.name_of(r["design_space"]), str(int(r["pilot_n"])), _count(n), at])
+    return table(["space (pilot)", "pilot models", "n per space for power ≥ 0.8", "power at n"],
+                 rows)
+
+
+def budget(inp: Inputs) -> str:
+    n = int(inp.power["n"].max())
+    regime = inp.power["regime"].iloc[0]
+    t = inp.timing[(inp.timing["scale"] == "input")
+                   & (inp.timing["regime_name"] == regime)]["wall_seconds"].median()
+    spaces = len(inp.confirmatory_config.order)
+    hours = n * spaces * t / 2 / 3600
+    return (f"n = {n} per space (the largest above) × {spaces} spaces at the candidate's median "
+            f"{t:.1f} s per model on one thread, two jobs on two cores: about {hours:.1f} h")
+
+
+def _ablation(render: Callable[[Study], str]) -> Callable[[Inputs], str]:
+    return lambda inp: render(inp.ablation)
+
+
+def _confirmatory(render: Callable[[Inputs], str]) -> Callable[[Inputs], str]:
+    """A block of the confirmatory study: `render` once it is exported, else a line saying that
+    it has not run."""
+    def block(inp: Inputs) -> str:
+        if inp.confirmatory is None:
+            return (f"*Not run yet: results/{inp.confirmatory_config.models} does not exist "
+                    "(\"How to reproduce\" says how it is made).*")
+        return render(inp)
+    return block
+
+
+BLOCKS: dict[str, Callable[[Inputs], str]] = {
+    **{name: _ablation(render) for name, render in STUDY_BLOCKS.items()},
+    "ablation-wall": lambda inp: _wall(inp, inp.ablation.config),
+    "power-pilot": power_pilot, "budget": budget,
+    **{f"confirmatory-{name}": _confirmatory(lambda inp, r=render: r(inp.confirmatory))
+       for name, render in STUDY_BLOCKS.items()},
+    "confirmatory-wall": _confirmatory(lambda inp: _wall(inp, inp.confirmatory_config)),
+    "paper-comparison": _confirmatory(_paper)}

@@ -1,0 +1,246 @@
+"""``dse-study NAME STEP``: one thin command for every study of ``conf/study/``
+(docs/ARCHITECTURE.md "Commands"). Each step computes the texts of its files first
+(`analysis.study_export`, `analysis.study_tables`, the page's table set in `TABLE_SETS`) and
+only then writes them, or with ``--check`` compares them byte for byte with what is there. Bad
+input is one line ``dse-study: error: ...`` and exit status 2; ``--check`` with a stale file
+exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anynet.record import write_text_atomic
+from anynet.system import quiet_broken_pipe
+
+from . import instrument_tables, results_tables, sequential_tables, speed_tables
+from .docblocks import bind, render, stale_blocks
+from .plan import find_plan
+from .study import StudyConfig, load_study, study_names
+from .study_export import export
+from .study_tables import models_frame, power_table, study_tables, verdict_table
+from .sweep import SweepWarning
+
+PROG = "dse-study"
+
+
+@dataclass(frozen=True)
+class TableSet:
+    """The generated blocks of one docs page: `load` reads their inputs under the results
+    folder, each of `blocks` renders one ``<!-- generated: NAME -->`` block from them."""
+
+    load: Callable[[Path], Any]
+    blocks: Mapping[str, Callable[[Any], str]]
+    doc: str  # the page, from the repository root
+
+
+# One entry per generated docs page; a study's ``docs`` names one.
+TABLE_SETS: dict[str, TableSet] = {
+    "results": TableSet(results_tables.load, results_tables.BLOCKS, "docs/RESULTS.md"),
+    "instrument": TableSet(instrument_tables.load, instrument_tables.BLOCKS, "docs/REGIME.md"),
+    "speed": TableSet(speed_tables.load, speed_tables.BLOCKS, "docs/SPEED.md"),
+    "sequential": TableSet(sequential_tables.load, sequential_tables.BLOCKS,
+                           "docs/ANALYSIS.md"),
+}
+
+STEPS = {
+    "export": "its exports from the sweep folders its config names (those that name some, or "
+              "the EXPORTs named)",
+    "verdicts": "the plan's verdicts on its models export",
+    "tables": "its tables: summary, comparisons, best parameters, e_fit, width line, proposal",
+    "power": "the pilot's models per space",
+    "sequential": "its models judged look by look, and the design's error rates by resampling",
+    "docs": "the generated blocks of the docs page it feeds",
+    "check": "verdicts, tables, power, sequential and docs as with --check (export needs the "
+             "sweeps)",
+}
+USAGE = (f"usage: {PROG} NAME STEP [EXPORT ...] [KEY=VALUE ...] [--results DIR] [--doc PAGE] "
+         "[--check]")
+
+
+def _help() -> str:
+    steps = "\n".join(f"  {k:<9} {v}" for k, v in STEPS.items())
+    return (f"{USAGE}\n\nNAME: a study of conf/study/ ({', '.join(study_names())}).\n"
+            f"STEP:\n{steps}\nKEY=VALUE: a Hydra override of the study's config, e.g. "
+            "'exports.study.sweeps=[runs/x]'.\n"
+            "--results DIR: the results folder (default results); --doc PAGE: the page "
+            "(default the study's, e.g. docs/RESULTS.md); --check: write nothing, exit 1 when "
+            "a file is out of date.\nRun it from the repository root.")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ValueError(message)
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog=PROG, add_help=False)
+    p.add_argument("name", nargs="?")
+    p.add_argument("step", nargs="?")
+    p.add_argument("words", nargs="*", metavar="EXPORT|KEY=VALUE")
+    p.add_argument("--results", default="results")
+    p.add_argument("--doc", default=None)
+    p.add_argument("--check", action="store_true")
+    return p
+
+
+def _lacks(study: StudyConfig, step: str) -> ValueError:
+    has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "docs")
+           if _has(study, s)]
+    return ValueError(f"{step}: study {study.name!r} has no {step} in conf/study/"
+                      f"{study.name}.yaml; its steps are {', '.join(has) or 'none'}")
+
+
+def _has(study: StudyConfig, step: str) -> bool:
+    return bool({"export": study.exports, "verdicts": study.verdicts, "tables": study.tables,
+                 "power": study.power, "sequential": study.sequential,
+                 "docs": study.docs}[step])
+
+
+def table_set(study: StudyConfig) -> TableSet:
+    if study.docs not in TABLE_SETS:
+        raise ValueError(f"docs: {study.docs!r} is not a docs page's table set; use one of "
+                         + ", ".join(TABLE_SETS))
+    return TABLE_SETS[study.docs]
+
+
+def _settle(study: StudyConfig, names: Sequence[str]) -> None:
+    """Refuse, before any file is read, what names something the study does not have."""
+    unknown = [n for n in names if n not in study.exports]
+    if unknown:
+        raise ValueError(f"export: {unknown[0]!r} is not an export of study {study.name!r}; "
+                         f"use one of {', '.join(study.exports)}")
+    if study.plan is not None:
+        find_plan(study.plan)
+    if study.docs is not None:
+        table_set(study)
+
+
+def _exports(study: StudyConfig, names: Sequence[str], results: Path) -> dict[Path, str]:
+    chosen = [study.exports[n] for n in names] or [e for e in study.exports.values()
+                                                    if e.sweeps]
+    return {results / e.out: export(e, results) for e in chosen}
+
+
+def _docs(study: StudyConfig, results: Path, doc: str | None) -> dict[Path, str]:
+    tables = table_set(study)
+    page = Path(doc or tables.doc)
+    if not page.is_file():
+        raise ValueError(f"--doc: {str(page)!r} does not exist; give the page "
+                         f"(default {tables.doc}, from the repository root)")
+    return {page: render(page.read_text(), bind(tables.blocks, tables.load(results)))}
+
+
+def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] = (),
+            doc: str | None = None) -> dict[Path, str]:
+    """The files `step` of `study` writes, with their texts; nothing is written."""
+    if step == "check":
+        steps = [s for s in ("verdicts", "tables", "power", "sequential", "docs")
+                 if _has(study, s)]
+        return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
+    if not _has(study, step):
+        raise _lacks(study, step)
+    if step == "export":
+        return _exports(study, names, results)
+    if step == "verdicts":
+        return {results / study.verdicts: verdict_table(study, results)}
+    if step == "tables":
+        folder = results / study.tables.folder
+        return {folder / name: text for name, text in study_tables(study, results).items()}
+    if step == "power":
+        return {results / study.power.out: power_table(study, results)}
+    if step == "sequential":
+        folder = results / sequential_tables.FOLDER
+        made = sequential_tables.files(study, models_frame(study, results))
+        return {folder / name: text for name, text in made.items()}
+    return _docs(study, results, doc)
+
+
+def _current(path: Path) -> str | None:
+    return path.read_bytes().decode() if path.is_file() else None
+
+
+def emit(files: Mapping[Path, str], check: bool) -> int:
+    """Write the files that differ (0), or with `check` report them (1 when any does)."""
+    stale = {p: t for p, t in files.items() if _current(p) != t}
+    for path in files:
+        if path not in stale:
+            print(f"{path}: up to date")
+        elif check:
+            old = _current(path)
+            blocks = (stale_blocks(old, stale[path]) if old is not None and path.suffix == ".md"
+                      and "<!-- generated:" in old else [])
+            what = f" (blocks {', '.join(blocks)})" if blocks else ""
+            print(f"{path}: out of date{what}", file=sys.stderr)
+    if check:
+        return 1 if stale else 0
+    for path, text in stale.items():
+        write_text_atomic(path, text)
+        print(f"wrote {path}")
+    return 0
+
+
+def run(argv: Sequence[str]) -> int:
+    """Parse `argv`, compute the step's files, write or check them."""
+    args = _parser().parse_args(list(argv))
+    if args.name is None:
+        raise ValueError(f"NAME: give a study of conf/study/ ({', '.join(study_names())}); "
+                         f"{USAGE}")
+    if args.step not in STEPS:
+        raise ValueError(f"step: {args.step!r} is not a step; use one of {', '.join(STEPS)}"
+                         if args.step is not None else
+                         f"STEP: give one of {', '.join(STEPS)}; {USAGE}")
+    overrides = [w for w in args.words if "=" in w]
+    names = [w for w in args.words if "=" not in w]
+    if names and args.step != "export":
+        raise ValueError(f"{names[0]}: not a KEY=VALUE override; only export takes names "
+                         f"({USAGE})")
+    study = load_study(args.name, overrides)
+    if args.step != "check" and not _has(study, args.step):
+        raise _lacks(study, args.step)
+    _settle(study, names)
+    results = Path(args.results)
+    if not results.is_dir():
+        raise ValueError(f"--results: {str(results)!r} is not a folder; give the results "
+                         "folder (default results, from the repository root)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")  # numerical warnings of the statistics
+        warnings.simplefilter("always", SweepWarning)  # a record an export skipped
+        try:
+            files = outputs(study, args.step, results, names, args.doc)
+        finally:
+            for w in caught:
+                print(f"{PROG}: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    return emit(files, args.check)
+
+
+@quiet_broken_pipe
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point (``dse-study``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in args):
+        print(_help())
+        return
+    try:
+        status = run(args)
+    except ValueError as exc:
+        _fail(str(exc).splitlines()[0], 2)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}", 1)
+    sys.exit(status)
+
+
+def _fail(message: str, status: int) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

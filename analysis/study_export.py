@@ -1,0 +1,132 @@
+"""The committed tables of a study, exported from its sweeps (``runs/`` is not committed), and the
+one reader of a models export (`study_frame`): the home of the export formats that
+``conf/study/*.yaml`` name (`analysis.study.Export`, `dse-study NAME export`).
+
+- ``models``: one row per model of one sweep (`MODEL_COLUMNS`: design_space, index, status,
+  error, min_error, complexity, the spec's stage lists, wall_seconds and, since the instrument
+  study, regime, training seed and geometry); ``%.6g``.
+- ``runs``: one row per run of several sweeps (`RUN_COLUMNS`), sorted by regime, seed, space,
+  index; ``timing``: the same for ``RULE=DIR`` sweeps, with the window rule as ``scale``.
+- ``fidelity``: `analysis.fidelity.fidelity` rows (trained fractions and Spearman ρ with 95 %
+  percentile-bootstrap intervals over models), replacing the file's rows of the same comparison
+  and keeping the others; ``%.4f``.
+
+Every function returns the file's text; `dse-study` writes it (or checks it, ``--check``).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from .fidelity import fidelity, load_runs
+from .study import Data, Export
+from .sweep import load_sweep
+
+STAGES = [f"{k}{i}" for k in "dwbg" for i in range(1, 5)]
+MODEL_COLUMNS = ["design_space", "index", "status", "error", "min_error", "flops", "params",
+                 "acts", "depth", *STAGES, "wall_seconds", "regime_name", "train_seed",
+                 "stem_stride", "strides"]
+RUN_COLUMNS = ["regime_name", "train_seed", "design_space", "index", "status", "error",
+               "wall_seconds", "stem_stride", "strides", "resolution", "flops", "params", "acts",
+               "depth", *STAGES, "threads", "precision", "images_per_second"]
+PAPER_GEOMETRY = (2, "2,2,2,2")  # stem stride, strides of an export that predates them
+FIDELITY_CHANCE = 90.0  # 10 classes: "trained" below 45 %
+
+
+def _columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return df[[c for c in columns if c in df.columns]]
+
+
+def models(sweep: str) -> str:
+    """A ``models`` export: the one sweep folder `sweep`, one row per model."""
+    return _columns(load_sweep(sweep), MODEL_COLUMNS).to_csv(index=False, float_format="%.6g")
+
+
+def runs(sweeps: list[str]) -> str:
+    """A ``runs`` export: every run of the sweep folders (e.g. the proxy and reference regimes
+    under two seeds each), rewritten whole each time."""
+    df = pd.concat([load_sweep(d, allow_mixed=True) for d in sweeps], ignore_index=True)
+    df = _columns(df, RUN_COLUMNS).sort_values(["regime_name", "train_seed", "design_space",
+                                                "index"])
+    return df.to_csv(index=False, float_format="%.6g")
+
+
+def timing(sweeps: list[str]) -> str:
+    """A ``timing`` export: the runs of each ``RULE=DIR`` (the window rule,
+    complexity.reference.scale, that the sweep in DIR used) with a ``scale`` column."""
+    frames = []
+    for item in sweeps:
+        scale, _, folder = item.partition("=")
+        frames.append(_columns(load_sweep(folder, allow_mixed=True), RUN_COLUMNS)
+                      .assign(scale=scale))
+    df = pd.concat(frames, ignore_index=True).sort_values(
+        ["regime_name", "scale", "design_space", "index"])
+    return df.to_csv(index=False, float_format="%.6g")
+
+
+def fidelity_rows(candidate: str, sweeps: list[str], old: str | None) -> str:
+    """``fidelity`` rows labelled `candidate`: the first of `sweeps` against each other one
+    (each a sweep folder or comma-separated seed folders), merged into the file's text `old`."""
+    ref = load_runs(sweeps[0])
+    new = pd.DataFrame([{"candidate": candidate,
+                         **fidelity(ref, load_runs(o), FIDELITY_CHANCE).as_row(
+                             f"{sweeps[0]} vs {o}")} for o in sweeps[1:]])
+    if old is not None:
+        kept = pd.read_csv(io.StringIO(old))
+        kept = kept[~kept["comparison"].isin(new["comparison"])]
+        new = pd.concat([kept, new], ignore_index=True)
+    return new.to_csv(index=False, float_format="%.4f")
+
+
+def export(entry: Export, results: Path) -> str:
+    """The text of `entry`'s CSV from its sweeps (`results` holds the file a ``fidelity``
+    export merges into). An entry without the sweeps its kind needs is a ValueError."""
+    sweeps = list(entry.sweeps)
+    where = f"exports.{entry.name}"
+    need = {"models": (1, "exactly one sweep folder"), "fidelity": (2, "a reference sweep and "
+            "at least one other")}.get(entry.kind, (1, "at least one sweep folder"))
+    if len(sweeps) < need[0] or (entry.kind == "models" and len(sweeps) != 1):
+        raise ValueError(f"{where}.sweeps: {sweeps!r} is not allowed; a {entry.kind} export "
+                         f"needs {need[1]}")
+    if entry.kind == "models":
+        return models(sweeps[0])
+    if entry.kind == "runs":
+        return runs(sweeps)
+    if entry.kind == "timing":
+        return timing(sweeps)
+    if entry.candidate is None:
+        raise ValueError(f"{where}.candidate: None is not allowed; give the label of its rows")
+    out = results / entry.out
+    return fidelity_rows(entry.candidate, sweeps, out.read_text() if out.is_file() else None)
+
+
+def study_frame(path: Path, data: Data) -> pd.DataFrame:
+    """A ``models`` export read back with what `load_sweep` derives from a record: shared b and
+    g (the max over stages, pycls's anynet_b / anynet_g), the stage width ratios, the spec's
+    stage lists, and what `data` says of every model. The geometry is the export's
+    ``stem_stride`` and ``strides`` columns; an export that predates them (results/study.csv)
+    has the paper's (`PAPER_GEOMETRY`). A missing file is a ValueError."""
+    if not path.is_file():
+        raise ValueError(f"results: {str(path)!r} does not exist; export it first "
+                         "(dse-study NAME export)")
+    df = pd.read_csv(path)
+    if "stem_stride" not in df:
+        df["stem_stride"], df["strides"] = PAPER_GEOMETRY
+    df["b"] = df[[f"b{i}" for i in range(1, 5)]].max(axis=1)
+    df["g"] = df[[f"g{i}" for i in range(1, 5)]].max(axis=1)
+    df["spec"] = [{"depths": [int(r[f"d{i}"]) for i in range(1, 5)],
+                   "widths": [int(r[f"w{i}"]) for i in range(1, 5)],
+                   "bottleneck_ratios": [float(r[f"b{i}"]) for i in range(1, 5)],
+                   "group_widths": [int(r[f"g{i}"]) for i in range(1, 5)],
+                   "strides": [int(v) for v in str(r["strides"]).split(",")],
+                   "stem_stride": int(r["stem_stride"]), "stem_width": data.stem_width,
+                   "in_channels": data.in_channels, "num_classes": data.num_classes}
+                  for _, r in df.iterrows()]
+    for i in range(1, 4):
+        df[f"wr{i}"] = df[f"w{i + 1}"] / df[f"w{i}"]
+    df["se_ratio"], df["stem_width"], df["resolution"] = 0.0, data.stem_width, data.resolution
+    df["num_classes"] = data.num_classes
+    return df

@@ -1,0 +1,201 @@
+"""A study is a config (conf/study/*.yaml) and `dse-study NAME STEP` regenerates its committed
+files byte for byte: the verdict CSVs, the study tables, the pilot power table; its exports
+keep the records' columns and geometry; bad input is one line and exit status 2."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import study_cli
+from analysis.study import load_study, parse_study, study_names
+from analysis.study_export import RUN_COLUMNS, export, study_frame
+from analysis.testing import random_anynet_spec, write_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def _regenerated(name: str, step: str) -> dict[Path, str]:
+    return study_cli.outputs(load_study(name), step, RESULTS)
+
+
+def _assert_committed(files: dict[Path, str]) -> None:
+    assert files
+    for path, text in files.items():
+        assert path.read_bytes() == text.encode(), path
+
+
+def test_every_study_composes_and_names_what_it_uses():
+    assert {"ablation", "confirmatory", "instrument", "speed"} <= set(study_names())
+    for name in study_names():
+        study = load_study(name)
+        assert set(study.order) <= set(study.names), name
+        # a study whose page is not generated yet (fashion: runs in progress) names none
+        assert study.docs is None or study.docs in study_cli.TABLE_SETS, name
+        if study.tables is not None:
+            assert study.tables.best_of in study.order
+    ablation, confirmatory = load_study("ablation"), load_study("confirmatory")
+    assert ablation.order == confirmatory.order  # one refinement, two studies
+    assert confirmatory.budget_hours == 2 and ablation.budget_hours is None
+
+
+def test_results_holds_only_data():
+    """results/ is the committed study (CSV, PNG, YAML, JSON, Markdown), no code: its tables
+    are made by `dse-study` (docs/ARCHITECTURE.md "Packages and their dependencies")."""
+    kinds = {p.suffix for p in RESULTS.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts}
+    assert kinds <= {".csv", ".png", ".yaml", ".json", ".md"}, kinds
+
+
+def test_the_ablation_verdicts_and_the_pilot_power_regenerate_byte_for_byte():
+    """results/ablation_verdicts.csv is the committed plan on results/study.csv, and
+    results/power_pilot.csv the seeded power simulation on the committed pilot runs."""
+    _assert_committed(_regenerated("ablation", "verdicts"))
+    _assert_committed(_regenerated("confirmatory", "power"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ablation", "confirmatory"])
+def test_every_committed_file_of_a_study_regenerates_byte_for_byte(name):
+    """`dse-study NAME check`: verdicts, tables (summary, comparisons, best parameters, e_fit,
+    width line, proposed space, tables.md), power and the docs page."""
+    files = _regenerated(name, "check")
+    assert any(p.name == "tables.md" for p in files)
+    _assert_committed(files)
+
+
+def test_check_finds_a_stale_file_and_the_step_rewrites_it(tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in ("study.csv", "ablation_verdicts.csv"):
+        shutil.copy(RESULTS / name, results / name)
+    committed = (results / "ablation_verdicts.csv").read_text()
+    (results / "ablation_verdicts.csv").write_text(committed.replace("supported", "equivalent"))
+    argv = ["ablation", "verdicts", "--results", str(results)]
+    assert study_cli.run([*argv, "--check"]) == 1
+    assert "ablation_verdicts.csv: out of date" in capsys.readouterr().err
+    assert study_cli.run(argv) == 0
+    assert (results / "ablation_verdicts.csv").read_text() == committed
+    assert study_cli.run([*argv, "--check"]) == 0
+
+
+def _sweeps(root: Path) -> tuple[Path, Path, list]:
+    """Two sweeps of the same 2 x 4 models at the small-image geometry: regime proxy under
+    seed 0, and proxy_long under seed 1."""
+    rng = np.random.default_rng(4)
+    specs = {s: [dataclasses.replace(random_anynet_spec(rng), stem_stride=1, in_channels=1)
+                 for _ in range(4)] for s in ("anynetx_a", "anynetx_e")}
+    long = {"name": "proxy_long", "epochs": 12, "lr": 0.05, "wd": 5e-5, "batch_size": 128,
+            "warmup_epochs": 0}
+    for space, ss in specs.items():
+        write_sweep(root / "a", space, ss, [5.0, 6.0, 7.0, 8.0])
+        write_sweep(root / "b", space, ss, [5.5, 6.5, 6.0, 9.0], seed=1, regime=long)
+    return root / "a", root / "b", specs["anynetx_e"]
+
+
+def test_a_models_export_keeps_its_geometry(tmp_path):
+    """A models export of a sweep at the small-image geometry, read back by `study_frame`: the
+    specs carry the records' stem stride, strides and stage lists; results/study.csv, which
+    predates the geometry columns, reads as the paper's geometry."""
+    a, _, specs = _sweeps(tmp_path)
+    data = load_study("confirmatory").data
+    entry = load_study("confirmatory", [f"exports.confirmatory.sweeps=[{a}]"]).exports[
+        "confirmatory"]
+    (tmp_path / "confirmatory.csv").write_text(export(entry, tmp_path))
+    frame = study_frame(tmp_path / "confirmatory.csv", data)
+    frame = frame[frame["design_space"] == "anynetx_e"].sort_values("index")
+    assert frame["stem_stride"].tolist() == [1] * 4
+    for spec, got in zip(specs, frame["spec"], strict=True):
+        assert got["stem_stride"] == 1 and got["strides"] == [2, 2, 2, 2]
+        assert got["depths"] == list(spec.depths) and got["widths"] == list(spec.widths)
+    old = study_frame(RESULTS / "study.csv", data)
+    assert set(old["stem_stride"]) == {2} and old["spec"].iloc[0]["stem_stride"] == 2
+
+
+def test_runs_and_timing_exports_keep_every_run(tmp_path):
+    a, b, _ = _sweeps(tmp_path)
+    study = load_study("instrument", [f"exports.small_geometry.sweeps=[{a},{b}]",
+                                      f'exports.timing.sweeps=["input={a}","stem_output={b}"]'])
+    files = study_cli.outputs(study, "export", tmp_path, ["small_geometry", "timing"])
+    runs = pd.read_csv(_as_file(files, "small_geometry.csv"))
+    assert list(runs.columns) == [c for c in RUN_COLUMNS if c in runs.columns]
+    assert len(runs) == 16 and runs.groupby(["regime_name", "train_seed"]).size().to_dict() == {
+        ("proxy", 0): 8, ("proxy_long", 1): 8}
+    timing = pd.read_csv(_as_file(files, "timing.csv"))
+    assert timing.groupby("scale")["regime_name"].first().to_dict() == {
+        "input": "proxy", "stem_output": "proxy_long"}
+
+
+def _as_file(files: dict[Path, str], name: str) -> io.StringIO:
+    return io.StringIO(next(t for p, t in files.items() if p.name == name))
+
+
+def test_a_fidelity_export_replaces_its_rows_and_keeps_the_others(tmp_path):
+    a, b, _ = _sweeps(tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(RESULTS / "fidelity.csv", results / "fidelity.csv")
+    before = pd.read_csv(results / "fidelity.csv")
+    argv = ["instrument", "export", "fidelity", "exports.fidelity.candidate=check",
+            f"exports.fidelity.sweeps=[{a},{b}]", "--results", str(results)]
+    assert study_cli.run(argv) == 0
+    after = pd.read_csv(results / "fidelity.csv")
+    assert len(after) == len(before) + 1 and after["candidate"].iloc[-1] == "check"
+    assert after["comparison"].iloc[-1] == f"{a} vs {b}"
+    assert study_cli.run(argv) == 0  # the same comparison again replaces its row
+    assert len(pd.read_csv(results / "fidelity.csv")) == len(after)
+
+
+@pytest.mark.parametrize(("argv", "names"), [
+    (["nope", "verdicts"], ["study", "'nope'", "ablation"]),
+    (["ablation", "nope"], ["step", "'nope'", "verdicts"]),
+    (["ablation"], ["STEP", "verdicts"]),
+    ([], ["NAME", "ablation"]),
+    (["ablation", "verdicts", "study"], ["study", "KEY=VALUE"]),
+    (["ablation", "export", "nope"], ["export", "'nope'", "study"]),
+    (["ablation", "power"], ["power", "ablation", "verdicts"]),
+    (["speed", "verdicts"], ["verdicts", "speed", "docs"]),
+    (["ablation", "verdicts", "plan=nope"], ["plan", "nope"]),
+    (["ablation", "verdicts", "bogus=1"], ["bogus"]),
+    (["ablation", "verdicts", "tables.top=0"], ["tables.top", "0"]),
+    (["ablation", "verdicts", "exports.study.kind=table"], ["exports.study.kind", "table"]),
+    (["ablation", "verdicts", "--results", "nowhere"], ["--results", "nowhere"]),
+    (["ablation", "docs", "--doc", "nowhere.md"], ["--doc", "nowhere.md"]),
+    (["ablation", "export", "exports.study.sweeps=[a,b]"], ["exports.study.sweeps",
+                                                             "exactly one"]),
+    (["ablation", "export", "exports.study.sweeps=[nowhere]"], ["nowhere"]),
+    (["confirmatory", "power", "power.regime=nonesuch"], ["power.regime", "'nonesuch'"]),
+    (["ablation", "verdicts", "--bogus"], ["--bogus"]),
+])
+def test_bad_input_is_one_line_and_status_2(argv, names, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        study_cli.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("dse-study: error: "), err
+    for name in names:
+        assert name in err, (name, err)
+
+
+def test_a_study_config_is_validated():
+    with pytest.raises(ValueError, match="tables.pairs"):
+        parse_study("x", {"order": ["a", "b"], "models": "m.csv", "plan": "refinement",
+                          "data": {"resolution": 28, "in_channels": 1, "num_classes": 10,
+                                   "stem_width": 32},
+                          "tables": {"folder": ".", "proposed": "p", "best_of": "a", "top": 1,
+                                     "pairs": [["b", "a"]]}})
+    with pytest.raises(ValueError, match="models"):
+        parse_study("x", {"order": ["a"], "verdicts": "v.csv", "plan": "refinement"})
+    with pytest.raises(ValueError, match=r"exports.t.sweeps\[0\]"):
+        parse_study("x", {"exports": {"t": {"kind": "timing", "out": "t.csv",
+                                            "sweeps": ["runs/x"]}}})
+    with pytest.raises(ValueError, match="power.out"):
+        parse_study("x", {"power": {"out": "../p.csv", "pilot": ["runs.csv"]}})

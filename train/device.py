@@ -1,0 +1,81 @@
+"""The device and the CPU threads that models run on: one resolver for every command that runs
+models (``dse-train``: `train.runner`; ``dse-speed``: `train.speed`).
+
+`resolve_device` turns ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when present) into a
+``torch.device`` and refuses anything else, or a GPU this machine does not have, in one line
+naming the field (docs/ARCHITECTURE.md "Conventions": errors). `torch_threads` sets torch's
+intra-op CPU threads for one block and restores them after it; `device_description` is the
+one-line description of a device that ``dse-speed`` prints and a runtime profile stores.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from anynet.system import check_cpu_count
+
+DEVICES = "cpu, cuda, cuda:N or auto"
+
+
+def resolve_device(name: Any, field: str = "device") -> torch.device:
+    """`cpu`, `cuda`, `cuda:N` or `auto` (CUDA when present) as a ``torch.device``; a
+    one-line ValueError naming `field` for any other value, for CUDA on a machine without it
+    and for a CUDA index this machine does not have."""
+    if not isinstance(name, str):
+        raise ValueError(f"{field}: {name!r} is not allowed; use {DEVICES}")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+        raise ValueError(f"{field}: {name!r} is not allowed; use {DEVICES}")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{field}: {name!r} is not available on this machine "
+                             "(torch.cuda.is_available() is False); use cpu")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ValueError(f"{field}: {name!r} is not available; this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    return torch.device(name)
+
+
+def check_threads(threads: Any, field: str = "threads") -> int | None:
+    """None (torch's current setting) or 1 to the CPUs this process may use
+    (`anynet.system.available_cpus`); one-line ValueError naming `field` otherwise."""
+    return None if threads is None else check_cpu_count(threads, field)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """torch's intra-op CPU threads set to `threads` inside the block (None: unchanged)."""
+    old = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(check_threads(threads))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old)
+
+
+def device_description(device: str, threads: int | None) -> str:
+    """``cuda: <GPU name>`` or ``cpu: <CPU model>, N threads of M cores`` (N: `threads`, or
+    torch's current setting when None)."""
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(dev)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    n = threads if threads is not None else torch.get_num_threads()
+    return f"cpu: {cpu}, {n} threads of {os.cpu_count()} cores"
