@@ -283,3 +283,28 @@ def test_streamed_folder_with_loader_workers_in_a_slurm_task(slurm, tmp_path):
     (other,) = (tmp_path / "local").rglob("record.json")
     mine = json.loads(other.read_text())
     assert mine["run_id"] == rec["run_id"] and mine["error"] == rec["error"], local
+
+
+@pytest.mark.slow
+def test_a_sequential_sweep_through_slurm_stops_a_decided_space(slurm, tmp_path):
+    """hydra/sweeper=sequential over submitit: each look is one job array; regnetx is decided
+    at the first look (2 models), anynetx_a stays open to the last (4)."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "name: slurm_sequential\nn_boot: 199\nn_per_space: 4\n"
+        "sequential: {looks: [0.5, 1], spending: pocock, futility: none}\n"
+        "hypotheses:\n"
+        "  - {id: in_range, text: every depth, kind: best_value, space: regnetx, "
+        "parameter: depth, range: [0, 1000], frac: 0.5}\n"
+        "  - {id: open, text: itself, kind: better, a: anynetx_a, b: anynetx_a, test: mwu}\n")
+    sweep = tmp_path / "sweep"
+    out = finish(dse_train(slurm, "-m", "hydra/sweeper=sequential",
+                           "design_space=anynetx_a,regnetx", "sample.index=range(0,4)",
+                           *TINY, *SLURM, f"sweep.dir={sweep}", f"sweep.plan={plan}"), slurm,
+                 timeout=600)
+    got = records(sweep)
+    assert sorted(k for k in got if k.startswith("regnetx/")) == ["regnetx/0", "regnetx/1"]
+    assert sorted(k for k in got if k.startswith("anynetx_a/")) == [
+        f"anynetx_a/{i}" for i in range(4)]
+    assert "look 1/2 at 2 models per space: 1 hypotheses open; still training anynetx_a" in out
+    assert (sweep / "sequential.csv").is_file()
