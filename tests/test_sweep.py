@@ -365,3 +365,18 @@ def test_sigterm_to_the_launcher_stops_its_workers(tmp_path):
     # the same command resumes and completes the rest
     assert summary_line(finish(dse_train(*args))).startswith("dse-train sweep: 6 jobs:")
     assert len(records(sweep)) == 6
+
+
+def test_a_rerun_removes_the_checkpoint_a_kill_left_beside_a_final_record(tmp_path):
+    """Killed after writing its record but before removing its checkpoint, a run leaves both;
+    the rerun skips it and removes the checkpoint (the flake of the SIGKILL test above)."""
+    sweep = tmp_path / "sweep"
+    args = ["design_space=anynetx_a", "sample.index=0", *TINY, f"sweep.dir={sweep}"]
+    finish(dse_train(*args))
+    (record,) = sweep.rglob("record.json")
+    stale = record.parent / "checkpoint.pt"
+    stale.write_bytes(b"left by a kill")
+    before = record.stat().st_mtime_ns
+    out = finish(dse_train(*args))
+    assert "dse-train: skip " in out
+    assert not stale.exists() and record.stat().st_mtime_ns == before

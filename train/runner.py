@@ -133,6 +133,10 @@ def run_job(cfg: DictConfig | Mapping[str, Any]) -> Outcome:
                 hint = ("" if existing["status"] != "failed"
                         else " (sweep.retry_failed=true retrains it)")
                 print(f"dse-train: skip {path}: status {existing['status']}{hint}", flush=True)
+                if existing["status"] != "failed":
+                    # a sweep killed between writing this record and removing the checkpoint
+                    # left it behind; the record is final, so the checkpoint is of no use
+                    (folder / CHECKPOINT_NAME).unlink(missing_ok=True)
                 return Outcome("skipped", path, existing, job.label)
         try:
             record = _train(plain, job, regime, device, settings, identity, folder, t0)
