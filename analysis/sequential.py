@@ -390,6 +390,13 @@ def models_trained(plan, design: Design, n: int, decided: Mapping[str, int | Non
     return out
 
 
+def _mwu_less(a: np.ndarray, b: np.ndarray) -> float:
+    """The registry's one-sided Mann–Whitney p that a's errors are lower (`SHIFT_TESTS`)."""
+    from .shift_tests import SHIFT_TESTS
+
+    return float(SHIFT_TESTS["mwu"].pvalue(a, b, "less")[1])
+
+
 def simulate(pool: Sequence[float], design: Design, n: int, alpha: float, shift: float = 0.0,
              reps: int = 2000, seed: int = 0, family: int = 1) -> dict[str, float]:
     """Error rates of one one-sided Mann–Whitney hypothesis ("a has lower errors than b") under
@@ -411,7 +418,7 @@ def simulate(pool: Sequence[float], design: Design, n: int, alpha: float, shift:
         b = rng.choice(x, n)
         stop = sizes[-1]
         for k, m in enumerate(sizes):
-            p = float(stats_mwu(a[:m], b[:m]))
+            p = _mwu_less(a[:m], b[:m])
             if p <= eff.nominal_p[k]:
                 seq += 1
                 stop = m
@@ -420,13 +427,7 @@ def simulate(pool: Sequence[float], design: Design, n: int, alpha: float, shift:
                 stop = m
                 break
         used += stop
-        fixed += float(stats_mwu(a, b)) <= level
+        fixed += _mwu_less(a, b) <= level
     return {"reps": float(reps), "sequential": seq / reps, "fixed": fixed / reps,
             "models": used / reps}
 
-
-def stats_mwu(a: np.ndarray, b: np.ndarray) -> float:
-    """One-sided Mann–Whitney p that a's values are stochastically lower than b's."""
-    from scipy.stats import mannwhitneyu
-
-    return float(mannwhitneyu(a, b, alternative="less").pvalue)
