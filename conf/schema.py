@@ -202,6 +202,14 @@ class DesignSpaceKeys:
     strides: Any = setting(None)
     se_ratio: int | float = setting(0.0, low=0, high=1,
                                     words="a number from 0 (X block) to 1 (0.25: the Y block)")
+    # The choices are `anynet.blocks`' vocabulary (conf imports no package; a test pins them).
+    block_type: str = setting("X", "the block: V, VR, R or X (docs/PAPER.md §1.6)",
+                              choices=("V", "VR", "R", "X"),
+                              words="one of V, VR, R, X (Y is X with se_ratio 0.25: block=y)")
+    activation: str = setting("relu", "relu or silu (Swish), everywhere the network has one",
+                              choices=("relu", "silu"), words="one of relu, silu (Swish)")
+    stem_type: str = setting("simple", "simple (3x3 conv) or resnet (7x7 conv, 3x3 max pool)",
+                             choices=("simple", "resnet"), words="one of simple, resnet")
     max_tries: int = setting(100_000, low=1)
     q: int = setting(8, low=1)
     domains: Any = setting(None)

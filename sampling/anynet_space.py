@@ -14,8 +14,9 @@ values with weight prior × chain mass, and the non-shared b_i, g_i given the bu
 Bayes. Complexity windows, custom predicates and any registered named constraint that is not in
 `BUILT_IN` are applied by rejection; the built-in ones are still tested on the candidates that
 pass everything else (a no-op, which the tables guarantee; `DesignSpace._guard_structural`).
-Raw (w, b, g) whose built stage is not a valid AnyNet stage (only possible with custom domains)
-have zero mass.
+Raw (w, b, g) whose built stage is not a valid stage of the space's block type
+(`sampling.stage_rule`: with custom domains, or a V, VR or R block whose g is not larger than
+the width) have zero mass.
 """
 
 from __future__ import annotations
@@ -27,23 +28,14 @@ from typing import Any
 import numpy as np
 
 from anynet import AnyNetSpec
-from anynet.blocks import exact_bottleneck_width
 from anynet.regnet import adjust
 
+from .batch_complexity import FixedFields
 from .constraints import NAMED, StageArrays
 from .distributions import Categorical
 from .exact import chain_tables, draw_categorical, draw_chain, suffix
 from .space import Candidates, DesignSpace
-
-
-def _valid_stage(w2: int, b: float, g2: int) -> bool:
-    """Whether a built (width, b, group width) is a valid AnyNet stage."""
-    try:
-        wb = exact_bottleneck_width(w2, b)
-    except ValueError:
-        return False
-    return w2 >= 1 and g2 >= 1 and wb % g2 == 0
-
+from .stage_rule import WORDS, admitted
 
 # The named constraints the tables below draw by construction: these entries of `NAMED` (a
 # registry that gives one of these names another test does not get it built in). Any other
@@ -78,9 +70,10 @@ class AnyNetSpace(DesignSpace):
         bs = self.db.values[bi].astype(float)
         w2s, g2s = adjust(self.dw.values[wi].astype(np.int64), bs,
                           self.dg.values[gi].astype(np.int64))
+        valid = admitted(w2s, bs, g2s, self.fixed.block_type).tolist()
         built = {}  # (bi, gi, wi) -> (built width, built group width), valid stages only
-        for key, w2, b, g2 in zip(grid, w2s.tolist(), bs.tolist(), g2s.tolist(), strict=True):
-            if _valid_stage(w2, b, g2):
+        for key, w2, g2, ok in zip(grid, w2s.tolist(), g2s.tolist(), valid, strict=True):
+            if ok:
                 built[key] = (w2, g2)
         self.wv = np.array(sorted({w for w, _ in built.values()}), dtype=np.int64)
         col = {w: k for k, w in enumerate(self.wv)}
@@ -104,12 +97,13 @@ class AnyNetSpace(DesignSpace):
         p_out = pri.sum(axis=1)  # prior of the shared values (1 when nothing is shared)
         self.p_in = pri / p_out[:, None]  # prior of the per-stage values given the shared ones
         stage_pmf = np.einsum("oi,oik->ok", self.p_in, self.mass[self.pair])
-        tabs = [chain_tables(p, self.n, self.chain_w) for p in stage_pmf]
-        self.r_w = np.stack([t[0] for t in tabs])
-        weight = p_out * np.array([t[1] for t in tabs])
+        tabs = [chain_tables(p, self.n, self.chain_w) for p in stage_pmf] if v else []
+        weight = p_out * np.array([t[1] for t in tabs]) if v else p_out * 0
         if not weight.sum() > 0:
             raise ValueError(f"design space {self.name!r}: no raw (w, b, g) gives a valid stage "
-                             "under the switched-on constraints; widen design_space.domains")
+                             f"of block_type {self.fixed.block_type} under the switched-on "
+                             "constraints; widen design_space.domains" + _hint(self.fixed))
+        self.r_w = np.stack([t[0] for t in tabs])
         self.outer_cum = np.cumsum(weight)
         # inner_cum[o, k, i]: cumulative mass of per-stage value i given built width k
         self.inner_cum = np.cumsum(self.p_in[:, None, :] *
@@ -184,6 +178,14 @@ class AnyNetSpace(DesignSpace):
         per_stage = self.count[self.pair].sum(axis=1)  # (outer, built widths), over inner
         width = sum(_chain_count(row, self.n, self.chain_w) for row in per_stage)
         return int(depth * width)
+
+
+def _hint(fixed: FixedFields) -> str:
+    """What the block's domains must admit (docs/PAPER.md §1.6), for an error message."""
+    if fixed.block_type == "X":
+        return ""
+    return (f" ({fixed.block_type} needs {WORDS[fixed.block_type]}, which the domains of "
+            f"block={fixed.block_type.lower()} give)")
 
 
 def _chain_count(counts: np.ndarray, stages: int, chain: bool) -> int:

@@ -17,8 +17,9 @@ from anynet.complexity import network_cost
 
 @dataclass(frozen=True)
 class FixedFields:
-    """Everything of a candidate except the per-stage arrays: input resolution, stem, SE ratio
-    and head, shared by every candidate of a design space."""
+    """Everything of a candidate except the per-stage arrays: input resolution, stem, SE ratio,
+    block type, activation and head, shared by every candidate of a design space
+    (docs/PAPER.md §1.6: the activation counts nothing, the block and stem types do)."""
 
     resolution: int
     in_channels: int
@@ -26,6 +27,9 @@ class FixedFields:
     stem_width: int = 32
     stem_stride: int = 2
     se_ratio: float = 0.0
+    block_type: str = "X"
+    activation: str = "relu"
+    stem_type: str = "simple"
 
 
 def batch_complexity(depths: np.ndarray, widths: np.ndarray, ratios: np.ndarray,
@@ -37,5 +41,6 @@ def batch_complexity(depths: np.ndarray, widths: np.ndarray, ratios: np.ndarray,
         np.asarray(ratios, dtype=float).T, np.asarray(groups, dtype=np.int64).T, strides,
         resolution=fixed.resolution, in_channels=fixed.in_channels,
         num_classes=fixed.num_classes, stem_width=fixed.stem_width,
-        stem_stride=fixed.stem_stride, se_ratio=fixed.se_ratio)
+        stem_stride=fixed.stem_stride, se_ratio=fixed.se_ratio, block_type=fixed.block_type,
+        stem_type=fixed.stem_type)
     return {"flops": flops, "params": params, "acts": acts}

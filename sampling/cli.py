@@ -1,6 +1,7 @@
 """`dse-sample design_space=<name> n=500 out=pop.jsonl`: draw a population without training (the
 analogue of pycls's sweep setup, docs/PAPER.md §5). One JSON line per member (index, seed, spec,
-complexity, RegNet parameters); prints the acceptance rate and complexity ranges."""
+complexity, RegNet parameters); prints the acceptance rate, the networks' block, activation,
+stem and stage count where they are not the paper's, and the complexity ranges."""
 
 from __future__ import annotations
 
@@ -14,16 +15,35 @@ import hydra
 from omegaconf import DictConfig
 
 import conf
+from anynet import AnyNetSpec
 from anynet.record import write_text_atomic
 from anynet.system import quiet_broken_pipe
 
 from .config import space_from_config
 from .space import Population
 
+PAPER_NETWORK = ("X", "relu", "simple", 4)  # block, activation, stem type, stages
 
-def summary(name: str, pop: Population) -> str:
+
+def network_line(spec: AnyNetSpec) -> str | None:
+    """What a population's networks are built of (every member shares it), where it is not
+    the paper's X block, ReLU, simple stem and 4 stages (docs/PAPER.md §1.6): e.g.
+    ``block V, activation relu, stem simple, 5 stages``; None at the paper's. Each member's
+    JSONL spec carries the same: `block_type`, `activation` and `stem_type` where not default,
+    one entry per stage."""
+    if (spec.block_type, spec.activation, spec.stem_type, spec.num_stages) == PAPER_NETWORK:
+        return None  # the paper's networks, X or Y blocks (the SE ratio is in every spec)
+    return (f"block {spec.block}, activation {spec.activation}, stem {spec.stem_type}, "
+            f"{spec.num_stages} stages")
+
+
+def summary(name: str, pop: Population, network: str | None = None) -> str:
+    """The lines dse-sample prints: members, candidates and acceptance rate, `network` (the
+    `network_line`) if any, complexity ranges, and the candidates each check rejected."""
     lines = [f"{name}: {len(pop.samples)} members from {pop.stats.tried:,} candidates, "
              f"acceptance rate {pop.stats.acceptance_rate:.3%}"]
+    if network:
+        lines.append(f"  {network}")
     for m in ("flops", "params", "acts"):
         vals = [s.complexity[m] for s in pop.samples]
         if vals:
@@ -90,7 +110,7 @@ def run(cfg: DictConfig) -> int:
     except OSError as exc:
         _error(f"out: cannot write {out} ({exc.strerror or exc}); give a writable path")
         return 1
-    print(summary(space.name, pop))
+    print(summary(space.name, pop, network_line(pop.samples[0].spec)))
     print(f"wrote {out}")
     return 0
 

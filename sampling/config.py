@@ -8,7 +8,9 @@ Hydra state is left behind).
 Geometry is part of every space: ``stem_stride`` (1 or 2) and ``strides`` (one 1 or 2 per stage;
 null: 2 for every stage, the paper's). The ``geometry`` config group names the two used here:
 ``paper`` (stride-2 stem and stages) and ``small`` (stride-1 stem, for 28-32 px inputs), see
-docs/DESIGN_SPACES.md.
+docs/DESIGN_SPACES.md. So are the block type, activation and stem type (``block_type``,
+``activation``, ``stem_type``; the ``block`` group sets a block with the domains it admits) and
+the number of stages; the ``window`` group names the paper's flop regimes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 import conf
+from anynet.blocks import BOTTLENECK_BLOCKS
 from conf.check import Allowed, checked
 from conf.schema import DesignSpaceKeys
 
@@ -53,7 +56,13 @@ def space_from_config(cfg: DictConfig | Mapping[str, Any], registry: Registry = 
     strides = _strides(keys["strides"], keys["stages"])
     fixed = FixedFields(resolution=resolution, in_channels=keys["in_channels"],
                         num_classes=keys["num_classes"], stem_width=keys["stem_width"],
-                        stem_stride=stem_stride, se_ratio=float(keys["se_ratio"]))
+                        stem_stride=stem_stride, se_ratio=float(keys["se_ratio"]),
+                        block_type=keys["block_type"], activation=keys["activation"],
+                        stem_type=keys["stem_type"])
+    if fixed.block_type not in BOTTLENECK_BLOCKS and fixed.se_ratio > 0:
+        raise ValueError(f"design_space.se_ratio: {fixed.se_ratio:g} is not allowed with "
+                         f"block_type {fixed.block_type} (two full 3x3 convs, no SE); use 0, or "
+                         "block_type R or X for SE")
     domains = dict(keys["domains"] or {})
     wanted = FAMILIES[family]
     if sorted(domains) != sorted(wanted):

@@ -1,8 +1,10 @@
 """RegNet spaces ([DDS] §3.3, §4; docs/PAPER.md §2): six parameters d, w0, wa, wm, b, g on quantized
 grids, widths from the quantized linear rule with pycls's rounding, a shared b and g, and the
 sweep validity rule: exactly `stages` stages and no skipped exponent (pycls
-`check_regnet_constraints`). All other constraints are applied by rejection, so sampling is
-exact for the configured grid distributions restricted to the valid, constrained set.
+`check_regnet_constraints`), each built stage valid for the space's block type
+(`sampling.stage_rule`, the named mask ``block_stages``). All other constraints are applied by
+rejection, so sampling is exact for the configured grid distributions restricted to the valid,
+constrained set.
 
 The rule is evaluated for a whole batch with the batch forms of the one implementation in
 `anynet.regnet` (`rule_widths`, `rule_exponents`, `adjust`), which `anynet.regnet_stages` and
@@ -23,6 +25,7 @@ from anynet.regnet import adjust, continuous_widths, rule_exponents, rule_widths
 from .constraints import StageArrays
 from .distributions import Categorical
 from .space import Candidates, DesignSpace
+from .stage_rule import MASK, admitted
 
 PARAMS = ("depth", "w0", "wa", "wm", "bottleneck_ratio", "group_width")
 
@@ -69,7 +72,11 @@ class RegNetSpace(DesignSpace):
         arrays, valid = self._rule(d, w0.astype(float), wa.astype(float), wm.astype(float),
                                    b.astype(float), g.astype(np.int64))
         params = dict(zip(PARAMS, vals, strict=True))
-        return Candidates(arrays, {"regnet_stages": valid}, params)
+        # built stages valid for the block type, judged where the stage rule holds (elsewhere
+        # the widths are placeholders and the candidate fails as regnet_stages alone)
+        blocks = admitted(arrays.widths, arrays.ratios, arrays.groups,
+                          self.fixed.block_type).all(axis=1) | ~valid
+        return Candidates(arrays, {"regnet_stages": valid, MASK: blocks}, params)
 
     def contains(self, spec: AnyNetSpec) -> bool:
         """Exact search of the grid: some (d, w0, wa, wm, b, g) of positive mass builds `spec`
@@ -106,5 +113,6 @@ class RegNetSpace(DesignSpace):
 
     def size(self) -> int:
         """Points of the quantized parameter grid (d, w0, wa, wm, b, g) of positive mass. The
-        stage-count rule and windows are not counted (see docs/DESIGN_SPACES.md)."""
+        stage-count rule, the block rule and windows are not counted (see
+        docs/DESIGN_SPACES.md)."""
         return math.prod(int((self.dists[p].probs > 0).sum()) for p in PARAMS)

@@ -87,7 +87,8 @@ class Population:
 
 # Keys added after populations were first drawn, at the values that mean the earlier behaviour:
 # left out of the hash, so that every earlier population keeps its members.
-NEUTRAL = {("strides",): None, ("complexity", "reference", "scale"): "input"}
+NEUTRAL = {("strides",): None, ("complexity", "reference", "scale"): "input",
+           ("block_type",): "X", ("activation",): "relu", ("stem_type",): "simple"}
 
 
 def hashed_config(config: Mapping[str, Any], windows: Sequence[Window] = ()
@@ -170,7 +171,9 @@ class DesignSpace(ABC):
             bottleneck_ratios=a.ratios[row].tolist(), group_widths=a.groups[row].tolist(),
             strides=list(self.strides), stem_width=self.fixed.stem_width,
             stem_stride=self.fixed.stem_stride, se_ratio=self.fixed.se_ratio,
-            in_channels=self.fixed.in_channels, num_classes=self.fixed.num_classes)
+            in_channels=self.fixed.in_channels, num_classes=self.fixed.num_classes,
+            block_type=self.fixed.block_type, activation=self.fixed.activation,
+            stem_type=self.fixed.stem_type)
 
     def _params(self, cand: Candidates, row: int) -> dict[str, Any]:
         return {k: v[row].item() for k, v in cand.params.items()}
@@ -189,7 +192,8 @@ class DesignSpace(ABC):
         return (spec.num_stages == len(self.strides) and spec.strides == self.strides
                 and spec.stem_width == s.stem_width and spec.stem_stride == s.stem_stride
                 and spec.se_ratio == s.se_ratio and spec.in_channels == s.in_channels
-                and spec.num_classes == s.num_classes)
+                and spec.num_classes == s.num_classes and spec.block_type == s.block_type
+                and spec.activation == s.activation and spec.stem_type == s.stem_type)
 
     def _passes_checks(self, spec: AnyNetSpec) -> bool:
         """Windows, switched-on named constraints and custom predicates on one spec."""
