@@ -7,6 +7,11 @@ the 95% bootstrap interval of the best model's value of each parameter
 (`stats.bootstrap_best`, [DDS] fn. 4), widen each to the grid of the base space's domain
 (composed from ``conf/design_space/<base>.yaml``: dist, q, low, high) and write a design-space
 YAML that composes on the base, which ``dse-train design_space=<name>`` accepts directly.
+
+The models come from one population's settings (`analysis.labels`: block, activation, stem,
+stages, flop regime); where a sweep holds several (``regnetx`` and ``regnetx[800MF]``), those of
+the best model, and the proposed space keeps them (a block other than X with the b and g domains
+its ``conf/block/`` group admits).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 import conf
+from anynet.record import peek_record
 
+from .labels import variant_settings
 from .population import MIN_BOOTSTRAP_N, with_fits
 from .report import write_atomic
 from .stats import bootstrap_best
@@ -72,11 +79,13 @@ class ProposedSpace:
     intervals: dict[str, tuple[float, float, float]]  # (low, median, high) per parameter
     n_models: int
     source: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # `labels.variant_settings`
     path: Path | None = field(default=None, compare=False)
 
     def config(self) -> dict[str, Any]:
-        """The design-space config: the base space with the proposed domains overriding it."""
-        return {"defaults": [self.base, "_self_"], "name": self.name,
+        """The design-space config: the base space with the models' population settings and
+        the proposed domains overriding it."""
+        return {"defaults": [self.base, "_self_"], "name": self.name, **self.settings,
                 "domains": self.domains}
 
     def header(self) -> str:
@@ -117,6 +126,32 @@ def _grid_range(low: float, high: float, q: float, lo_lim: float, hi_lim: float
     return round(lo, digits), round(hi, digits)
 
 
+def settings_group(rows: pd.DataFrame) -> pd.Series:
+    """Per row, what its population label adds to its space's name: "" at the paper's
+    settings, ``[800MF]``, ``[V, silu]`` (`analysis.labels`); "" for a frame without labels."""
+    if "space" not in rows.columns:
+        return pd.Series("", index=rows.index, dtype=object)
+    return pd.Series([str(label)[len(str(space)):] if str(label).startswith(str(space)) else ""
+                      for label, space in zip(rows["design_space"], rows["space"], strict=True)],
+                     index=rows.index, dtype=object)
+
+
+def block_domains(block_type: str) -> dict[str, Any]:
+    """The domains a block's config group sets (``conf/block/v.yaml``: b = 1, one group), or
+    none (X keeps the space's)."""
+    path = CONF_ROOT / "block" / f"{block_type.lower()}.yaml"
+    if not path.is_file():
+        return {}
+    return OmegaConf.to_container(OmegaConf.load(path)).get("domains") or {}
+
+
+def _settings_of(rows: pd.DataFrame) -> dict[str, Any]:
+    """`labels.variant_settings` of the first row's record (all rows share them)."""
+    path = rows["path"].iloc[0] if "path" in rows.columns else None
+    record = peek_record(path) if isinstance(path, str) and path else None
+    return variant_settings(record) if record is not None and "spec" in record else {}
+
+
 def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_proposed",
                    base: str | None = None, path: str | Path | None = None,
                    write: bool = True, frac: float = 0.25, n: int = 10_000, ci: float = 95,
@@ -127,12 +162,17 @@ def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_
     `base` defaults to ``regnety`` when the best models use SE, else ``regnetx``; `path` to
     ``conf/design_space/<name>.yaml``. `spaces` restricts the models to those design spaces.
     Existing fits (``e_fit`` column) are reused. Fewer than `population.MIN_BOOTSTRAP_N`
-    models are refused: their bootstrap of the best is a uniform pick.
+    models are refused: their bootstrap of the best is a uniform pick. `spaces` names
+    population labels (``regnetx[800MF]``); only models of the best one's settings are used
+    (`settings_group`), and the proposed space keeps those settings.
     """
     rows = ok_rows(df, metric)
     if spaces is not None:
         rows = rows[rows["design_space"].isin(list(spaces))]
     rows = rows.sort_values(metric)
+    if len(rows):
+        groups = settings_group(rows)
+        rows = rows[groups == groups.iloc[0]]
     if top is not None:
         rows = rows.head(top)
     if len(rows) < MIN_BOOTSTRAP_N:
@@ -143,6 +183,8 @@ def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_
     if base is None:
         base = "regnety" if float(rows["se_ratio"].iloc[0]) > 0 else "regnetx"
     grids = base_domains(base)
+    settings = _settings_of(rows)
+    fixed = block_domains(settings.get("block_type", "X"))
     intervals: dict[str, tuple[float, float, float]] = {}
     domains: dict[str, dict] = {}
     for col, key in _CONTINUOUS:
@@ -153,6 +195,9 @@ def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_
         lo, hi = _grid_range(low, high, grid["q"], grid["low"], grid["high"])
         domains[key] = {"dist": grid["dist"], "low": lo, "high": hi, "q": grid["q"]}
     for col, key in _CHOICES:
+        if key in fixed:  # the block admits only these (conf/block/)
+            domains[key] = fixed[key]
+            continue
         allowed = set(grids[key]["values"])
         low, med, high = bootstrap_best(rows, col, frac=frac, n=n, ci=ci, seed=seed,
                                         error=metric)
@@ -162,7 +207,8 @@ def propose_regnet(df: pd.DataFrame, top: int | None = 100, name: str = "regnet_
         domains[key] = {"dist": "choice", "values": values or sorted(allowed)}
     spaces = ", ".join(sorted(rows["design_space"].unique()))
     proposed = ProposedSpace(name=name, base=base, domains=domains, intervals=intervals,
-                             n_models=len(rows), source=f"the best of {spaces}")
+                             n_models=len(rows), source=f"the best of {spaces}",
+                             settings=settings)
     if not write:
         return proposed
     out = proposed.write(Path(path) if path is not None

@@ -1,6 +1,8 @@
 """Under which conditions a sweep was trained: regime, data, geometry, seeds, versions, device,
 models per space and total wall time, read from the sweep's rows (the identity columns of
-`load_sweep`) or, where a column is missing, from each row's ``record.json`` (its ``path``).
+`load_sweep`) or, where a column is missing, from each row's ``record.json`` (its ``path``);
+and the block, activation, stem, stage count and flops window, where they are not the paper's
+(`VARIANTS`; each population that changes them is its own labelled group, `analysis.labels`).
 
 A proxy regime ranks models only against models trained the same way ([DDS] §3 fn. 5), so the
 report states these before any figure.
@@ -37,6 +39,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "device_kind": ("device",),
     "versions": ("versions",),
 }
+# columns of load_sweep shown only where some record is not at the paper's value
+VARIANTS: dict[str, Any] = {"block": "X", "activation": "relu", "stem_type": "simple",
+                            "stages": 4, "window": "360M-400M"}
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,12 @@ class Provenance:
     missing: list[str] = field(default_factory=list)  # fields no record carries
 
     def rows(self) -> list[tuple[str, str]]:
-        """(field, text) pairs for a table: one value, or each value with its count."""
+        """(field, text) pairs for a table: one value, or each value with its count; a
+        `VARIANTS` field only where a value is not the paper's."""
         out = []
-        for key in FIELDS:
+        for key in (*FIELDS, *VARIANTS):
             seen = self.values.get(key) or []
-            if not seen:
+            if not seen or (key in VARIANTS and all(v == VARIANTS[key] for v, _ in seen)):
                 continue
             if len(seen) == 1:
                 text = _text(seen[0][0])
@@ -140,6 +146,12 @@ def provenance_of(df: pd.DataFrame, metric: str = "error") -> Provenance:
             values[key] = [(first[k], n) for k, n in counts.most_common()]
         else:
             missing.append(key)
+    for key in VARIANTS:
+        if key in df.columns:
+            seen = Counter(v.item() if isinstance(v, np.generic) else v
+                           for v in df[key] if not _missing(v))
+            if seen:
+                values[key] = seen.most_common()
     per_space = space_summary(df, metric)
     wall = pd.to_numeric(df["wall_seconds"], errors="coerce") if "wall_seconds" in df.columns \
         else pd.Series(dtype=float)

@@ -50,7 +50,7 @@ from .population import (
     view_frame,
     with_fits,
 )
-from .provenance import duration, provenance_of
+from .provenance import VARIANTS, duration, provenance_of
 from .sweep import ok_rows
 from .trainability import EXACT_TESTS, WORST_ERROR, chance_error, num_classes_of
 
@@ -109,6 +109,12 @@ class ReportSettings:
         if self.trained_test not in EXACT_TESTS:
             raise ValueError(f"trained_test: {self.trained_test!r} is not allowed; use one of "
                              f"{list(EXACT_TESTS)}")
+
+
+def file_name(label: str) -> str:
+    """A population label as a file name: ``regnetx[5 stages]`` -> ``regnetx_5_stages_``;
+    a plain space name (letters, digits, ``_.-``) is kept as it is."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", label)
 
 
 def write_atomic(path: Path, data: bytes | Callable[[Any], None]) -> None:
@@ -375,12 +381,18 @@ def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
     p = provenance_of(df, s.metric)
     rows = p.rows()
     table = pd.DataFrame(rows, columns=["field", "value"])
-    mixed = [k for k, v in p.values.items() if len(v) > 1]
+    mixed = [k for k, v in p.values.items() if len(v) > 1 and k not in VARIANTS]
     body = ""
     if mixed:
         body += (f"<p class='warn'>Records differ in {html.escape(', '.join(mixed))}: models "
                  "trained differently are compared below.</p>")
     body += _html_table(table, left=True)
+    shown = [k for k, _ in rows if k in VARIANTS]
+    if shown:
+        body += (f"<p class='note'>{html.escape(', '.join(shown))}: not the paper's ("
+                 + html.escape(", ".join(f"{k} {VARIANTS[k]}" for k in VARIANTS))
+                 + "); each population that changes them is its own group, named by its "
+                 "label, e.g. regnetx[800MF] (docs/ANALYSIS.md \"Population labels\").</p>")
     summary = p.per_space.copy()
     doc.csv(summary, "summary")
     body += (f"<p>{p.n_records:,} records; total training wall time "
@@ -445,8 +457,9 @@ def _trends(doc: _Doc, df: pd.DataFrame, s: ReportSettings, names: Sequence[str]
         band = ("band: 95% bootstrap interval of the best model's value, line: its median "
                 "([DDS] fn. 4)" if n >= MIN_BOOTSTRAP_N else
                 f"no bootstrap band: with n < {MIN_BOOTSTRAP_N} every 25% draw is one model")
-        parts.append(doc.figure(fig, f"trends_{space}", f"{space}: {s.metric} against each "
-                                f"parameter ({n} models; same y-axis for every space); "
+        parts.append(doc.figure(fig, f"trends_{file_name(space)}", f"{space}: {s.metric} "
+                                f"against each parameter ({n} models; same y-axis for every "
+                                "space); "
                                 f"{band}."))
     doc.add("trends", "Parameter trends", "".join(parts) or
             f"<p class='note'>No space has {s.min_models} ok models yet.</p>")

@@ -5,11 +5,15 @@ Records live at ``<sweep.dir>/<design_space>/<index>/<run id>/record.json`` (sam
 ``<sweep.dir>/<model>/<run id>/record.json`` (published zoo models), see `anynet.record`. Each
 becomes one row; the spec is flattened to per-stage columns ``d1..dn, w1..wn, b1..bn, g1..gn,
 s1..sn`` plus derived columns (total depth, shared ``b``/``g``, stage-width ratios
-``wr_i = w_{i+1}/w_i``) and the run's identity (geometry, training seed, precision, threads, …).
-Runs of different identity are never pooled silently: `load_sweep` names the fields that differ.
-Nor are two populations of one design space (records whose ``population`` hashes differ: other
-complexity windows, constraints, geometry, resolution or sampling seed), nor one run recorded
-twice (a copied folder).
+``wr_i = w_{i+1}/w_i``), the block, activation, stem, stage count and flops window, and the
+run's identity (geometry, training seed, precision, threads, …). Its ``design_space`` is the
+population label (`analysis.labels`: ``regnetx``, ``regnetx[800MF]``, ``regnetx[V]``), so the
+populations of one space that a sweep varies on purpose (block, activation, stem, stages, flop
+regime) are separate groups everywhere. Runs of different identity are never pooled silently:
+`load_sweep` names the fields that differ. Nor are two populations under one label (records
+whose ``population`` hashes differ: other complexity windows, constraints, geometry, resolution
+or sampling seed), nor two populations of one space that differ in more than their labels show,
+nor one run recorded twice (a copied folder).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from anynet.record import (
     flat_settings,
     record_identity,
 )
+from anynet.spec import block_name
+
+from .labels import Variant, population_label, unshown_differences, variant_of
 
 # Fields a record must have to be usable at all; the rest are optional.
 _REQUIRED = ("status", "spec")
@@ -67,10 +74,12 @@ def load_sweep(sweep_dir: str | Path, allow_mixed: bool | Sequence[str] = False
     skipped with a `SweepWarning` naming them. Records whose run identities differ in anything
     but the spec (regime, data, training seed, precision, threads, memory format, device kind,
     geometry is in the spec) raise ``ValueError`` naming the differing fields, and so do
-    records of one design space drawn from different populations (``population``: windows,
-    constraints, geometry, resolution, sampling seed), unless ``allow_mixed=True`` or it lists
-    those fields (e.g. ``["train_seed"]``; a field covers its sub-fields, ``regime`` covers
-    ``regime.lr``; ``population`` the population settings). One run recorded twice (the same
+    records of one population label (column ``design_space``, `analysis.labels`) drawn from
+    different populations (``population``: windows, constraints, geometry, resolution, sampling
+    seed) and populations of one space whose labels differ but whose settings differ in more
+    than the labels show, unless ``allow_mixed=True`` or it lists those fields (e.g.
+    ``["train_seed"]``; a field covers its sub-fields, ``regime`` covers ``regime.lr``;
+    ``population`` the population settings). One run recorded twice (the same
     model and run id in two folders, e.g. a copied folder) raises naming both paths.
     """
     root = Path(sweep_dir)
@@ -185,12 +194,14 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
         raise ValueError(f"{POPULATION}: {population!r} is not a mapping of hash and settings")
     model = record.get("model") or None
     space = _space_name(record, path, root)
+    variant = variant_of(record)
     cx = record.get("complexity") or {}
     identity = record_identity(record)
     data = identity.get("data") if isinstance(identity.get("data"), dict) else {}
     strides = list(spec.get("strides") or [2] * n)
     row: dict[str, Any] = {
-        "design_space": space,
+        "design_space": space if model or not record.get("design_space")
+        else population_label(space, variant),
         "index": record.get("index"),
         "model": model,
         "status": str(record["status"]),
@@ -210,6 +221,12 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     # pycls `anynet_b` / `anynet_g`: the max over stages (the shared value in AnyNetX_B/C on).
     row["b"], row["g"] = float(max(bs)), int(max(gs))
     row["se_ratio"] = float(spec.get("se_ratio", 0.0))
+    row["space"] = space  # the design space's own name (design_space: its population label)
+    row["block_type"] = str(spec.get("block_type", "X"))  # absent: a default, or an old spec
+    row["block"] = block_name(row["block_type"], row["se_ratio"])
+    row["activation"] = str(spec.get("activation", "relu"))
+    row["stem_type"] = str(spec.get("stem_type", "simple"))
+    row["stages"], row["window"] = n, variant.window
     row["stem_width"] = spec.get("stem_width")
     row["stem_stride"] = spec.get("stem_stride", 2)
     row["strides"] = ",".join(str(v) for v in strides)
@@ -297,15 +314,43 @@ def _check_uniform(records: list[dict[str, Any]], allowed: tuple[str, ...]) -> N
 
 
 def _check_populations(rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
-    """Refuse records of one design space drawn from different populations (their
-    ``population`` hashes differ), naming the space and the settings that differ. Records
-    without the field (written before it existed) are of an unknown population and pass."""
-    by_space: dict[str, dict[str, dict[str, Any]]] = {}
+    """Refuse records of one population label drawn from different populations (their
+    ``population`` hashes differ), naming the label and the settings that differ, and two
+    populations of one space under different labels whose settings differ in more than the
+    labels show (`analysis.labels.unshown_differences`). Records without the field (written
+    before it existed) are of an unknown population and pass."""
+    by_label: dict[str, dict[str, dict[str, Any]]] = {}  # label -> hash -> settings
+    by_space: dict[str, dict[str, tuple[Variant, dict[str, Any]]]] = {}  # space -> label -> …
     for row, record in zip(rows, records, strict=True):
         if row["population"] is not None:
             pop = record[POPULATION]
-            by_space.setdefault(row["design_space"], {}).setdefault(pop["hash"], pop["settings"])
-    for space, pops in sorted(by_space.items()):
+            by_label.setdefault(row["design_space"], {}).setdefault(pop["hash"], pop["settings"])
+            by_space.setdefault(row["space"], {}).setdefault(
+                row["design_space"], (variant_of(record), pop["settings"]))
+    _check_one_population_per_label(by_label)
+    for space, labels in sorted(by_space.items()):
+        named = sorted(labels)
+        for i, a in enumerate(named):
+            for b in named[i + 1:]:
+                (va, sa), (vb, sb) = labels[a], labels[b]
+                differing = unshown_differences(space, va, vb, flat_settings(sa),
+                                                flat_settings(sb))
+                if differing:
+                    raise ValueError(
+                        f"sweep: design space {space!r} has populations {a} and {b} that "
+                        "differ in more than their labels show: "
+                        f"{'; '.join(_shown(differing))}. Analyse them apart, or allow it "
+                        "(load_sweep(..., allow_mixed=['population']); dse-analyze "
+                        "allow_mixed=[population])")
+
+
+def _shown(items: list[str], n: int = 4) -> list[str]:
+    return items[:n] + [f"… {len(items) - n} more"] if len(items) > n else items
+
+
+def _check_one_population_per_label(by_label: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Refuse a label with two populations (hashes), naming the settings that differ."""
+    for space, pops in sorted(by_label.items()):
         if len(pops) < 2:
             continue
         flats = [flat_settings(settings) for settings in pops.values()]

@@ -164,11 +164,8 @@ class AnyNetSpec:
 
     @property
     def block(self) -> str:
-        """The paper's name of the block: V, VR, R or X, and Y for X with SE (R with SE:
-        "R+SE")."""
-        if self.se_ratio > 0:
-            return "Y" if self.block_type == "X" else f"{self.block_type}+SE"
-        return self.block_type
+        """The paper's name of the block (`block_name`)."""
+        return block_name(self.block_type, self.se_ratio)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (lists, not tuples); inverse of `from_dict`. `block_type`,
@@ -191,6 +188,13 @@ class AnyNetSpec:
         if missing:
             raise ValueError(f"spec: missing field(s) {missing}; required: {required}")
         return cls(**dict(d))
+
+
+def block_name(block_type: str, se_ratio: float) -> str:
+    """The paper's name of a block: V, VR, R or X, and Y for X with SE (R with SE: "R+SE")."""
+    if se_ratio > 0:
+        return "Y" if block_type == "X" else f"{block_type}+SE"
+    return block_type
 
 
 def _as_int(v: Any) -> Any:

@@ -4,7 +4,8 @@ and the ResNet/ResNeXt baselines they are compared with ([DDS] Table 3; docs/PAP
 Each RegNet entry is the rule's parameters (d, w0, wa, wm, g) and the block type; the per-stage
 spec is derived by `regnet_spec`, never stored, so the zoo tests the rule. `names()` lists those
 24 only; the baselines have no rule parameters and are listed by `baselines()` (their stages are
-pycls's AnyNet configs, `configs/dds_baselines/res{net,next}`). `get` builds either. Run
+pycls's AnyNet configs, `configs/dds_baselines/res{net,next}`). `get` builds either, by name
+or by `resolve`'s loose spelling (``resnet50``, ``resnext50_32x4d``). Run
 ``dse-zoo`` (or ``python -m anynet.zoo``) to print the table, ``dse-zoo --baselines`` for the
 baselines.
 """
@@ -74,24 +75,41 @@ def baselines() -> list[str]:
 
 def _unknown(name: object) -> ValueError:
     return ValueError(f"model: {name!r} is not in the zoo; allowed: "
-                      f"{', '.join([*_PARAMS, *_BASELINES])}")
+                      f"{', '.join([*_PARAMS, *_BASELINES])} (case, '-' and '_' aside)")
+
+
+def _folded(name: str) -> str:
+    return "".join(c for c in name.lower() if c not in "-_ ")
+
+
+def resolve(name: object) -> str:
+    """The zoo's spelling of `name`: a RegNet or baseline name, or one equal to it but for
+    case, '-', '_' and spaces (``resnet50`` is ResNet-50, ``resnext50_32x4d`` is
+    ResNeXt-50-32x4d, ``regnetx_400mf`` is RegNetX-400MF); anything else is a ValueError."""
+    if isinstance(name, str):
+        if name in _PARAMS or name in _BASELINES:
+            return name
+        for known in (*_PARAMS, *_BASELINES):
+            if _folded(known) == _folded(name):
+                return known
+    raise _unknown(name)
 
 
 def params(name: str) -> dict[str, float]:
     """The published rule parameters of RegNet `name`: depth, w0, wa, wm, group_width,
     se_ratio."""
+    name = resolve(name)
     if name in _BASELINES:
         raise ValueError(f"model: {name!r} is a baseline with explicit stages, not a RegNet; "
                          f"it has no rule parameters; RegNets: {', '.join(_PARAMS)}")
-    if name not in _PARAMS:
-        raise _unknown(name)
     keys = ("depth", "w0", "wa", "wm", "group_width", "se_ratio")
     return dict(zip(keys, _PARAMS[name], strict=True))
 
 
 def get(name: str, **spec_fields) -> AnyNetSpec:
     """The AnyNetSpec of a published model, a RegNet or a baseline (ImageNet head by default;
-    override e.g. ``num_classes=10, in_channels=1``)."""
+    override e.g. ``num_classes=10, in_channels=1``); `name` as `resolve` reads it."""
+    name = resolve(name)
     if name in _BASELINES:
         depths, b, block, groups = _BASELINES[name]
         fields = dict(depths=depths, widths=_RESNE_X_T_WIDTHS, bottleneck_ratios=(b,) * 4,

@@ -127,7 +127,11 @@ def _validate(cfg: dict) -> None:
     from .settings import settings_from_config
 
     settings_from_config(cfg)
-    if cfg.get("model") is None and cfg.get("spec") is None:
+    if cfg.get("model") is not None:
+        from .job import zoo_model
+
+        zoo_model(cfg["model"])  # a RegNet or a ResNe(X)t baseline, before any job starts
+    elif cfg.get("spec") is None:
         space_from_config(cfg["design_space"])
     Regime.from_config(cfg["regime"])
     check_finite(cfg)  # any other key (data.noise=nan): named, before it reaches a hash

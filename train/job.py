@@ -1,9 +1,10 @@
 """What one dse-train job trains and where its runs go (docs/ARCHITECTURE.md "Configuration keys").
 
-Exactly one source names the model: an explicit ``spec`` mapping, a zoo ``model`` name, or (the
-default) member ``sample.index`` of ``design_space`` drawn with ``sample.seed``. The model's runs
-live under ``<sweep.dir>/<design space>/<index>/``, ``<sweep.dir>/<model>/`` or
-``<sweep.dir>/spec-<hash>/`` (`anynet.record.model_dir`), one folder per run identity.
+Exactly one source names the model: an explicit ``spec`` mapping, a zoo ``model`` name (a RegNet
+or a ResNe(X)t baseline, `zoo_model`), or (the default) member ``sample.index`` of
+``design_space`` drawn with ``sample.seed``. The model's runs live under
+``<sweep.dir>/<design space>/<index>/``, ``<sweep.dir>/<model>/`` or ``<sweep.dir>/spec-<hash>/``
+(`anynet.record.model_dir`), one folder per run identity.
 """
 
 from __future__ import annotations
@@ -57,9 +58,7 @@ def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) 
         folder = model_dir(sweep_dir, spec=spec.to_dict())
         return Job(spec, folder, "spec", folder.name)
     if model is not None:
-        if not isinstance(model, str) or model not in zoo.names():
-            raise ConfigError(f"model: {model!r} is not in the zoo; allowed: "
-                              f"{', '.join(zoo.names())}")
+        model = zoo_model(model)
         spec = zoo.get(model, in_channels=channels, num_classes=classes)
         return Job(spec, model_dir(sweep_dir, model=model), "model", model, model=model)
     sample = cfg.get("sample") or {}
@@ -73,6 +72,16 @@ def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) 
                f"{name}#{index}", design_space={"name": name, "config": cfg["design_space"]},
                index=index, sample_seed=seed, predicted=predicted_latency(space, spec),
                population=population_of(space, seed))
+
+
+def zoo_model(name: Any) -> str:
+    """The zoo's name of ``model=<name>``: a RegNet of `anynet.zoo.names` or a ResNe(X)t
+    baseline of `anynet.zoo.baselines`, spelled as the zoo does or loosely (``resnet50``,
+    ``resnext50_32x4d``; `anynet.zoo.resolve`). Records and folders carry the zoo's spelling."""
+    try:
+        return zoo.resolve(name)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def population_of(space: Any, seed: int) -> dict[str, Any]:
