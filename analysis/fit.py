@@ -16,6 +16,16 @@ is a step function of wa whose steps sit at wa = w0·(wm^(k+1/2) - 1)/j, so the 
 many (w0, wm) pairs at once). (w0, wm) is searched by a coarse grid (every multiple of q, wm in
 steps of 0.05) and local refinement: around the best few pairs, finer wm steps (0.0025, then
 0.0001) and neighbouring w0.
+
+Ties in w_m. The rule is quantized, so a range of wm gives the same widths (and e_fit). At the
+fitted w0 (block 0's width is w0, so every fit with the same widths has it), wm is scanned in
+steps of 0.001 (the RegNet spaces' wm quantum) over [1.5, 3] with wa exact; the wm whose best
+e_fit is within `TIE_TOL` of the best are the equally good ones, `wm_low` and `wm_high` the
+smallest and largest (ends refined by bisection to 1e-7; an end at 1.5 or 3 is the search's
+bound). Tie rule: the reported wm is the middle of [wm_low, wm_high] in log space (the RegNet
+spaces sample wm log-uniformly), rounded to 3 decimals, else 4, where that still ties (the
+nearest tied scan point in log if the middle does not tie). The scan also finds an optimum
+the grid search stepped over; the fit then takes it (docs/ANALYSIS.md, "Ties in w_m").
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from anynet import AnyNetSpec, RegNetStages, regnet_block_widths, regnet_stages
 WA_MAX = 256.0
 WM_RANGE = (1.5, 3.0)
 W0_MAX = 512
+TIE_TOL = 1e-9  # two fits are equally good when their e_fit differ by at most this
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class RegNetFit:
     depth: int
     e_fit: float
     fitted_widths: tuple[int, ...]
+    wm_low: float  # the smallest and largest equally good wm at w0 (module docstring)
+    wm_high: float
 
     def stages(self, q: int = 8) -> RegNetStages:
         """The rule's output at the fitted parameters (stage widths/depths, u_j)."""
@@ -62,6 +75,8 @@ class _Grid:
     refine_steps: tuple[float, ...] = (0.0025, 0.0001)
     refine_span: int = 20  # grid points either side of a seed at each level
     seeds: int = 6  # best (w0, wm) pairs refined at each level
+    tie_step: float = 0.001  # the wm scan for ties: the RegNet spaces' wm quantum
+    tie_resolution: float = 1e-7  # the ends of the tie interval, by bisection
 
 
 def e_fit(predicted: Sequence[float], observed: Sequence[float]) -> float:
@@ -134,19 +149,74 @@ def _search(logw: np.ndarray, q: int, grid: _Grid) -> tuple[int, float, float]:
     return int(w0[i]), float(wa[i]), float(wm[i])
 
 
-def _simplest(depth: int, w0: int, wa: float, wm: float, q: int, widths: list[int]
-              ) -> tuple[float, float]:
-    """Round wa and wm to few decimals when that leaves the predicted widths unchanged."""
-    for wa_dec, wm_dec in ((1, 2), (2, 3), (3, 4)):
-        a, m = round(wa, wa_dec), round(wm, wm_dec)
-        if a > 0 and m > 1 and regnet_block_widths(depth, w0, a, m, q) == widths:
-            return a, m
-    return wa, wm
+def _at_w0(logw: np.ndarray, w0: int, wm: np.ndarray, q: int, grid: _Grid
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """`_best_wa` for many wm at one w0: the best summed |log ratio| and its wa."""
+    wm = np.atleast_1d(np.asarray(wm, float))
+    return _best_wa(logw, np.full(wm.size, float(w0)), wm, q, grid.wa_max)
+
+
+@dataclass(frozen=True)
+class _Ties:
+    """The equally good wm at one w0: the best summed cost, the tied scan points, the ends."""
+
+    cost: float
+    tied: np.ndarray
+    low: float
+    high: float
+
+
+def _ties(logw: np.ndarray, w0: int, wm_fit: float, q: int, grid: _Grid) -> _Ties:
+    """Scan wm at w0 in steps of `grid.tie_step` (plus the search's `wm_fit`); the tied points
+    are those within TIE_TOL (in e_fit) of the best, their hull's ends refined by bisection."""
+    n = int(round((grid.wm_high - grid.wm_low) / grid.tie_step))
+    scan = np.union1d(np.linspace(grid.wm_low, grid.wm_high, n + 1), [wm_fit])
+    cost, _ = _at_w0(logw, w0, scan, q, grid)
+    best, tol = float(cost.min()), TIE_TOL * logw.size
+    idx = np.flatnonzero(cost <= best + tol)
+    ends = []  # (a tied wm, an untied neighbour) at each end of the hull, or no neighbour
+    for i, j in ((idx[0], idx[0] - 1), (idx[-1], idx[-1] + 1)):
+        ends.append([scan[i], scan[j] if 0 <= j < scan.size else np.nan])
+    inner = np.array([e[0] for e in ends])
+    outer = np.array([e[1] for e in ends])
+    live = np.isfinite(outer)
+    while live.any() and np.abs(outer - inner)[live].max() > grid.tie_resolution:
+        mid = 0.5 * (inner + outer)
+        c, _ = _at_w0(logw, w0, np.where(live, mid, inner), q, grid)
+        hit = live & (c <= best + tol)
+        inner = np.where(hit, mid, inner)
+        outer = np.where(live & ~hit, mid, outer)
+    return _Ties(best, scan[idx], float(inner[0]), float(inner[1]))
+
+
+def _tie_rule(logw: np.ndarray, w0: int, ties: _Ties, q: int, grid: _Grid) -> float:
+    """The reported wm among the equally good ones: the middle of [low, high] in log space,
+    rounded to 3 decimals, else 4, where that still ties (module docstring)."""
+    middle = float(np.sqrt(ties.low * ties.high))
+    tol = TIE_TOL * logw.size
+    cost, _ = _at_w0(logw, w0, middle, q, grid)
+    if cost[0] > ties.cost + tol:  # the tied wm are not one interval: the nearest tied point
+        middle = float(ties.tied[np.argmin(np.abs(np.log(ties.tied / middle)))])
+    tries = np.array([round(middle, 3), round(middle, 4), middle])
+    cost, _ = _at_w0(logw, w0, tries, q, grid)
+    ok = (cost <= ties.cost + tol) & (tries >= ties.low) & (tries <= ties.high)
+    return float(tries[np.argmax(ok)]) if ok.any() else middle
+
+
+def _short_wa(depth: int, w0: int, wa: float, wm: float, q: int) -> float:
+    """wa rounded to 1-3 decimals when that leaves the predicted widths unchanged."""
+    widths = regnet_block_widths(depth, w0, wa, wm, q)
+    for dec in (1, 2, 3):
+        a = round(wa, dec)
+        if a > 0 and regnet_block_widths(depth, w0, a, wm, q) == widths:
+            return a
+    return wa
 
 
 def fit_regnet(block_widths: Sequence[int], q: int = 8, w0_max: int | None = None) -> RegNetFit:
     """Fit (w0, wa, wm) of the quantized linear rule to per-block widths, d = len(block_widths)
-    ([DDS] §3.3): minimises e_fit by a coarse grid plus local refinement (module docstring).
+    ([DDS] §3.3): minimises e_fit by a coarse grid plus local refinement, then reports the
+    interval of equally good wm and picks one by the tie rule (module docstring).
 
     `w0_max` defaults to max(512, the largest width rounded up to q).
     """
@@ -157,13 +227,14 @@ def fit_regnet(block_widths: Sequence[int], q: int = 8, w0_max: int | None = Non
         raise ValueError(f"q: {q!r} is not allowed; use an integer >= 1")
     top = max(W0_MAX, int(q * np.ceil(w.max() / q)))
     grid = _Grid(w0_max=int(w0_max) if w0_max is not None else top)
-    depth = int(w.size)
-    w0, wa, wm = _search(np.log(w), q, grid)
-    widths = regnet_block_widths(depth, w0, wa, wm, q)
-    wa, wm = _simplest(depth, w0, wa, wm, q, widths)
+    depth, logw = int(w.size), np.log(w)
+    w0, _, wm_fit = _search(logw, q, grid)
+    ties = _ties(logw, w0, wm_fit, q, grid)
+    wm = _tie_rule(logw, w0, ties, q, grid)
+    wa = _short_wa(depth, w0, float(_at_w0(logw, w0, wm, q, grid)[1][0]), wm, q)
     widths = regnet_block_widths(depth, w0, wa, wm, q)
     return RegNetFit(w0=w0, wa=wa, wm=wm, depth=depth, e_fit=e_fit(widths, w),
-                     fitted_widths=tuple(widths))
+                     fitted_widths=tuple(widths), wm_low=ties.low, wm_high=ties.high)
 
 
 def block_widths_of(spec: dict[str, Any] | AnyNetSpec) -> list[int]:
@@ -174,12 +245,15 @@ def block_widths_of(spec: dict[str, Any] | AnyNetSpec) -> list[int]:
 
 
 def fit_models(df: pd.DataFrame, q: int = 8) -> pd.DataFrame:
-    """`df` with the rule fitted to every row's spec: columns fit_w0, fit_wa, fit_wm, e_fit."""
+    """`df` with the rule fitted to every row's spec: columns fit_w0, fit_wa, fit_wm (the tie
+    rule's choice), fit_wm_low and fit_wm_high (the equally good wm), e_fit, fit_widths."""
     fits = [fit_regnet(block_widths_of(s), q) for s in df["spec"]]
     out = df.copy()
     out["fit_w0"] = [f.w0 for f in fits]
     out["fit_wa"] = [f.wa for f in fits]
     out["fit_wm"] = [f.wm for f in fits]
+    out["fit_wm_low"] = [f.wm_low for f in fits]
+    out["fit_wm_high"] = [f.wm_high for f in fits]
     out["e_fit"] = [f.e_fit for f in fits]
     out["fit_widths"] = [f.fitted_widths for f in fits]
     return out

@@ -20,7 +20,7 @@ from .stats import bootstrap_best
 from .sweep import ok_rows
 from .trainability import all_models, trained_core
 
-FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit", "fit_widths")
+FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "fit_wm_low", "fit_wm_high", "e_fit", "fit_widths")
 HISTORY_FIELDS = ("train_loss", "train_error", "test_error")
 # Views of a sweep in which spaces are compared: every model (one that did not finish counts as
 # the worst), the models that trained, and the models that finished (status ok, any error).
@@ -71,8 +71,9 @@ def width_trend(df: pd.DataFrame, top: int = 20, metric: str = "error") -> Width
 
 def with_fits(df: pd.DataFrame, metric: str = "error", q: int = 8) -> pd.DataFrame:
     """`df` with the quantized linear rule fitted to every ok row ([DDS] §3.3): columns
-    fit_w0, fit_wa, fit_wm, e_fit, fit_widths (NaN for other rows). Rows that already carry a
-    finite ``e_fit`` are not fitted again; the index of `df` is kept."""
+    fit_w0, fit_wa, fit_wm, fit_wm_low, fit_wm_high, e_fit, fit_widths (NaN for other rows).
+    Rows that already carry a finite ``e_fit`` are not fitted again; the index of `df` is
+    kept."""
     out = df.copy()
     for c in FIT_COLUMNS:
         if c not in out.columns:

@@ -8,14 +8,16 @@ the candidate instrument's cost (``instrument/timing.csv``) and the wall times m
 ``/usr/bin/time`` (``wall_times.csv``: one row per timed run, by ``study``; the last of a study
 is reported). The confirmatory study's blocks say that it has not run until its export exists.
 The per-space and pairwise statistics are computed here with the public analysis API
-(`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded bootstrap). Each of
+(`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded bootstrap); the w_m
+table (`wm-ties`) reads each study's ``fits.csv`` and judges the plan's w_m hypothesis with the
+plan's own `verdicts` at either end of every model's interval of equally good w_m. Each of
 `BLOCKS` renders one ``<!-- generated: NAME -->`` block (`analysis.docblocks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ import pandas as pd
 
 from .docblocks import read_csv, table
 from .pairs import compare_pairs, compare_trained_pairs
+from .plan import find_plan, load_plan, verdicts
 from .study import StudyConfig, load_study
 from .study_tables import models_frame
 from .trainability import trained_core, trained_fractions
@@ -42,6 +45,7 @@ class Tables:
     efit: pd.DataFrame  # efit.csv
     width_line: pd.DataFrame  # width_line.csv
     proposed: str  # the proposed space's YAML
+    fits: Path  # fits.csv (every model's fit; read by the block that needs it)
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def _tables(study: StudyConfig, results: Path) -> Tables:
     return Tables(best=read_csv(folder / "best_params.csv", source),
                   efit=read_csv(folder / "efit.csv", source),
                   width_line=read_csv(folder / "width_line.csv", source),
-                  proposed=yaml.read_text().strip())
+                  proposed=yaml.read_text().strip(), fits=folder / "fits.csv")
 
 
 def _study(study: StudyConfig, results: Path) -> Study:
@@ -202,10 +206,54 @@ def _proposed(s: Study) -> str:
     return f"```yaml\n{s.tables.proposed}\n```"
 
 
+def _wm_ties(s: Study) -> str:
+    """Per best-value hypothesis of the plan on fit_wm (`wm_2p5`): the judged models whose
+    equally good w_m (`analysis.fit`, docs/ANALYSIS.md "Ties in w_m") reach across an end of
+    its range, so that the tie rule decides on which side they count, and its estimate with
+    every model's fit_wm at the tie rule's choice, at the low end and at the high end of its
+    interval of equally good w_m."""
+    if s.config.plan is None:
+        return "The study has no plan."
+    plan = load_plan(find_plan(s.config.plan))
+    hyps = [h for h in plan.hypotheses
+            if h.kind == "best_value" and h.params["parameter"] == "fit_wm"]
+    if not hyps:
+        return "The plan judges no w_m."
+    fits = read_csv(s.tables.fits, f"run dse-study {s.config.name} tables")
+    rows, ambiguous = [], []
+    for h in hyps:
+        lo, hi = h.params["range"]
+        fitted = s.models[s.models["design_space"] == h.params["space"]].merge(
+            fits, on=["design_space", "index"], how="left", validate="one_to_one")
+        if fitted["fit_wm"].isna().any():
+            raise ValueError(f"results: {str(s.tables.fits)!r} lacks models of "
+                             f"{h.params['space']!r}; run dse-study {s.config.name} tables")
+        low, high = fitted["fit_wm_low"], fitted["fit_wm_high"]
+        across = fitted[((low < lo) & (high >= lo)) | ((low <= hi) & (high > hi))]
+        est = {}
+        for col in ("fit_wm", "fit_wm_low", "fit_wm_high"):
+            v = verdicts(fitted.assign(fit_wm=fitted[col]), replace(plan, hypotheses=(h,)))
+            est[col] = v.iloc[0]
+        rows.append([f"`{h.id}`", f"[{lo:g}, {hi:g}]", _count(est["fit_wm"]["n_a"]),
+                     f"{(high - low).median():.3f}", str(len(across)),
+                     *(_iv(r.estimate, r.low, r.high) for r in est.values())])
+        ambiguous += [[f"`{h.id}`", str(int(r["index"])), f"{r['error']:.2f}",
+                       f"{r['fit_wm']:.3f}", f"[{r['fit_wm_low']:.3f}, {r['fit_wm_high']:.3f}]",
+                       f"{r['e_fit']:.3f}"] for _, r in across.sort_values("index").iterrows()]
+    head = table(["hypothesis", "range", "models judged", "median width of the equally good "
+                  "w_m", "models whose equally good w_m cross an end of the range",
+                  "best fit_wm [95 %]: tie rule", "every w_m at its low end",
+                  "every w_m at its high end"], rows)
+    if not ambiguous:
+        return head
+    return head + "\n\n" + table(["hypothesis", "model (index)", "error %", "fit_wm (tie rule)",
+                                   "equally good w_m", "e_fit"], ambiguous)
+
+
 STUDY_BLOCKS: dict[str, Callable[[Study], str]] = {
     "verdicts": _verdicts, "population": _population, "trained-pairs": _trained_pairs,
     "comparisons": _comparisons, "cost": _cost, "best": _best, "efit": _efit,
-    "width-line": _width_line, "proposed": _proposed}
+    "width-line": _width_line, "proposed": _proposed, "wm-ties": _wm_ties}
 
 
 def duration(seconds: float) -> str:

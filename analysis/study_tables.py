@@ -4,7 +4,8 @@ the text of its committed file so that `dse-study` writes or checks them byte fo
 - `verdict_table`: the plan's verdicts on the study's models export (`analysis.verdicts`).
 - `study_tables`: per space, the population summary, the comparisons of consecutive (and
   configured) pairs (KS and a bootstrap interval of the mean difference), the best model's
-  parameter ranges ([DDS] fn. 4), e_fit ([DDS] §3.3), the best models' width line
+  parameter ranges ([DDS] fn. 4), e_fit ([DDS] §3.3), every model's fit with its interval of
+  equally good w_m (``fits.csv``, `analysis.fit`), the best models' width line
   (`analysis.width_trend`, [DDS] Fig. 8) and the proposed RegNet space, plus all of them as
   Markdown (``tables.md``).
 - `power_table`: models per space from a pilot (docs/ANALYSIS.md "Power and sample size").
@@ -26,6 +27,7 @@ from . import (
     load_plan,
     ok_rows,
     pilot_errors,
+    plan_sample_size,
     propose_regnet,
     sample_size,
     space_summary,
@@ -34,10 +36,13 @@ from . import (
 )
 from .docblocks import read_csv, table
 from .plan import find_plan
-from .study import StudyConfig
+from .study import StudyConfig, load_study, study_names
 from .study_export import study_frame
 
 N_BOOT, SEED = 10_000, 0
+# fits.csv: every model's quantized-linear fit (docs/ANALYSIS.md "Ties in w_m")
+FITS = ["design_space", "index", "fit_w0", "fit_wa", "fit_wm", "fit_wm_low", "fit_wm_high",
+        "e_fit"]
 # best_params.csv: the best model's value of each (docs/RESULTS.md shows some of them)
 PARAMS = ["depth", "d1", "d2", "d3", "d4", "w1", "w2", "w3", "w4", "wr1", "wr2", "wr3", "b", "g",
           "fit_wm", "fit_w0", "fit_wa", "params", "acts"]
@@ -58,9 +63,20 @@ def models_frame(study: StudyConfig, results: Path) -> pd.DataFrame:
     """The study's models export as `study_export.study_frame` reads it."""
     path = results / study.models
     if not path.is_file():
-        raise ValueError(f"results: {str(path)!r} does not exist; run dse-study {study.name} "
-                         "export")
+        raise ValueError(f"results: {str(path)!r} does not exist; run dse-study "
+                         f"{_exporter(study)} export")
     return study_frame(path, study.data)
+
+
+def _exporter(study: StudyConfig) -> str:
+    """The study whose export writes `study`'s models file (itself where it has one)."""
+    if any(e.out == study.models for e in study.exports.values()):
+        return study.name
+    for name in study_names():
+        other = load_study(name)
+        if any(e.out == study.models for e in other.exports.values()):
+            return name
+    return study.name
 
 
 def verdict_table(study: StudyConfig, results: Path) -> str:
@@ -122,11 +138,12 @@ def efit(fitted: pd.DataFrame, spaces: list[str]) -> pd.DataFrame:
 
 
 def study_tables(study: StudyConfig, results: Path) -> dict[str, str]:
-    """The files of ``tables.folder`` (summary, comparison, best_params, efit, width_line CSVs,
-    the proposed space's YAML and ``tables.md``), by name."""
+    """The files of ``tables.folder`` (summary, comparison, best_params, efit, fits and
+    width_line CSVs, the proposed space's YAML and ``tables.md``), by name."""
     cfg = study.tables
     df = models_frame(study, results)
-    fitted = fit_models(ok_rows(df))
+    every = fit_models(df)
+    fitted = ok_rows(every)
     spaces = [s for s in study.order if s in set(df["design_space"])]
     shown = study.name_of(cfg.best_of)
     summ = summary(df, spaces)
@@ -134,7 +151,8 @@ def study_tables(study: StudyConfig, results: Path) -> dict[str, str]:
     ranges = best_params(fitted, spaces)
     fits = efit(fitted, spaces)
     files = {"summary.csv": _csv(summ), "comparison.csv": _csv(comp),
-             "best_params.csv": _csv(ranges, None), "efit.csv": _csv(fits)}
+             "best_params.csv": _csv(ranges, None), "efit.csv": _csv(fits),
+             "fits.csv": _csv(every[FITS], "%.6g")}
     md = io.StringIO()
     md.write(f"## Population\n\n{markdown(summ)}\n")
     md.write("\n## Consecutive comparisons (KS, mean difference with 95% bootstrap interval)"
@@ -176,6 +194,8 @@ def power_table(study: StudyConfig, results: Path) -> str:
         raise ValueError(f"power.regime: no seed-{cfg.seed} runs of {cfg.regime!r} in "
                          + ", ".join(str(s) for s in sources))
     pilot = pilot.assign(num_classes=study.data.num_classes)
+    if cfg.pilots is not None:
+        return _plan_power_table(study, pilot)
     rows = []
     for space in [s for s in study.order if s in set(pilot["design_space"])]:
         e = pilot_errors(pilot, space)
@@ -184,3 +204,22 @@ def power_table(study: StudyConfig, results: Path) -> str:
                      "shift": cfg.shift, "target": cfg.target, "family_size": cfg.family_size,
                      "n": r.n, **{f"power_{n}": p for n, p in r.powers.items()}})
     return _csv(pd.DataFrame(rows))
+
+
+def _plan_power_table(study: StudyConfig, pilot: pd.DataFrame) -> str:
+    """``power.out`` of a study with ``power.pilots``: the power of each hypothesis of its plan
+    at each n of ``power.grid`` until all reach the target (`analysis.plan_sample_size`)."""
+    cfg = study.power
+    if study.plan is None:
+        raise ValueError("power.pilots: the study has no plan; name one (plan: NAME)")
+    pilots = {}
+    for space, source in cfg.pilots.items():
+        rows = pilot[pilot["design_space"] == source]
+        if len(rows) < 2:
+            raise ValueError(f"power.pilots.{space}: {source!r} has {len(rows)} pilot runs; "
+                             "need >= 2")
+        pilots[space] = rows
+    plan = load_plan(find_plan(study.plan))
+    table = plan_sample_size(plan, pilots, cfg.effects or {}, cfg.grid, cfg.target,
+                             reps=cfg.reps, seed=cfg.seed, n_boot=cfg.n_boot)
+    return _csv(table.assign(target=cfg.target))
