@@ -18,11 +18,12 @@ import conf
 
 EXPORT_KINDS = ("models", "runs", "timing", "fidelity")
 _KEYS = ("experiment", "names", "short", "order", "exports", "models", "plan",
-         "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs")
+         "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs", "claims")
 _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
-_POWER_KEYS = ("out", "pilot", "regime", "seed", "shift", "target", "family_size")
+_POWER_KEYS = ("out", "pilot", "regime", "seed", "shift", "target", "family_size", "pilots",
+               "effects", "grid", "reps", "n_boot")
 _SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools")
 
 
@@ -64,15 +65,24 @@ class Tables:
 @dataclass(frozen=True)
 class Power:
     """The pilot's sample size per space (`analysis.sample_size`; docs/ANALYSIS.md "Power and
-    sample size"): `regime`'s runs under training seed `seed` in the `pilot` exports."""
+    sample size"): `regime`'s runs under training seed `seed` in the `pilot` exports. With
+    `pilots` (each space of the study's plan -> the pilot space that stands in for it) it is the
+    power of the whole plan instead (`analysis.plan_sample_size`; "Power of a plan"): each
+    space's errors times its `effects` factor (1 where absent), `reps` replicates with `n_boot`
+    resamples at each n of `grid`, until every hypothesis reaches `target`."""
 
     out: str
     pilot: tuple[str, ...]
     regime: str
     seed: int
-    shift: float
+    shift: float | None
     target: float
-    family_size: int
+    family_size: int | None
+    pilots: Mapping[str, str] | None = None
+    effects: Mapping[str, float] | None = None
+    grid: tuple[int, ...] = ()
+    reps: int = 200
+    n_boot: int = 1000
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ class StudyConfig:
     budget_hours: float | None = None
     sequential: Sequential | None = None
     docs: str | None = None
+    claims: Any = None  # analysis.claims.Catalogue: the paper's claims (conf/study/claims.yaml)
 
     def name_of(self, space: str) -> str:
         """`space` as the docs' tables print it (a space without a display name: its id)."""
@@ -237,14 +248,34 @@ def _power(value: Any) -> Power:
     pilot = _texts("power.pilot", p.get("pilot"))
     if not pilot:
         raise _bad("power.pilot", p.get("pilot"), "give at least one export of pilot runs")
-    return Power(out=_file("power.out", p.get("out"), optional=False),
-                 pilot=tuple(_file(f"power.pilot[{i}]", f) for i, f in enumerate(pilot)),
-                 regime=_text("power.regime", p.get("regime")),
-                 seed=_number("power.seed", p.get("seed"), 0, 2**63 - 1, integer=True),
-                 shift=_number("power.shift", p.get("shift"), 1e-9, 1),
-                 target=_number("power.target", p.get("target"), 1e-9, 1 - 1e-9),
-                 family_size=_number("power.family_size", p.get("family_size"), 1, 10**6,
-                                     integer=True))
+    common = dict(out=_file("power.out", p.get("out"), optional=False),
+                  pilot=tuple(_file(f"power.pilot[{i}]", f) for i, f in enumerate(pilot)),
+                  regime=_text("power.regime", p.get("regime")),
+                  seed=_number("power.seed", p.get("seed"), 0, 2**63 - 1, integer=True),
+                  target=_number("power.target", p.get("target"), 1e-9, 1 - 1e-9))
+    if p.get("pilots") is None:
+        return Power(**common, shift=_number("power.shift", p.get("shift"), 1e-9, 1),
+                     family_size=_number("power.family_size", p.get("family_size"), 1, 10**6,
+                                         integer=True))
+    for key in ("shift", "family_size"):  # the plan states its effects and its family
+        if p.get(key) is not None:
+            raise _bad(f"power.{key}", p[key], "leave it out with power.pilots (a plan's power "
+                       "reads power.effects and the plan's own hypotheses)")
+    pilots = _mapping("power.pilots", p["pilots"], [str(k) for k in p["pilots"]]
+                      if isinstance(p["pilots"], Mapping) else ())
+    effects = _mapping("power.effects", p.get("effects", {}), list(pilots))
+    grid = p.get("grid")
+    if not isinstance(grid, Sequence) or isinstance(grid, str) or not grid:
+        raise _bad("power.grid", grid, "give a non-empty list of models per space")
+    return Power(**common, shift=None, family_size=None,
+                 pilots={k: _text(f"power.pilots.{k}", v) for k, v in pilots.items()},
+                 effects={k: _number(f"power.effects.{k}", v, 1e-9, 10)
+                          for k, v in effects.items()},
+                 grid=tuple(_number(f"power.grid[{i}]", n, 2, 10**6, integer=True)
+                            for i, n in enumerate(grid)),
+                 reps=_number("power.reps", p.get("reps", 200), 1, 10**6, integer=True),
+                 n_boot=_number("power.n_boot", p.get("n_boot", 1000), 100, 10**6,
+                                integer=True))
 
 
 def _sequential(value: Any, order: Sequence[str]) -> Sequential:
@@ -298,4 +329,12 @@ def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:
         budget_hours=None if budget is None else _number("budget_hours", budget, 1e-9, 1e6),
         sequential=(None if cfg.get("sequential") is None
                     else _sequential(cfg["sequential"], order)),
-        docs=_text("docs", cfg.get("docs"), True))
+        docs=_text("docs", cfg.get("docs"), True),
+        claims=None if cfg.get("claims") is None else _claims(cfg["claims"]))
+
+
+def _claims(value: Any) -> Any:
+    """The key ``claims``: `analysis.claims.parse_catalogue` (imported here: it reads studies)."""
+    from .claims import parse_catalogue
+
+    return parse_catalogue(value)

@@ -19,7 +19,8 @@ from typing import Any
 from anynet.record import write_text_atomic
 from anynet.system import quiet_broken_pipe
 
-from . import instrument_tables, results_tables, sequential_tables, speed_tables
+from . import claims_tables, instrument_tables, results_tables, sequential_tables, speed_tables
+from .claims import check as check_claims
 from .docblocks import bind, render, stale_blocks
 from .plan import find_plan
 from .study import StudyConfig, load_study, study_names
@@ -40,9 +41,10 @@ class TableSet:
     doc: str  # the page, from the repository root
 
 
-# One entry per generated docs page; a study's ``docs`` names one.
+# A study's ``docs`` names one entry; the sets of one page render it together (each its blocks).
 TABLE_SETS: dict[str, TableSet] = {
     "results": TableSet(results_tables.load, results_tables.BLOCKS, "docs/RESULTS.md"),
+    "claims": TableSet(claims_tables.load, claims_tables.BLOCKS, "docs/RESULTS.md"),
     "instrument": TableSet(instrument_tables.load, instrument_tables.BLOCKS, "docs/REGIME.md"),
     "speed": TableSet(speed_tables.load, speed_tables.BLOCKS, "docs/SPEED.md"),
     "sequential": TableSet(sequential_tables.load, sequential_tables.BLOCKS,
@@ -120,6 +122,8 @@ def _settle(study: StudyConfig, names: Sequence[str]) -> None:
         find_plan(study.plan)
     if study.docs is not None:
         table_set(study)
+    if study.claims is not None:
+        check_claims(study.claims, {n: load_study(n) for n in study_names()})
 
 
 def _exports(study: StudyConfig, names: Sequence[str], results: Path) -> dict[Path, str]:
@@ -134,7 +138,9 @@ def _docs(study: StudyConfig, results: Path, doc: str | None) -> dict[Path, str]
     if not page.is_file():
         raise ValueError(f"--doc: {str(page)!r} does not exist; give the page "
                          f"(default {tables.doc}, from the repository root)")
-    return {page: render(page.read_text(), bind(tables.blocks, tables.load(results)))}
+    blocks = {name: block for s in TABLE_SETS.values() if s.doc == tables.doc
+              for name, block in bind(s.blocks, s.load(results)).items()}
+    return {page: render(page.read_text(), blocks)}
 
 
 def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] = (),
@@ -142,7 +148,7 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
         steps = [s for s in ("verdicts", "tables", "power", "sequential", "docs")
-                 if _has(study, s)]
+                 if _has(study, s) and not (s == "verdicts" and _not_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
         raise _lacks(study, step)
@@ -160,6 +166,12 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
         made = sequential_tables.files(study, models_frame(study, results))
         return {folder / name: text for name, text in made.items()}
     return _docs(study, results, doc)
+
+
+def _not_run(study: StudyConfig, results: Path) -> bool:
+    """A planned study before its runs: neither its models export nor its verdicts exist, so
+    ``check`` has no verdicts to compare (its plan and power are still checked)."""
+    return not (results / study.models).is_file() and not (results / study.verdicts).is_file()
 
 
 def _current(path: Path) -> str | None:

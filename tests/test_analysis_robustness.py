@@ -193,11 +193,15 @@ def test_an_unknown_allow_mixed_field_lists_the_allowed_ones(tmp_path):
     assert not (tmp_path / "report").exists()
 
 
+# the plans of conf/plan/, as the error lists them
+PLANS = ", ".join(sorted(p.stem for p in (Path(conf.__file__).parent / "plan").glob("*.yaml")))
+
+
 @pytest.mark.parametrize(("value", "message"), [
-    ("nonesuch", "plan: 'nonesuch' is neither a plan of conf/plan/ (refinement) nor a .yaml "
+    ("nonesuch", f"plan: 'nonesuch' is neither a plan of conf/plan/ ({PLANS}) nor a .yaml "
                  "file"),
     ("{d}/missing.yaml", "plan: '{d}/missing.yaml' is not a file; give a plan of conf/plan/ "
-                         "(refinement) or the path of a plan's .yaml"),
+                         f"({PLANS}) or the path of a plan's .yaml"),
 ])
 def test_an_unknown_plan_names_plan_the_value_and_what_is_allowed(tmp_path, value, message):
     write_sweep(tmp_path, "anynetx_a", _specs(2), [30.0, 31.0])

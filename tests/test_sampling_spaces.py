@@ -17,7 +17,7 @@ from sampling import available, load_design_space, space_from_config
 from sampling.config import compose
 
 SPACES = ["anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnetx",
-          "regnetx_refined", "regnety"]
+          "regnetx_b1", "regnetx_dw", "regnetx_ib", "regnetx_refined", "regnety"]
 
 
 def even_total_depth(spec: AnyNetSpec) -> bool:

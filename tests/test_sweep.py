@@ -257,9 +257,13 @@ def test_bad_report_flag_is_one_clear_line(tmp_path):
     assert not list(tmp_path.rglob("record.json"))
 
 
+# the plans of conf/plan/, as the error lists them
+PLANS = ", ".join(sorted(p.stem for p in (Path(CONF) / "plan").glob("*.yaml")))
+
+
 @pytest.mark.parametrize(("plan", "line"), [
     ("nonesuch", "dse-train: error: sweep.plan: 'nonesuch' is neither a plan of conf/plan/ "
-                 "(refinement) nor a .yaml file"),
+                 f"({PLANS}) nor a .yaml file"),
     ("{d}/bad.yaml", "dse-train: error: sweep.plan: {d}/bad.yaml: hypotheses"),
 ])
 def test_a_bad_plan_stops_the_sweep_before_any_job(tmp_path, plan, line):
