@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import fashion_tables
 from . import instrument as ins
 from .docblocks import read_csv, space_name, table
 from .fidelity import Targets
@@ -41,6 +42,7 @@ class Inputs:
     chosen: ins.Judged | None  # the regime the screen's rule chose, when it is not the proxy
     screen: pd.DataFrame  # `instrument.screen_summary`: one row per regime, the proxy first
     screen_runs: pd.DataFrame  # instrument/screen.csv
+    fashion: fashion_tables.Inputs  # fashion/screen.csv: the Fashion-MNIST instrument
 
 
 def load(results: Path) -> Inputs:
@@ -55,7 +57,8 @@ def load(results: Path) -> Inputs:
                   first=ins.judge(runs, runs, ins.PROXY),
                   chosen=(None if chosen in (None, ins.PROXY)
                           else ins.judge(runs, screened, chosen)),
-                  screen=summary, screen_runs=screened)
+                  screen=summary, screen_runs=screened,
+                  fashion=fashion_tables.load(results))
 
 
 def _iv(v: float, lo: float, hi: float, digits: int = 2) -> str:
@@ -326,4 +329,6 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
     "chosen-targets": _chosen(
         lambda inp, j: _targets(j, ins.median_seconds(inp.timing, "input", j.name))),
     "chosen-name": chosen_name, "instrument-ceiling": ceiling,
-    "ceiling-below": ceiling_below}
+    "ceiling-below": ceiling_below,
+    # the Fashion-MNIST instrument, on the same page (analysis/fashion_tables.py)
+    **{name: (lambda inp, f=f: f(inp.fashion)) for name, f in fashion_tables.BLOCKS.items()}}
