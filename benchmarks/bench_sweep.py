@@ -13,7 +13,11 @@ machine load (``os.getloadavg``) before and after, since the machine may be shar
 machine gives to other processes counts as overhead here). The fixed part (interpreter and
 worker start, the last model running alone) is amortized over the models, so the ratio falls
 with longer training. By default the models train under the ``proxy`` regime as configured
-(5 epochs of 2,500 digits); ``--epochs N`` overrides it.
+(5 epochs of 2,500 digits); ``--epochs N`` overrides it. ``--json PATH`` also writes the
+figures (the committed run is ``results/bench_sweep.json``, which docs/SWEEPS.md "Overhead"
+cites; run it on a quiet machine):
+
+    python benchmarks/bench_sweep.py --json results/bench_sweep.json
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,19 +49,18 @@ def run_sweep(sweep_dir: Path, models: int, jobs: int, extra: list[str]) -> floa
     return wall
 
 
-def training_seconds(sweep_dir: Path, jobs: int) -> tuple[int, float, float, float]:
-    """(records, sum of per-epoch training seconds, sum of the records' wall_seconds, idle
+def training_seconds(sweep_dir: Path, jobs: int) -> tuple[list[float], list[float], float]:
+    """(each record's per-epoch training seconds summed, each record's wall_seconds, idle
     tail). The idle tail is the worker-seconds spent waiting for the last job: the gap between
     each of the last `jobs` records' write time (mtime) and the very last one's."""
-    n, train, wall, ends = 0, 0.0, 0.0, []
+    train, wall, ends = [], [], []
     for path in sweep_dir.rglob("record.json"):
         rec = json.loads(path.read_text())
-        n += 1
-        train += sum(e["seconds"] for e in rec["epochs"])
-        wall += rec["wall_seconds"] or 0.0
+        train.append(sum(e["seconds"] for e in rec["epochs"]))
+        wall.append(rec["wall_seconds"] or 0.0)
         ends.append(path.stat().st_mtime)
     last = sorted(ends)[-jobs:]
-    return n, train, wall, sum(last[-1] - t for t in last)
+    return train, wall, sum(last[-1] - t for t in last)
 
 
 def main() -> None:
@@ -67,6 +71,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None,
                         help="override regime.epochs (default: the proxy regime's own)")
     parser.add_argument("--data", default="mnist5k", help="data group option (default: mnist5k)")
+    parser.add_argument("--json", default=None, help="also write the figures to this file")
     parser.add_argument("overrides", nargs="*", help="extra dse-train overrides")
     args = parser.parse_args()
     epochs = [] if args.epochs is None else [f"regime.epochs={args.epochs}"]
@@ -75,8 +80,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sweep_dir = Path(tmp) / "sweep"
         wall = run_sweep(sweep_dir, args.models, args.jobs, extra)
-        n, train, rec_wall, tail = training_seconds(sweep_dir, args.jobs)
+        per_train, per_wall, tail = training_seconds(sweep_dir, args.jobs)
     load1 = os.getloadavg()
+    n, train, rec_wall = len(per_train), sum(per_train), sum(per_wall)
     if n != args.models:
         sys.exit(f"expected {args.models} records, found {n}")
     overhead = wall * args.jobs - train
@@ -99,6 +105,15 @@ def main() -> None:
         print(f"  {key:<{width}}  {value}")
     print(f"  load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
           f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} on {os.cpu_count()} cpus")
+    if args.json:
+        out = {"command": f"dse-train -m ... {' '.join(extra)}", "models": n, "jobs": args.jobs,
+               "cpus": os.cpu_count(), "load_before": load0[0], "load_after": load1[0],
+               "sweep_wall_s": wall, "training_s": train, "records_wall_s": rec_wall,
+               "training_per_model_s": {"min": min(per_train), "median": statistics.median(
+                   per_train), "max": max(per_train)},
+               "overhead_s": overhead, "in_jobs_s": rec_wall - train, "idle_tail_s": tail,
+               "overhead_per_model_s": overhead / n, "ratio": overhead / train}
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
