@@ -43,7 +43,9 @@ VERDICTS = ("supported", "contradicted", "equivalent", "not resolved")
 _COMMON = ("id", "text", "kind", "metric", "family")
 _PLAN_KEYS = ("name", "description", "alpha", "correction", "metric", "column", "ci", "n_boot",
               "seed", "num_classes", "worst", "n_per_space", "sequential", "hypotheses")
-_FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit")
+FIT_COLUMNS = ("fit_w0", "fit_wa", "fit_wm", "e_fit")
+DIRECTIONS = ("increase", "decrease", "same")  # of a `best_shift`
+NO_MARGIN = math.nan  # a `best_shift` without a margin (directions increase and decrease)
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq, "!=": operator.ne}
 _WHERE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>)\s*"
@@ -203,15 +205,42 @@ def _parse_trend(where: str, out: dict[str, Any]) -> None:
     out["spaces"] = tuple(spaces)
 
 
+def _range(where: str, r: Any) -> tuple[float, float]:
+    if not (isinstance(r, (list, tuple)) and len(r) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                    and math.isfinite(x) for x in r)
+            and r[0] < r[1]):
+        raise _bad(where, r, "[low, high] with low < high")
+    return float(r[0]), float(r[1])
+
+
 def _parse_best_value(where: str, out: dict[str, Any]) -> None:
     out["parameter"] = _text(f"{where}.parameter", out["parameter"])
     out["space"] = _text(f"{where}.space", out["space"])
-    r = out["range"]
-    if not (isinstance(r, (list, tuple)) and len(r) == 2
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
-            and r[0] < r[1]):
-        raise _bad(f"{where}.range", r, "[low, high] with low < high")
-    out["range"] = (float(r[0]), float(r[1]))
+    out["range"] = _range(f"{where}.range", out["range"])
+    out["frac"] = _number(f"{where}.frac", out["frac"], 1e-12, 1, "a fraction in (0, 1]")
+
+
+def _parse_best_shift(where: str, out: dict[str, Any]) -> None:
+    out["parameter"] = _text(f"{where}.parameter", out["parameter"])
+    out["frac"] = _number(f"{where}.frac", out["frac"], 1e-12, 1, "a fraction in (0, 1]")
+    direction = _choice(f"{where}.direction", out["direction"], DIRECTIONS)
+    margin = out["margin"]
+    given = not (isinstance(margin, float) and math.isnan(margin))
+    if direction == "same" and not given:
+        raise ValueError(f"{where}: missing key 'margin' (direction same needs a relative "
+                         "margin in (0, 1))")
+    if direction != "same" and given:
+        raise _bad(f"{where}.margin", margin, f"no margin with direction {direction} (a "
+                   "margin belongs to direction same)")
+    if given:
+        out["margin"] = _number(f"{where}.margin", margin, 1e-12, 1 - 1e-12,
+                                "a relative margin in (0, 1)")
+
+
+def _parse_best_exponent(where: str, out: dict[str, Any]) -> None:
+    out["parameter"] = _text(f"{where}.parameter", out["parameter"])
+    out["range"] = _range(f"{where}.range", out["range"])
     out["frac"] = _number(f"{where}.frac", out["frac"], 1e-12, 1, "a fraction in (0, 1]")
 
 
@@ -364,27 +393,104 @@ def _trend(frame, prm, plan, column) -> dict[str, Any]:
             "n_b": pd.NA, "p": t["pvalue"], "p_contra": back["pvalue"]}
 
 
+def _best_rows(frame: pd.DataFrame, side: Side, columns: tuple[str, ...],
+               column: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The models of `side` with finite `columns` and error, and their errors; a fit column
+    (fit_w0, fit_wa, fit_wm, e_fit) missing from the table is fitted for these models."""
+    rows = side.select(frame)
+    if (any(c not in rows.columns and c in FIT_COLUMNS for c in columns) and len(rows)
+            and "spec" in rows.columns):
+        rows = fit_models(rows)
+    for c in columns:
+        if c not in rows.columns:
+            raise ValueError(f"parameter {c!r} is not in the sweep table")
+    values = [pd.to_numeric(rows[c], errors="coerce").to_numpy(float) for c in columns]
+    e = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+    keep = np.isfinite(e) & np.logical_and.reduce([np.isfinite(v) for v in values])
+    if keep.sum() < 2:
+        raise ValueError(f"{side}: {int(keep.sum())} usable models; need >= 2")
+    return rows[keep], e[keep]
+
+
+def _winners(rows: pd.DataFrame, e: np.ndarray, frac: float, plan: Plan,
+             seed: int) -> np.ndarray:
+    """Row positions of the bootstrap winners ([DDS] fn. 4, `best_values` on the positions):
+    every column of `rows` read at them comes from the same resamples."""
+    return best_values(np.arange(len(rows)), e, frac, plan.n_boot, seed).astype(np.int64)
+
+
+def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(rows[name], errors="coerce").to_numpy(float)
+
+
+def _outside(w: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """p of w inside [lo, hi] (the larger tail beyond it) and p of w outside it (twice the
+    smaller tail inside it), as P* over the bootstrap draws (docs/ANALYSIS.md)."""
+    return (max(bootstrap_pvalue(w, w < lo), bootstrap_pvalue(w, w > hi)),
+            min(1.0, 2 * min(bootstrap_pvalue(w, w >= lo), bootstrap_pvalue(w, w <= hi))))
+
+
 def _best_value(frame, prm, plan, column) -> dict[str, Any]:
     par = prm["parameter"]
-    rows = frame[frame["design_space"] == prm["space"]]
-    if par not in rows.columns and par in _FIT_COLUMNS and len(rows):
-        rows = fit_models(rows)
-    if par not in rows.columns:
-        raise ValueError(f"parameter {par!r} is not in the sweep table")
-    x = pd.to_numeric(rows[par], errors="coerce").to_numpy(float)
-    e = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
-    keep = np.isfinite(x) & np.isfinite(e)
-    if keep.sum() < 2:
-        raise ValueError(f"{prm['space']}: {int(keep.sum())} usable models; need >= 2")
-    w = best_values(x[keep], e[keep], prm["frac"], plan.n_boot, plan.seed)
+    rows, e = _best_rows(frame, Side(prm["space"]), (par,), column)
+    w = best_values(_column(rows, par), e, prm["frac"], plan.n_boot, plan.seed)
     lo, hi = prm["range"]
     low, high = percentile_interval(w, plan.ci)
+    p, p_contra = _outside(w, lo, hi)
     return {"estimand": f"best {par} in {prm['space']} (range [{lo:g}, {hi:g}])",
             "estimate": float(np.median(w)), "low": low, "high": high,
-            "n_a": int(keep.sum()), "n_b": pd.NA,
-            "p": max(bootstrap_pvalue(w, w < lo), bootstrap_pvalue(w, w > hi)),
-            "p_contra": min(1.0, 2 * min(bootstrap_pvalue(w, w >= lo),
-                                         bootstrap_pvalue(w, w <= hi)))}
+            "n_a": len(rows), "n_b": pd.NA, "p": p, "p_contra": p_contra}
+
+
+def _best_shift(frame, prm, plan, column) -> dict[str, Any]:
+    """Best value in b minus best value in a: the two sides' bootstrap winners drawn
+    independently (a with the plan's seed, b with seed + 1), paired draw by draw; `same`
+    claims |shift| < margin × (a's median best value), by TOST on the draws."""
+    par, a, b = prm["parameter"], prm["a"], prm["b"]
+    rows_a, e_a = _best_rows(frame, a, (par,), column)
+    rows_b, e_b = _best_rows(frame, b, (par,), column)
+    best_a = best_values(_column(rows_a, par), e_a, prm["frac"], plan.n_boot, plan.seed)
+    best_b = best_values(_column(rows_b, par), e_b, prm["frac"], plan.n_boot, plan.seed + 1)
+    w = best_b - best_a
+    direction = prm["direction"]
+    if direction == "same":
+        m = prm["margin"] * abs(float(np.median(best_a)))
+        p = max(bootstrap_pvalue(w, w <= -m), bootstrap_pvalue(w, w >= m))  # TOST, |w| < m
+        p_contra = min(1.0, 2 * min(bootstrap_pvalue(w, w > -m), bootstrap_pvalue(w, w < m)))
+        claim = f"same within ±{m:.4g}"
+    else:
+        up, down = bootstrap_pvalue(w, w <= 0), bootstrap_pvalue(w, w >= 0)
+        p, p_contra = (up, down) if direction == "increase" else (down, up)
+        claim = direction
+    low, high = percentile_interval(w, plan.ci)
+    return {"estimand": f"best {par} in {b} - in {a} ({claim})",
+            "estimate": float(np.median(w)), "low": low, "high": high,
+            "n_a": len(rows_a), "n_b": len(rows_b), "p": p, "p_contra": p_contra}
+
+
+def _best_exponent(frame, prm, plan, column) -> dict[str, Any]:
+    """k in parameter ∝ flops^k between the two sides' best models: per draw, the winners'
+    parameter and flops from the same resamples of a side (a with the plan's seed, b with
+    seed + 1), k = log(par_b / par_a) / log(flops_b / flops_a)."""
+    par, a, b = prm["parameter"], prm["a"], prm["b"]
+    cols = (par, "flops")
+    rows_a, e_a = _best_rows(frame, a, cols, column)
+    rows_b, e_b = _best_rows(frame, b, cols, column)
+    win_a = _winners(rows_a, e_a, prm["frac"], plan, plan.seed)
+    win_b = _winners(rows_b, e_b, prm["frac"], plan, plan.seed + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = (np.log(_column(rows_b, par)[win_b] / _column(rows_a, par)[win_a])
+             / np.log(_column(rows_b, "flops")[win_b] / _column(rows_a, "flops")[win_a]))
+    k[~np.isfinite(k)] = np.nan  # equal flops or a non-positive value: undefined draws
+    if not np.isfinite(k).any():
+        raise ValueError(f"the exponent of {par} on flops is undefined in every draw (equal "
+                         "flops or non-positive values in the best models)")
+    lo, hi = prm["range"]
+    low, high = percentile_interval(k, plan.ci)
+    p, p_contra = _outside(k, lo, hi)
+    return {"estimand": f"k in best {par} ∝ flops^k, {a} -> {b} (range [{lo:g}, {hi:g}])",
+            "estimate": float(np.nanmedian(k)), "low": low, "high": high,
+            "n_a": len(rows_a), "n_b": len(rows_b), "p": p, "p_contra": p_contra}
 
 
 @dataclass(frozen=True)
@@ -414,6 +520,10 @@ PLAN_KINDS: Mapping[str, PlanKind] = MappingProxyType({k.name: k for k in (
     PlanKind("trend", {"parameter": None, "sign": None, "spaces": ()}, _parse_trend, _trend),
     PlanKind("best_value", {"space": None, "parameter": None, "range": None, "frac": 0.25},
              _parse_best_value, _best_value),
+    PlanKind("best_shift", {"a": None, "b": None, "parameter": None, "direction": None,
+                            "margin": NO_MARGIN, "frac": 0.25}, _parse_best_shift, _best_shift),
+    PlanKind("best_exponent", {"a": None, "b": None, "parameter": None, "range": None,
+                               "frac": 0.25}, _parse_best_exponent, _best_exponent),
 )})
 KINDS = tuple(PLAN_KINDS)
 

@@ -13,17 +13,38 @@ Usage from a pilot sweep::
     from analysis import load_sweep, pilot_errors, sample_size
     e = pilot_errors(load_sweep("runs/pilot"), "anynetx_e")
     print(sample_size(e, shift=0.2, target=0.8, family_size=10))
+
+The power of a whole plan (`plan_power`, `plan_sample_size`): `power` sizes one two-space
+comparison. A plan states several hypotheses of several kinds, equivalence included, judged
+together under Holm, so its power is measured on the plan itself: each Monte Carlo replicate
+draws n rows per space of the plan, with replacement, from that space's pilot rows (every column
+kept, so parameters travel with their errors), multiplies the space's errors by its planned
+`effects` factor (e.g. 0.8: a space 20 % better, every quantile; 1.0: no difference, the
+situation an equivalence hypothesis claims), and runs `plan.verdicts` on the replicate: the same
+tests, the same correction, the same verdict rule as the study will. A hypothesis's power is the
+fraction of replicates whose verdict is the one the hypothesis claims (``supported``, or
+``equivalent`` for kind ``equivalent``). Replicates use `n_boot` bootstrap resamples (fewer than
+a study's, for speed; stated in the output).
+
+Hypotheses about the best models' parameters across two regimes (`best_shift`, `best_exponent`)
+need an effect on columns, not on errors: `scale` multiplies a space's pilot columns by stated
+factors (e.g. the 800MF side's flops x2, acts x sqrt(2)); a fit column (fit_w0, fit_wa, ...)
+that the plan or the scale reads is fitted once per pilot, from its ``spec`` column, before any
+replicate. See docs/ANALYSIS.md, "Power of a plan".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from .fit import fit_models
 from .inference import finite
+from .plan import FIT_COLUMNS, Plan, verdicts
 from .shift_tests import shift_test_named
 from .trainability import WORST_ERROR, metric_frame
 
@@ -103,3 +124,141 @@ def sample_size(pilot, shift: float, target: float = 0.8, grid: Sequence[int] = 
         if powers[n] >= target:
             return SampleSize(n, target, powers)
     return SampleSize(None, target, powers)
+
+
+# -- the power of a whole plan (docs/ANALYSIS.md "Power of a plan") ---------------------------
+
+def plan_spaces(plan: Plan) -> list[str]:
+    """The design-space labels a plan's hypotheses read, in order of first use."""
+    out: list[str] = []
+    for h in plan.hypotheses:
+        p = h.params
+        names = [p[k].space for k in ("a", "b") if k in p]
+        names += [p["space"]] if "space" in p else []
+        names += list(p.get("spaces") or ())
+        out += [s for s in names if s not in out]
+    return out
+
+
+def claimed(kind: str) -> str:
+    """The verdict a hypothesis of `kind` claims."""
+    return "equivalent" if kind == "equivalent" else "supported"
+
+
+def resample_study(pilots: Mapping[str, pd.DataFrame], effects: Mapping[str, float], n: int,
+                   rng: np.random.Generator, column: str = "error") -> pd.DataFrame:
+    """One simulated study: n rows per space drawn with replacement from its pilot rows, the
+    space's `column` multiplied by its effect factor, labelled with the plan's space name."""
+    parts = []
+    for space, pilot in pilots.items():
+        rows = pilot.iloc[rng.integers(0, len(pilot), size=n)].copy()
+        rows[column] = pd.to_numeric(rows[column], errors="coerce") * effects.get(space, 1.0)
+        rows["design_space"] = space
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fit_columns(plan: Plan, scale: Mapping[str, Mapping[str, float]]) -> dict[str, set]:
+    """Per space: the fit columns (`plan.FIT_COLUMNS`) its hypotheses or its scale read."""
+    out: dict[str, set] = {}
+    for h in plan.hypotheses:
+        p = h.params
+        if p.get("parameter") in FIT_COLUMNS:
+            for name in [p[k].space for k in ("a", "b") if k in p] + (
+                    [p["space"]] if "space" in p else []):
+                out.setdefault(name, set()).add(p["parameter"])
+    for space, cols in scale.items():
+        out.setdefault(space, set()).update(c for c in cols if c in FIT_COLUMNS)
+    return out
+
+
+def scaled_pilots(plan: Plan, pilots: Mapping[str, pd.DataFrame],
+                  scale: Mapping[str, Mapping[str, float]] | None = None
+                  ) -> dict[str, pd.DataFrame]:
+    """The pilots with the fit columns the plan or `scale` reads (fitted once from ``spec``)
+    and each space's `scale` columns multiplied by their factors (``{space: {column:
+    factor}}``); errors name ``scale.<space>.<column>``."""
+    scale = dict(scale or {})
+    for space, cols in scale.items():  # checked before any fit
+        if space not in pilots:
+            raise ValueError(f"scale.{space}: no pilot rows for {space!r}; scale a space of "
+                             "the pilots")
+        if not isinstance(cols, Mapping):
+            raise ValueError(f"scale.{space}: {cols!r} is not allowed; use a mapping of "
+                             "columns to factors")
+        for col, factor in cols.items():
+            where = f"scale.{space}.{col}"
+            if col == plan.column:
+                raise ValueError(f"{where}: the plan's error column is scaled by effects, not "
+                                 "by scale")
+            if col not in pilots[space].columns and col not in FIT_COLUMNS:
+                raise ValueError(f"{where}: no such column in the pilot")
+            if (isinstance(factor, bool) or not isinstance(factor, (int, float))
+                    or not math.isfinite(factor) or factor <= 0):
+                raise ValueError(f"{where}: {factor!r} is not allowed; use a factor > 0")
+    out = dict(pilots)
+    for space, cols in _fit_columns(plan, scale).items():
+        pilot = out.get(space)
+        if pilot is None or all(c in pilot.columns for c in cols):
+            continue
+        if "spec" not in pilot.columns:
+            raise ValueError(f"pilots.{space}: the plan reads {', '.join(sorted(cols))}, fitted "
+                             "from the models' specs, but the pilot has no 'spec' column")
+        out[space] = fit_models(pilot)
+    for space, cols in scale.items():
+        rows = out[space].copy()
+        for col, factor in cols.items():
+            rows[col] = pd.to_numeric(rows[col], errors="coerce") * float(factor)
+        out[space] = rows
+    return out
+
+
+def plan_power(plan: Plan, pilots: Mapping[str, pd.DataFrame], effects: Mapping[str, float],
+               n: int, reps: int = 200, seed: int = 0, n_boot: int = 1000,
+               scale: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+    """Per hypothesis: the fraction of `reps` simulated studies of `n` models per space in
+    which `verdicts` gives the claimed verdict, and the fraction that contradict it. `scale`
+    (``{space: {column: factor}}``) multiplies columns of a space's pilot rows
+    (`scaled_pilots`): the effect a `best_shift` or `best_exponent` hypothesis claims."""
+    missing = [s for s in plan_spaces(plan) if s not in pilots]
+    if missing:
+        raise ValueError(f"pilots: no pilot rows for {missing}; give one frame per space of "
+                         "the plan")
+    for space, pilot in pilots.items():
+        if len(pilot) < 2:
+            raise ValueError(f"pilots.{space}: {len(pilot)} rows; need >= 2")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n: {n!r} is not allowed; use an integer >= 2 models per space")
+    pilots = scaled_pilots(plan, pilots, scale)
+    quick = replace(plan, n_boot=int(n_boot))
+    rng = np.random.default_rng(seed)
+    hits = {h.id: 0 for h in plan.hypotheses}
+    contra = dict(hits)
+    for _ in range(int(reps)):
+        v = verdicts(resample_study(pilots, effects, int(n), rng, plan.column), quick)
+        for h, verdict in zip(plan.hypotheses, v["verdict"], strict=True):
+            hits[h.id] += verdict == claimed(h.kind)
+            contra[h.id] += verdict == "contradicted"
+    return pd.DataFrame([{"id": h.id, "kind": h.kind, "claimed": claimed(h.kind), "n": int(n),
+                          "reps": int(reps), "n_boot": int(n_boot),
+                          "power": hits[h.id] / reps, "contradicted": contra[h.id] / reps}
+                         for h in plan.hypotheses])
+
+
+def plan_sample_size(plan: Plan, pilots: Mapping[str, pd.DataFrame],
+                     effects: Mapping[str, float], grid: Sequence[int], target: float = 0.8,
+                     **kw) -> pd.DataFrame:
+    """`plan_power` at each n of the ascending `grid`, stopping at the first n where every
+    hypothesis reaches `target`; one row per (n, hypothesis). The pilots are fitted and scaled
+    once (`scaled_pilots`, keyword `scale`), not at every n."""
+    if not 0 < target < 1:
+        raise ValueError(f"target: {target!r} is not allowed; use a power in (0, 1)")
+    kw = dict(kw)
+    pilots = scaled_pilots(plan, pilots, kw.pop("scale", None))
+    out = []
+    for n in sorted(int(x) for x in grid):
+        table = plan_power(plan, pilots, effects, n, **kw)
+        out.append(table)
+        if (table["power"] >= target).all():
+            break
+    return pd.concat(out, ignore_index=True)

@@ -23,7 +23,7 @@ _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
 _POWER_KEYS = ("out", "pilot", "regime", "seed", "shift", "target", "family_size", "pilots",
-               "effects", "grid", "reps", "n_boot")
+               "effects", "grid", "reps", "n_boot", "scale")
 _SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools")
 
 
@@ -69,7 +69,8 @@ class Power:
     `pilots` (each space of the study's plan -> the pilot space that stands in for it) it is the
     power of the whole plan instead (`analysis.plan_sample_size`; "Power of a plan"): each
     space's errors times its `effects` factor (1 where absent), `reps` replicates with `n_boot`
-    resamples at each n of `grid`, until every hypothesis reaches `target`."""
+    resamples at each n of `grid`, until every hypothesis reaches `target`; `scale` (space ->
+    column -> factor) multiplies columns of a space's pilot rows (`analysis.scaled_pilots`)."""
 
     out: str
     pilot: tuple[str, ...]
@@ -83,6 +84,7 @@ class Power:
     grid: tuple[int, ...] = ()
     reps: int = 200
     n_boot: int = 1000
+    scale: Mapping[str, Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,7 @@ def _power(value: Any) -> Power:
     pilots = _mapping("power.pilots", p["pilots"], [str(k) for k in p["pilots"]]
                       if isinstance(p["pilots"], Mapping) else ())
     effects = _mapping("power.effects", p.get("effects", {}), list(pilots))
+    scale = _mapping("power.scale", p.get("scale", {}), list(pilots))
     grid = p.get("grid")
     if not isinstance(grid, Sequence) or isinstance(grid, str) or not grid:
         raise _bad("power.grid", grid, "give a non-empty list of models per space")
@@ -275,7 +278,19 @@ def _power(value: Any) -> Power:
                             for i, n in enumerate(grid)),
                  reps=_number("power.reps", p.get("reps", 200), 1, 10**6, integer=True),
                  n_boot=_number("power.n_boot", p.get("n_boot", 1000), 100, 10**6,
-                                integer=True))
+                                integer=True),
+                 scale=_power_scale(scale))
+
+
+def _power_scale(scale: Mapping[str, Any]) -> dict[str, dict[str, float]] | None:
+    """``power.scale``: per plan space, column -> factor (`analysis.scaled_pilots`)."""
+    out = {}
+    for space, cols in scale.items():
+        if not isinstance(cols, Mapping) or not cols:
+            raise _bad(f"power.scale.{space}", cols, "give a mapping of columns to factors")
+        out[space] = {c: _number(f"power.scale.{space}.{c}", f, 1e-9, 1e9)
+                      for c, f in cols.items()}
+    return out or None
 
 
 def _sequential(value: Any, order: Sequence[str]) -> Sequential:

@@ -187,7 +187,9 @@ def power_table(study: StudyConfig, results: Path) -> str:
     seeded), and the power at each n tried."""
     cfg = study.power
     sources = [results / f for f in cfg.pilot]
-    runs = pd.concat([read_csv(p, "export it first (dse-study instrument export)")
+    # a plan's power resamples whole models, specs included (fit columns, `scaled_pilots`)
+    runs = pd.concat([study_frame(p, study.data) if cfg.pilots is not None
+                      else read_csv(p, "export it first (dse-study instrument export)")
                       for p in sources], ignore_index=True)
     pilot = runs[(runs["regime_name"] == cfg.regime) & (runs["train_seed"] == cfg.seed)]
     if pilot.empty:
@@ -221,5 +223,5 @@ def _plan_power_table(study: StudyConfig, pilot: pd.DataFrame) -> str:
         pilots[space] = rows
     plan = load_plan(find_plan(study.plan))
     table = plan_sample_size(plan, pilots, cfg.effects or {}, cfg.grid, cfg.target,
-                             reps=cfg.reps, seed=cfg.seed, n_boot=cfg.n_boot)
+                             reps=cfg.reps, seed=cfg.seed, n_boot=cfg.n_boot, scale=cfg.scale)
     return _csv(table.assign(target=cfg.target))

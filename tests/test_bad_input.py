@@ -285,6 +285,12 @@ FIXTURES: dict[str, Callable] = {
     "plan_list": _text("- 1\n- 2\n"),
     "plan_yaml": _text("name: [unclosed\n  hypotheses: {\n"),
     "plan_dupe": _text(PLAN_OK + PLAN_OK.split("hypotheses:\n")[1]),
+    "plan_shift_direction": _text(PLAN_OK.replace(
+        "kind: better", "kind: best_shift\n    parameter: depth\n    direction: up")),
+    "plan_shift_margin": _text(PLAN_OK.replace(
+        "kind: better", "kind: best_shift\n    parameter: depth\n    direction: same")),
+    "plan_exponent_range": _text(PLAN_OK.replace(
+        "kind: better", "kind: best_exponent\n    parameter: acts\n    range: [0.6, 0.4]")),
     "prof_malformed": _profile(None, raw='{"format": "anynet-dse/runtime-profile", "vers'),
     "prof_format": _profile(lambda d: d.update(format="something-else")),
     "prof_unknown": _profile(lambda d: d.update(colour="red")),

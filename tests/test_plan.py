@@ -195,7 +195,7 @@ def test_plan_kinds_are_one_registry():
     """Parsing, validation and verdicts read `PLAN_KINDS`: its names are the kinds, its keys a
     kind's keys (required ones named when missing), and each kind has its row in the docs."""
     assert KINDS == tuple(PLAN_KINDS) == ("better", "equivalent", "best_as_good", "trend",
-                                          "best_value")
+                                          "best_value", "best_shift", "best_exponent")
     docs = (ROOT / "docs" / "ANALYSIS.md").read_text()
     for name, kind in PLAN_KINDS.items():
         assert kind.name == name and f"| `{name}` |" in docs, name

@@ -1,4 +1,4 @@
-"""The power of a whole plan by resampling a pilot (analysis/plan_power.py), on the committed
+"""The power of a whole plan by resampling a pilot (analysis/power_analysis.py), on the committed
 confirmatory study's RegNetX and AnyNetX_E errors (mnist5k, proxy regime)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.plan import parse_plan
-from analysis.plan_power import plan_power, plan_sample_size, plan_spaces
+from analysis.power_analysis import plan_power, plan_sample_size, plan_spaces
 
 ROOT = Path(__file__).resolve().parents[1]
 
