@@ -54,6 +54,14 @@ def _num(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if np.isfinite(x) else "–"
 
 
+def _cost(candidate: str, runs: pd.DataFrame) -> str:
+    """The candidate's machine time: the sum of its runs' own wall seconds (one core each), and
+    the median run."""
+    wall = pd.to_numeric(runs["wall_seconds"], errors="coerce")
+    return (f"`{candidate}` cost: {len(runs)} runs, {wall.sum() / 3600:.2f} core-hours (the sum "
+            f"of the runs' own wall times), median {wall.median():.1f} s per run.")
+
+
 def stage_one(inp: Inputs) -> str:
     """Per candidate and space: models, trained fractions, ρ₁, k and the k-seed reliability;
     for RegNetX the spread-to-noise ratio; then the rule's decision."""
@@ -67,6 +75,7 @@ def stage_one(inp: Inputs) -> str:
                          "not judged until all are.")
             continue
         table_ = rs.stage_one(runs, SPACES)
+        lines.append(_cost(candidate, runs))
         for r in table_.itertuples():
             extra = ""
             if r.space not in rs.REFEREED:

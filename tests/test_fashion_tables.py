@@ -20,7 +20,8 @@ def _screen(candidate: str, noise: float, runs: int = ft.STAGE_ONE_RUNS, seed: i
             for s in ft.SEEDS:
                 rows.append({"regime_name": candidate, "train_seed": s, "design_space": space,
                              "index": index, "status": "ok",
-                             "error": round(true + rng.normal(0, noise), 2)})
+                             "error": round(true + rng.normal(0, noise), 2),
+                             "wall_seconds": 60.0 + index})
     return pd.DataFrame(rows[:runs])
 
 
@@ -35,6 +36,8 @@ def test_a_reproducible_candidate_is_the_reference():
     assert "k = 1 seeds per model" in text
     assert text.count("| `fm_t10k_e5` |") == len(ft.SPACES)
     assert "spread/noise" in text                       # the RegNetX row
+    assert "`fm_t10k_e5` cost: 120 runs, 2.18 core-hours" in text   # 120 x 65.5 s
+    assert "median 65.5 s per run" in text
 
 
 def test_a_noisy_candidate_fails_and_the_next_one_runs():
