@@ -5,7 +5,8 @@ hypothesis that needs it is decided (issue 24; docs/SWEEPS.md, "Sequential sweep
 basic sweeper (``hydra.sweeper.params`` first, command-line sweeps of the same key win), then
 launches it look by look of the plan's ``sequential`` design (`analysis.sequential.Design`):
 wave k holds the jobs whose ``sample.index`` is among the first n_k indices of the sweep and
-whose design space some open hypothesis still needs. After each wave it reads the records of
+whose population (its label, `analysis.labels`: ``regnetx``, ``regnetx[silu]``) some open
+hypothesis still needs. After each wave it reads the records of
 ``sweep.dir``, judges the plan (``sweep.plan``) at the looks done (`analysis.sequential.judge`)
 and writes the decisions so far to ``<sweep.dir>/sequential.csv``. The launcher (joblib,
 submitit, …) runs each wave as it runs any batch; a rerun resumes, since jobs whose record exists
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,27 @@ def value_of(job: Sequence[str], key: str) -> str | None:
     return None
 
 
+def job_labels(jobs: Sequence[Sequence[str]], space_config: Callable[[list[str]], Any]
+               ) -> list[str]:
+    """The population label (`analysis.labels`) of each job: its composed ``design_space``
+    node, read through `space_config` (overrides -> the node as plain containers, resolved),
+    once per distinct set of overrides besides ``sample.index`` (the label never depends on
+    the member). A plan of labels (``regnetx[silu]``) thus stops the jobs of that population
+    only, whatever overrides (block=, window=, design_space.*) make it."""
+    from analysis.labels import population_label, variant_of
+
+    cache: dict[tuple[str, ...], str] = {}
+    out = []
+    for job in jobs:
+        key = tuple(o for o in job if o.partition("=")[0].lstrip("+~") != INDEX_KEY)
+        if key not in cache:
+            node = space_config(list(job))
+            name = str(node.get("name", value_of(job, SPACE_KEY)))
+            cache[key] = population_label(name, variant_of({"design_space": {"config": node}}))
+        out.append(cache[key])
+    return out
+
+
 def _plan(config: DictConfig):
     """The plan named by ``sweep.plan`` with its sequential design; one line and exit 2 if it
     is missing, malformed or has no ``sequential:`` section (nothing is trained)."""
@@ -100,14 +122,22 @@ def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[s
         _fail(f"{INDEX_KEY}: the sweep has {len(indices)} sample indices; plan "
               f"{plan.name!r} is planned at n_per_space {plan.n_per_space}: sweep "
               f"{INDEX_KEY}=range(0,{plan.n_per_space}) or change the plan")
+    loader = sweeper.hydra_context.config_loader
+
+    def space_config(job: list[str]) -> Any:
+        composed = loader.load_sweep_config(master_config=config, sweep_overrides=job)
+        return OmegaConf.to_container(composed.design_space, resolve=True)
+
+    labels = job_labels(jobs, space_config)
     sizes = design.sizes(len(indices))
     sweep_dir = Path(str(config.sweep.dir)).expanduser()
     returns: list = []
     start, needed = 0, None
     for k, size in enumerate(sizes):
         first = set(indices[:size]) - set(indices[:sizes[k - 1]] if k else ())
-        wave = [job for job in jobs if int(value_of(job, INDEX_KEY)) in first
-                and (needed is None or value_of(job, SPACE_KEY) in needed)]
+        wave = [job for job, label in zip(jobs, labels, strict=True)
+                if int(value_of(job, INDEX_KEY)) in first
+                and (needed is None or label in needed)]
         if wave:
             sweeper.validate_batch_is_legal(wave)
             returns.append(launcher.launch(wave, initial_job_idx=start))

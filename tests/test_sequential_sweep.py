@@ -141,3 +141,32 @@ def test_the_sweep_must_cover_the_plan_n(tmp_path):
 
 def test_design_sizes_of_the_tiny_plan():
     assert parse_design({"looks": [0.5, 1]}, 8).sizes(8) == (4, 8)
+
+
+def test_jobs_are_waved_by_their_population_label():
+    """A plan of labels stops populations, not space names: each job's label comes from its
+    composed design space (issue 25's plans: regnetx against regnetx[silu], ...)."""
+    from omegaconf import OmegaConf
+
+    from analysis.sweeper import job_labels
+    from sampling.config import compose
+
+    def space_config(job: list[str]) -> dict:
+        return OmegaConf.to_container(compose("config", job).design_space, resolve=True)
+
+    jobs = [["sample.index=0", "design_space=regnetx"],
+            ["sample.index=1", "design_space=regnetx"],
+            ["sample.index=0", "design_space=regnetx", "design_space.activation=silu"],
+            ["sample.index=0", "design_space=regnetx", "block=v"],
+            ["sample.index=0", "design_space=regnety"],
+            ["sample.index=0", "design_space=anynetx_e", "design_space.stages=5"],
+            ["sample.index=0", "design_space=regnetx", "window=800mf"]]
+    calls = []
+
+    def counted(job: list[str]) -> dict:
+        calls.append(job)
+        return space_config(job)
+
+    assert job_labels(jobs, counted) == ["regnetx", "regnetx", "regnetx[silu]", "regnetx[V]",
+                                         "regnety", "anynetx_e[5 stages]", "regnetx[800MF]"]
+    assert len(calls) == 6  # the two members of one population compose once
