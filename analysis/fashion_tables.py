@@ -40,16 +40,6 @@ def stage_one_runs(screen: pd.DataFrame, candidate: str) -> pd.DataFrame:
     return rows
 
 
-def judged(inp: Inputs) -> dict[str, pd.DataFrame]:
-    """Stage 1's table of each candidate whose 120 runs are all recorded, in cost order."""
-    out = {}
-    for candidate in CANDIDATES:
-        runs = stage_one_runs(inp.screen, candidate)
-        if len(runs) == STAGE_ONE_RUNS:
-            out[candidate] = rs.stage_one(runs, SPACES)
-    return out
-
-
 def _num(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if np.isfinite(x) else "–"
 
@@ -66,6 +56,7 @@ def stage_one(inp: Inputs) -> str:
     """Per candidate and space: models, trained fractions, ρ₁, k and the k-seed reliability;
     for RegNetX the spread-to-noise ratio; then the rule's decision."""
     rows, lines = [], []
+    tables: dict[str, pd.DataFrame] = {}  # the complete candidates' stage-1 tables, cost order
     for candidate in CANDIDATES:
         runs = stage_one_runs(inp.screen, candidate)
         if runs.empty:
@@ -74,9 +65,9 @@ def stage_one(inp: Inputs) -> str:
             lines.append(f"`{candidate}`: {len(runs)} of {STAGE_ONE_RUNS} runs recorded; "
                          "not judged until all are.")
             continue
-        table_ = rs.stage_one(runs, SPACES)
+        tables[candidate] = rs.stage_one(runs, SPACES)
         lines.append(_cost(candidate, runs))
-        for r in table_.itertuples():
+        for r in tables[candidate].itertuples():
             extra = ""
             if r.space not in rs.REFEREED:
                 s = rs.spread_to_noise(runs, r.space)
@@ -86,7 +77,6 @@ def stage_one(inp: Inputs) -> str:
                          _num(r.trained_s0), _num(r.trained_s1), _num(r.rho1),
                          str(int(r.k)) if pd.notna(r.k) else "> 4",
                          _num(r.reliability_k), extra])
-    tables = judged(inp)
     if tables:
         name, k, passed = rs.choose(tables)
         if passed:

@@ -393,6 +393,10 @@ def _trend(frame, prm, plan, column) -> dict[str, Any]:
             "n_b": pd.NA, "p": t["pvalue"], "p_contra": back["pvalue"]}
 
 
+def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(rows[name], errors="coerce").to_numpy(float)
+
+
 def _best_rows(frame: pd.DataFrame, side: Side, columns: tuple[str, ...],
                column: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The models of `side` with finite `columns` and error, and their errors; a fit column
@@ -404,8 +408,8 @@ def _best_rows(frame: pd.DataFrame, side: Side, columns: tuple[str, ...],
     for c in columns:
         if c not in rows.columns:
             raise ValueError(f"parameter {c!r} is not in the sweep table")
-    values = [pd.to_numeric(rows[c], errors="coerce").to_numpy(float) for c in columns]
-    e = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+    values = [_column(rows, c) for c in columns]
+    e = _column(rows, column)
     keep = np.isfinite(e) & np.logical_and.reduce([np.isfinite(v) for v in values])
     if keep.sum() < 2:
         raise ValueError(f"{side}: {int(keep.sum())} usable models; need >= 2")
@@ -417,10 +421,6 @@ def _winners(rows: pd.DataFrame, e: np.ndarray, frac: float, plan: Plan,
     """Row positions of the bootstrap winners ([DDS] fn. 4, `best_values` on the positions):
     every column of `rows` read at them comes from the same resamples."""
     return best_values(np.arange(len(rows)), e, frac, plan.n_boot, seed).astype(np.int64)
-
-
-def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
-    return pd.to_numeric(rows[name], errors="coerce").to_numpy(float)
 
 
 def _outside(w: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
@@ -528,6 +528,12 @@ PLAN_KINDS: Mapping[str, PlanKind] = MappingProxyType({k.name: k for k in (
 KINDS = tuple(PLAN_KINDS)
 
 
+def claimed(kind: str) -> str:
+    """The verdict a hypothesis of `kind` claims when its test succeeds: ``equivalent`` for
+    kind ``equivalent``, ``supported`` for every other kind."""
+    return "equivalent" if kind == "equivalent" else "supported"
+
+
 def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFrame:
     """One row per hypothesis of `plan` (a `Plan`, a YAML path or its mapping) tested on the
     `load_sweep` table `df`: estimand, estimate and `ci`% interval, models used, the raw
@@ -560,7 +566,7 @@ def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFram
             for _, idx in out.groupby("family", sort=False).groups.items():
                 adjusted.loc[idx] = holm(out.loc[idx, col].astype(float))
         out[f"{col}_corrected"] = adjusted
-    support = np.where(out["kind"] == "equivalent", "equivalent", "supported")
+    support = out["kind"].map(claimed).to_numpy()
     out["verdict"] = np.select(
         [out["p_corrected"] < plan.alpha, out["p_contra_corrected"] < plan.alpha],
         [support, "contradicted"], "not resolved")

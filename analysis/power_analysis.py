@@ -44,7 +44,8 @@ import pandas as pd
 
 from .fit import fit_models
 from .inference import finite
-from .plan import FIT_COLUMNS, Plan, verdicts
+from .plan import FIT_COLUMNS, Plan, claimed, verdicts
+from .sequential import spaces_of
 from .shift_tests import shift_test_named
 from .trainability import WORST_ERROR, metric_frame
 
@@ -130,19 +131,7 @@ def sample_size(pilot, shift: float, target: float = 0.8, grid: Sequence[int] = 
 
 def plan_spaces(plan: Plan) -> list[str]:
     """The design-space labels a plan's hypotheses read, in order of first use."""
-    out: list[str] = []
-    for h in plan.hypotheses:
-        p = h.params
-        names = [p[k].space for k in ("a", "b") if k in p]
-        names += [p["space"]] if "space" in p else []
-        names += list(p.get("spaces") or ())
-        out += [s for s in names if s not in out]
-    return out
-
-
-def claimed(kind: str) -> str:
-    """The verdict a hypothesis of `kind` claims."""
-    return "equivalent" if kind == "equivalent" else "supported"
+    return list(dict.fromkeys(s for h in plan.hypotheses for s in spaces_of(h.params)))
 
 
 def resample_study(pilots: Mapping[str, pd.DataFrame], effects: Mapping[str, float], n: int,

@@ -309,18 +309,18 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
     return rows
 
 
-def spaces_of(params: Mapping[str, object]) -> set[str]:
+def spaces_of(params: Mapping[str, object]) -> tuple[str, ...]:
     """The design spaces a hypothesis's parameters draw models from (its sides, `space`,
-    `spaces`)."""
-    out: set[str] = set()
+    `spaces`), each once, in the order the parameters name them."""
+    out: list[str] = []
     for key, value in params.items():
         if hasattr(value, "space") and hasattr(value, "select"):
-            out.add(str(value.space))
+            out.append(str(value.space))
         elif key == "space":
-            out.add(str(value))
+            out.append(str(value))
         elif key == "spaces":
-            out.update(str(v) for v in value)
-    return out
+            out.extend(str(v) for v in value)
+    return tuple(dict.fromkeys(out))
 
 
 def first_models(df, n: int):

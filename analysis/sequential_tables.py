@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .docblocks import read_csv, space_name, table
-from .plan import find_plan, load_plan
+from .plan import claimed, find_plan, load_plan
 from .sequential import judge, models_trained, simulate
 from .study import StudyConfig
 
@@ -68,7 +68,7 @@ def verdict_block(inp: Inputs) -> str:
         if len(hit):
             first = hit.sort_values("look").iloc[0]
             verdict = ("contradicted" if first["direction"] == "contra" else
-                       "equivalent" if f.kind == "equivalent" else "supported")
+                       claimed(f.kind))
             look = first
         else:
             verdict = "not resolved"
