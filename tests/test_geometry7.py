@@ -1,0 +1,96 @@
+"""The geometry that keeps 7 px (conf/geometry/seven.yaml; issue 21) and the plan that compares
+AnyNetX_C, D and E under it (conf/plan/geometry7.yaml, conf/study/geometry7.yaml,
+conf/experiment/geometry7.yaml): stage maps, complexity against fvcore, the window, and a plan
+sized by its committed power table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from hydra import compose, initialize_config_dir
+
+import conf
+from analysis.plan import find_plan, load_plan
+from analysis.power_analysis import plan_spaces
+from analysis.study import load_study
+from anynet import build_model, complexity
+from anynet.measure import measured_complexity
+from sampling import load_design_space
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ["design_space.resolution=28", "design_space.in_channels=1",
+         "design_space.num_classes=10"]
+SEVEN = ["geometry=seven", *MNIST]
+WINDOW = (360e6 / 64, 400e6 / 64)  # the paper's 400MF window x (28/224)^2 (scale: input)
+
+
+def stage_sizes(model, resolution: int) -> list[int]:
+    """The side of each stage's output map, from a forward pass of the built model."""
+    x = model.stem(torch.zeros(1, model.spec.in_channels, resolution, resolution))
+    out = []
+    for stage in model.stages:
+        x = stage(x)
+        out.append(int(x.shape[-1]))
+    return out
+
+
+def median_acts(space, n: int) -> float:
+    """The median activations of a space's first `n` sampled models at 28 px."""
+    return float(np.median([complexity(space.sample(i), 28)["acts"] for i in range(n)]))
+
+
+@pytest.mark.parametrize("space", ["anynetx_c", "anynetx_d", "anynetx_e"])
+def test_the_stages_run_at_28_28_14_and_7_px(space):
+    s = load_design_space(space, SEVEN)
+    spec = s.sample(0)
+    assert (spec.stem_stride, spec.strides) == (1, (1, 1, 2, 2))
+    with torch.no_grad():
+        assert stage_sizes(build_model(spec), 28) == [28, 28, 14, 7]
+    # the confirmatory window: only the geometry differs from the small-geometry instrument
+    assert all(WINDOW[0] <= complexity(s.sample(i), 28)["flops"] <= WINDOW[1] for i in range(5))
+
+
+def test_complexity_matches_fvcore_at_this_geometry():
+    spec = load_design_space("anynetx_e", SEVEN).sample(1)
+    torch.manual_seed(0)
+    assert complexity(spec, 28) == measured_complexity(spec, 28)
+
+
+def test_es_planned_models_have_fewer_activations_than_ds():
+    """The plan's header: E's sampled models have fewer activations than D's at this geometry
+    too (its reason for an activation-matched comparison), by their specs, before any run."""
+    n = load_plan(find_plan("geometry7")).n_per_space
+    d, e = (median_acts(load_design_space(space, SEVEN), n) for space in ("anynetx_d", "anynetx_e"))
+    assert e < 0.9 * d
+
+
+def test_the_plan_loads_and_its_n_is_the_first_powered_n_of_its_table():
+    plan = load_plan(find_plan("geometry7"))
+    assert [h.id for h in plan.hypotheses] == ["E_better_D_7px", "E_noworse_D_7px",
+                                               "D_better_C_7px"]
+    assert {h.family for h in plan.hypotheses} == {"main"}
+    power = pd.read_csv(ROOT / "results" / "paper" / "geometry7_power.csv")
+    powered = power.groupby("n")["power"].min() >= power["target"].iloc[0]
+    assert plan.n_per_space == powered[powered].index.min() == power["n"].max()
+    study = load_study("geometry7")
+    assert study.plan == "geometry7" and set(study.order) == set(plan_spaces(plan))
+    assert set(study.power.pilots) == set(plan_spaces(plan))
+
+
+def test_the_experiment_trains_the_plans_spaces_at_its_n():
+    plan = load_plan(find_plan("geometry7"))
+    with initialize_config_dir(config_dir=str(conf.path()), version_base="1.3"):
+        cfg = compose("config", overrides=["+experiment=geometry7"], return_hydra_config=True)
+    assert cfg.hydra.runtime.choices["geometry"] == "seven"
+    assert cfg.hydra.runtime.choices["hydra/launcher"] == "joblib"
+    assert cfg.sweep.n == plan.n_per_space and cfg.sweep.dir == "runs/geometry7"
+    params = cfg.hydra.sweeper.params
+    assert list(params)[0] == "sample.index"  # the index varies slowest
+    assert params.design_space.split(",") == sorted(plan_spaces(plan))
+    study = yaml.safe_load((conf.path() / "study" / "geometry7.yaml").read_text())
+    assert study["exports"]["geometry7"]["sweeps"] == [cfg.sweep.dir]
