@@ -17,6 +17,7 @@ import datetime as _dt
 import html
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -377,15 +378,53 @@ def _planned(doc: _Doc, df: pd.DataFrame, plan: Any) -> None:
             "(estimate, interval, raw and corrected p).</p>" + doc.table(table, "verdicts"))
 
 
+MIXED_MACHINES = ("errors of single runs are comparable across machines only as draws of the "
+                  "same distribution")
+
+
+def machines_of(df: pd.DataFrame) -> list[tuple[str, int]]:
+    """The machines (`load_sweep`'s ``machine``) a sweep's records ran on with their record
+    counts, most records first; ``""`` counts the records that do not say (written before
+    records named their machine)."""
+    if "machine" not in df.columns:
+        return [("", len(df))] if len(df) else []
+    labels = ["" if not isinstance(v, str) else v for v in df["machine"]]
+    return sorted(Counter(labels).items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def machines_text(machines: list[tuple[str, int]]) -> tuple[str, str]:
+    """(the provenance table's ``machine`` value, a warning or ``""``) for `machines_of`'s
+    counts: one machine by name, several with their counts; the warning when records ran on
+    more than one named machine (the same run id can end with another error on another CPU,
+    docs/TRAINING.md "Determinism"). Mixed machines are reported, never refused."""
+    named = [(m, n) for m, n in machines if m]
+    unnamed = sum(n for m, n in machines if not m)
+    if not named:
+        return "not recorded", ""
+    parts = ([named[0][0]] if len(named) == 1 and not unnamed
+             else [f"{m} ({n} records)" for m, n in named])
+    if unnamed:
+        parts.append(f"not recorded ({unnamed} records)")
+    warn = (f"Records ran on {len(named)} machines: {MIXED_MACHINES} (CPU floats differ "
+            "across CPUs and kernel paths, so one run id can end with another error on "
+            "another machine).") if len(named) > 1 else ""
+    return "; ".join(parts), warn
+
+
 def _provenance(doc: _Doc, df: pd.DataFrame, s: ReportSettings) -> None:
     p = provenance_of(df, s.metric)
     rows = p.rows()
+    where, machines_warn = machines_text(machines_of(df))
+    after = [k for k, _ in rows].index("versions") + 1 if "versions" in dict(rows) else len(rows)
+    rows.insert(after, ("machine", where))
     table = pd.DataFrame(rows, columns=["field", "value"])
     mixed = [k for k, v in p.values.items() if len(v) > 1 and k not in VARIANTS]
     body = ""
     if mixed:
         body += (f"<p class='warn'>Records differ in {html.escape(', '.join(mixed))}: models "
                  "trained differently are compared below.</p>")
+    if machines_warn:
+        body += f"<p class='warn'>{html.escape(machines_warn)}</p>"
     body += _html_table(table, left=True)
     shown = [k for k, _ in rows if k in VARIANTS]
     if shown:

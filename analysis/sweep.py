@@ -6,7 +6,9 @@ Records live at ``<sweep.dir>/<design_space>/<index>/<run id>/record.json`` (sam
 becomes one row; the spec is flattened to per-stage columns ``d1..dn, w1..wn, b1..bn, g1..gn,
 s1..sn`` plus derived columns (total depth, shared ``b``/``g``, stage-width ratios
 ``wr_i = w_{i+1}/w_i``), the block, activation, stem, stage count and flops window, and the
-run's identity (geometry, training seed, precision, threads, …). Its ``design_space`` is the
+run's identity (geometry, training seed, precision, threads, …) and the ``machine`` it ran on
+(`anynet.system.machine_label`: CPU model and kernel path; empty for a record written before
+the field; not identity, so never refused). Its ``design_space`` is the
 population label (`analysis.labels`: ``regnetx``, ``regnetx[800MF]``, ``regnetx[V]``), so the
 populations of one space that a sweep varies on purpose (block, activation, stem, stages, flop
 regime) are separate groups everywhere. Runs of different identity are never pooled silently:
@@ -36,6 +38,7 @@ from anynet.record import (
     record_identity,
 )
 from anynet.spec import block_name
+from anynet.system import machine_label
 
 from .labels import Variant, population_label, unshown_differences, variant_of
 
@@ -243,6 +246,8 @@ def flatten_record(record: dict[str, Any], path: Path | None = None,
     row["wall_seconds"] = _float(record.get("wall_seconds"))
     row["images_per_second"] = _float(record.get("images_per_second"))
     row["device"] = record.get("device")
+    # where it ran (CPU model and kernel path): recorded, not identity; "" before the field
+    row["machine"] = machine_label(record.get("machine"))
     row["regime_name"] = _name_of(record.get("regime"))
     row["data_name"] = _name_of(record.get("data"))
     row["message"] = record.get("message")

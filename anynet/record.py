@@ -1,9 +1,9 @@
 """The run-record contract (docs/ARCHITECTURE.md "Run record"): one torch-free home for the
 record's file name, statuses, path layout, identity and its hash, atomic writes and reads.
 
-A record is one JSON file per trained run. Its **identity** is everything that decides the
-result (the spec with its geometry, the data, the regime, the training seed, precision, torch
-threads, memory format and device kind); a run lives at
+A record is one JSON file per trained run. Its **identity** is every setting of the run that
+decides its result (the spec with its geometry, the data, the regime, the training seed,
+precision, torch threads, memory format and device kind); a run lives at
 
     <sweep.dir>/<design space>/<index>/<run id>/record.json      (a sampled model)
     <sweep.dir>/<zoo model>/<run id>/record.json                 (a published model)
@@ -11,6 +11,13 @@ threads, memory format and device kind); a run lives at
 
 where the run id is ``<regime name>-s<training seed>-<identity hash>``, so runs of different
 identity never share a folder and a rerun can reuse a record only for the run it describes.
+The identity does not cover where the run ran: on CPU the float results also depend on the CPU
+and torch's kernel path on it (oneDNN, MKL and ATen choose kernels by instruction set), so the
+same run on another CPU can end with another error. That is recorded (`machine`, built by
+`anynet.system.machine`; `versions`) but not hashed (`RECORDED_NOT_HASHED`): a run id names a
+computation, and a rerun on another machine is a new draw from the same population of results,
+not a replacement, so existing records and running sweeps keep their ids and resume anywhere.
+
 Every file is written atomically (temp file, fsync, rename) with the permissions the umask
 gives; a reader sees the old file or the new one, never a partial one.
 """
@@ -43,6 +50,9 @@ PRECISIONS = ("fp32", "bf16")
 ENVIRONMENT = "environment"
 # The record field naming the population a sampled model was drawn from (`make_population`).
 POPULATION = "population"
+# Fields a record carries that are never part of its identity (nor of its run id): which
+# software and machine ran it, and which population drew its spec (`make_population`).
+RECORDED_NOT_HASHED = ("versions", "machine", POPULATION)
 # Fields the trainer adds to a record's data section after loading (not part of the config).
 DATA_SUMMARY = ("train_size", "mean", "std")
 # The location keys (where the data is kept, not what it is) of records written before
@@ -85,7 +95,8 @@ def make_identity(*, spec: Mapping[str, Any], data: Mapping[str, Any],
                   location_keys: Collection[str], regime: Mapping[str, Any], train_seed: int,
                   precision: str, threads: int, channels_last: bool,
                   device_kind: str) -> dict[str, Any]:
-    """The identity of a run: everything that decides its result (docs/SWEEPS.md). `data` is
+    """The identity of a run: every setting that decides its result (docs/SWEEPS.md; where it
+    ran is recorded apart, `RECORDED_NOT_HASHED`). `data` is
     the data config less its `location_keys` (where the data is kept and how fast it is read
     are not what it is). They are an argument, required, because they are a fact of the dataset
     and its one home is the dataset's entry in ``train.datasets.DATASETS``, which this torch-free
@@ -294,10 +305,17 @@ def versions() -> dict[str, str]:
 
 def new_record(identity: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     """A record with every schema field (None where unknown), `fields` filled in, and its
-    identity and run id. The one place that builds a record's shape."""
+    identity and run id. The one place that builds a record's shape. `machine`
+    (`anynet.system.machine`, which needs torch's facts) is the caller's to give; it and the
+    other `RECORDED_NOT_HASHED` fields may not enter the identity."""
     unknown = sorted(set(fields) - set(RECORD_FIELDS))
     if unknown:
         raise ValueError(f"record: unknown field(s) {unknown}; allowed: {list(RECORD_FIELDS)}")
+    foreign = sorted(set(identity) - set(IDENTITY_FIELDS))
+    if foreign:
+        raise ValueError(f"identity: field(s) {foreign} are not allowed; an identity holds only "
+                         f"{', '.join(IDENTITY_FIELDS)} (where a run ran is recorded, not "
+                         "hashed)")
     record: dict[str, Any] = dict.fromkeys(RECORD_FIELDS)
     record.update(epochs=[], spec=identity["spec"], regime=identity["regime"],
                   threads=identity["threads"], channels_last=identity["channels_last"],
@@ -310,9 +328,9 @@ def new_record(identity: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
 RECORD_FIELDS = (
     "status", "failure", "error", "min_error", "epochs", "spec", "complexity", "resolution",
     "source", "design_space", "index", "model", "seeds", "regime", "data",
-    "images_per_second", "wall_seconds", "versions", "device", "threads", "channels_last",
-    "precision", "message", "traceback", "resumed_from_epoch", "predicted", "population",
-    "identity", "run_id")
+    "images_per_second", "wall_seconds", "versions", "machine", "device", "threads",
+    "channels_last", "precision", "message", "traceback", "resumed_from_epoch", "predicted",
+    "population", "identity", "run_id")
 
 
 def write_record(path: str | Path, record: Mapping[str, Any]) -> None:

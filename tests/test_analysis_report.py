@@ -170,6 +170,9 @@ def test_report_leads_with_verdict_then_provenance(report):
                   "2, 2, 2, 2", "train_seed", "versions", "torch=synthetic"):
         assert field in prov, field
     assert "50 records; total training wall time 50 s" in prov  # 1 s per synthetic record
+    # synthetic records name no machine (as records written before the field): said, no warning
+    assert re.search(r"<td>machine</td>\s*<td>not recorded</td>", prov)
+    assert "Records ran on" not in prov
     summary = pd.read_csv(path.parent / "summary.csv").set_index("design_space")
     assert tuple(summary.loc["anynetx_e", ["n", "n_records", "n_failed"]]) == (18, 19, 1)
 

@@ -40,6 +40,7 @@ from anynet.record import (
     run_dir,
     write_record,
 )
+from anynet.system import machine
 
 from .checkpoint import CheckpointError
 from .data import load_dataset
@@ -183,7 +184,7 @@ def _train(plain: dict[str, Any], job: Job, regime: Regime, device: str,
         seeds={"train": settings.seed, "sample": job.sample_seed,
                "data": dataset_entry(plain["data"]).data_seed(plain["data"])},
         data={**plain["data"], **dataset.summary()}, device=_device_name(device),
-        predicted=job.predicted, population=job.population)
+        machine=_machine(device), predicted=job.predicted, population=job.population)
     checkpoint = folder / CHECKPOINT_NAME
     options = TrainOptions(seed=settings.seed, device=device, precision=settings.precision,
                            channels_last=settings.channels_last,
@@ -259,6 +260,15 @@ def _progress(progress: str) -> str:
     if progress == "auto":
         return "bar" if sys.stderr.isatty() else "log"
     return progress
+
+
+def _machine(device: str) -> dict[str, Any]:
+    """The record's `machine` (`anynet.system.machine`) with torch's facts: its CPU kernel path,
+    its build and, on CUDA, the GPU's name."""
+    cuda = (torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda")
+            else None)
+    return machine(cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                   torch_build=torch.version.git_version, cuda_device=cuda)
 
 
 def _device_name(device: str) -> str:
