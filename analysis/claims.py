@@ -32,7 +32,7 @@ from .study import StudyConfig, _bad, _mapping, _text  # one home for a config's
 SOURCES = ("hypothesis", "planned", "measured", "untestable", "unplanned")
 _CLAIM_KEYS = ("id", "topic", "text", "source", *SOURCES)
 _CATALOGUE_KEYS = ("instruments", "planned_instrument", "rows")
-_MEASURED_KEYS = ("study", "file", "column", "where", "low", "high", "n", "command")
+_MEASURED_KEYS = ("study", "file", "column", "where", "low", "high", "n", "command", "verdict")
 _PLAN_PATH = re.compile(r"^conf/plan/([\w-]+)\.yaml$")
 _ID = re.compile(r"^[A-Za-z_][\w]*$")
 
@@ -62,7 +62,9 @@ class Planned:
 class Measured:
     """`column` of the one row of a committed table (`file`, under the results folder) whose
     `where` columns hold the given values; `low` and `high` name interval columns, `n` a count
-    column (none: the models of the study's export matching `where`). No verdict."""
+    column (none: the models of the study's export matching `where`). `verdict` names a column
+    holding the verdict of a rule the study's own config states (e.g. the search-efficiency
+    claim, conf/study/search.yaml); without it, no verdict."""
 
     study: str
     file: str
@@ -72,6 +74,7 @@ class Measured:
     low: str | None = None
     high: str | None = None
     n: str | None = None
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,8 @@ def _source(where: str, kind: str, value: Any) -> Test:
                     where={str(k): str(v) for k, v in where_.items()},
                     low=_text(f"{where}.low", m.get("low"), True),
                     high=_text(f"{where}.high", m.get("high"), True),
-                    n=_text(f"{where}.n", m.get("n"), True))
+                    n=_text(f"{where}.n", m.get("n"), True),
+                    verdict=_text(f"{where}.verdict", m.get("verdict"), True))
 
 
 def parse_claim(where: str, value: Any) -> Claim:
@@ -309,7 +313,7 @@ def _measured(t: Measured, study: StudyConfig, results: Path, where: str
     if not path.is_file():
         raise ValueError(f"results: {str(path)!r} does not exist; {t.command}")
     frame = pd.read_csv(path, dtype=str)
-    for col in [*t.where, t.column, *(x for x in (t.low, t.high, t.n) if x)]:
+    for col in [*t.where, t.column, *(x for x in (t.low, t.high, t.n, t.verdict) if x)]:
         if col not in frame.columns:
             raise _bad(where, col, f"{path} has the columns {', '.join(frame.columns)}")
     rows = frame

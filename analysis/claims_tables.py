@@ -97,8 +97,10 @@ def row(r: Resolved) -> list[str]:
     name = r.study.name if r.study is not None else None
     if r.status == "measured":
         what, value = _measured(r)
-        return [c.id, claim, what, r.instrument, _count(r.n), value,
-                "measured; no plan judges it", f"`{t.command}`"]
+        verdict = ("measured; no plan judges it" if not t.verdict else
+                   f"**{r.row[t.verdict]}** (the rule of conf/study/{t.study}.yaml)")
+        return [c.id, claim, what, r.instrument, _count(r.n), value, verdict,
+                f"`{t.command}`"]
     reproduce = f"`dse-study {name} verdicts`" if name else "–"
     if r.status == "planned":
         return [c.id, claim, f"`{t.hypothesis}` of {t.path} (planned)", r.instrument, "–",
@@ -109,10 +111,19 @@ def row(r: Resolved) -> list[str]:
             _verdict(r.row), reproduce]
 
 
+def _status(r: Resolved) -> str:
+    """Where one claim stands: its verdict where a plan or a stated rule gives one."""
+    if r.status == "verdict":
+        return str(r.row["verdict"])
+    t = r.claim.test
+    if r.status == "measured" and t.verdict:
+        return str(r.row[t.verdict])
+    return r.status
+
+
 def _tally(rows: list[Resolved]) -> str:
     """How many claims stand where."""
-    counts = Counter(str(r.row["verdict"]) if r.status == "verdict" else r.status
-                     for r in rows)
+    counts = Counter(_status(r) for r in rows)
     order = [("supported", "supported"), ("equivalent", "equivalent"),
              ("contradicted", "contradicted"), ("not resolved", "not resolved"),
              ("measured", "measured without a verdict"), ("planned", "planned and not run"),

@@ -72,6 +72,24 @@ def models_with_reference(runs: pd.DataFrame) -> int:
     return int(per_space.reindex(ORDER).fillna(0).min())
 
 
+def seed_pairs(runs: pd.DataFrame, regime: str = PROXY) -> pd.DataFrame:
+    """The models with an ok run of `regime` under both of the first two training seeds, one
+    row each (the runs' columns suffixed ``_0`` and ``_1``, `KEYS` shared)."""
+    p = regime_runs(runs, regime)
+    if len(p) < 2:
+        raise ValueError(f"results: the runs of regime {regime!r} have one training seed; "
+                         "one model's noise needs two")
+    both = p[0].merge(p[1], on=KEYS, suffixes=("_0", "_1"))
+    return both[(both["status_0"] == "ok") & (both["status_1"] == "ok")]
+
+
+def seed_noise(pairs: pd.DataFrame) -> float:
+    """One model's seed-to-seed noise (docs/REGIME.md, block ``instrument-spread``): the median
+    absolute difference between the seed-0 and the seed-1 error of the models of `pairs`
+    (`seed_pairs`), in error points."""
+    return float(np.median(np.abs(pairs["error_0"] - pairs["error_1"])))
+
+
 def _fidelity(seeds: list[pd.DataFrame], reference: list[pd.DataFrame],
               order: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     with warnings.catch_warnings():  # intervals over the few models of a partial reference

@@ -202,16 +202,14 @@ def seed_spread(inp: Inputs) -> str:
     """Per space: the spread of the seed-averaged proxy errors across models (interquartile
     range) against one model's seed-to-seed difference (median absolute), robust to the few
     models that train slowly; what bounds ρ between seeds."""
-    p = ins.regime_runs(inp.runs, ins.PROXY)
-    both = p[0].merge(p[1], on=ins.KEYS, suffixes=("_0", "_1"))
+    both = ins.seed_pairs(inp.runs, ins.PROXY)
     rho = inp.first.spaces.set_index("design_space")
     rows = []
     for space in ins.ORDER:
-        g = both[(both["design_space"] == space) & (both["status_0"] == "ok")
-                 & (both["status_1"] == "ok")]
+        g = both[both["design_space"] == space]
         mean = (g["error_0"] + g["error_1"]) / 2
         spread = float(np.subtract(*np.percentile(mean, [75, 25])))
-        noise = float(np.median(np.abs(g["error_0"] - g["error_1"])))
+        noise = ins.seed_noise(g)
         r = rho.loc[space]
         rows.append([space_name(space), str(len(g)), f"{spread:.2f}", f"{noise:.2f}",
                      f"{spread / noise:.1f}",

@@ -18,7 +18,8 @@ import conf
 
 EXPORT_KINDS = ("models", "runs", "timing", "fidelity")
 _KEYS = ("experiment", "names", "short", "order", "exports", "models", "plan",
-         "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs", "claims")
+         "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs", "claims",
+         "search")
 _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
@@ -123,6 +124,7 @@ class StudyConfig:
     sequential: Sequential | None = None
     docs: str | None = None
     claims: Any = None  # analysis.claims.Catalogue: the paper's claims (conf/study/claims.yaml)
+    search: Any = None  # analysis.search_efficiency.Search ([DDS] Fig. 9 right)
 
     def name_of(self, space: str) -> str:
         """`space` as the docs' tables print it (a space without a display name: its id)."""
@@ -324,7 +326,8 @@ def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:
         data_ = Data(**{k: _number(f"data.{k}", d.get(k), 1, 10**6, integer=True)
                         for k in _DATA_KEYS})
     tables = cfg.get("tables")
-    needs_models = [k for k in ("verdicts", "tables", "sequential") if cfg.get(k) is not None]
+    needs_models = [k for k in ("verdicts", "tables", "sequential", "search")
+                    if cfg.get(k) is not None]
     if needs_models and (cfg.get("models") is None or data_ is None):
         missing = "models" if cfg.get("models") is None else "data"
         raise _bad(missing, None, f"a study with {needs_models[0]} needs its models export "
@@ -345,7 +348,8 @@ def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:
         sequential=(None if cfg.get("sequential") is None
                     else _sequential(cfg["sequential"], order)),
         docs=_text("docs", cfg.get("docs"), True),
-        claims=None if cfg.get("claims") is None else _claims(cfg["claims"]))
+        claims=None if cfg.get("claims") is None else _claims(cfg["claims"]),
+        search=None if cfg.get("search") is None else _search(cfg["search"], order))
 
 
 def _claims(value: Any) -> Any:
@@ -353,3 +357,11 @@ def _claims(value: Any) -> Any:
     from .claims import parse_catalogue
 
     return parse_catalogue(value)
+
+
+def _search(value: Any, order: Sequence[str]) -> Any:
+    """The key ``search``: `analysis.search_efficiency.parse_search` (imported here: it uses
+    this module's checks)."""
+    from .search_efficiency import parse_search
+
+    return parse_search(value, order)

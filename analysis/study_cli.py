@@ -19,7 +19,15 @@ from typing import Any
 from anynet.record import write_text_atomic
 from anynet.system import quiet_broken_pipe
 
-from . import claims_tables, instrument_tables, results_tables, sequential_tables, speed_tables
+from . import (
+    baselines_tables,
+    claims_tables,
+    instrument_tables,
+    results_tables,
+    search_tables,
+    sequential_tables,
+    speed_tables,
+)
 from .claims import check as check_claims
 from .docblocks import bind, render, stale_blocks
 from .plan import find_plan
@@ -49,6 +57,8 @@ TABLE_SETS: dict[str, TableSet] = {
     "speed": TableSet(speed_tables.load, speed_tables.BLOCKS, "docs/SPEED.md"),
     "sequential": TableSet(sequential_tables.load, sequential_tables.BLOCKS,
                            "docs/ANALYSIS.md"),
+    "search": TableSet(search_tables.load, search_tables.BLOCKS, "docs/RESULTS.md"),
+    "baselines": TableSet(baselines_tables.load, baselines_tables.BLOCKS, "docs/RESULTS.md"),
 }
 
 STEPS = {
@@ -58,9 +68,10 @@ STEPS = {
     "tables": "its tables: summary, comparisons, best parameters, e_fit, width line, proposal",
     "power": "the pilot's models per space",
     "sequential": "its models judged look by look, and the design's error rates by resampling",
+    "search": "the chance that k random models contain a good one, and the claim's verdict",
     "docs": "the generated blocks of the docs page it feeds",
-    "check": "verdicts, tables, power, sequential and docs as with --check (export needs the "
-             "sweeps)",
+    "check": "verdicts, tables, power, sequential, search and docs as with --check (export "
+             "needs the sweeps)",
 }
 USAGE = (f"usage: {PROG} NAME STEP [EXPORT ...] [KEY=VALUE ...] [--results DIR] [--doc PAGE] "
          "[--check]")
@@ -93,7 +104,7 @@ def _parser() -> _Parser:
 
 
 def _lacks(study: StudyConfig, step: str) -> ValueError:
-    has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "docs")
+    has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "search", "docs")
            if _has(study, s)]
     return ValueError(f"{step}: study {study.name!r} has no {step} in conf/study/"
                       f"{study.name}.yaml; its steps are {', '.join(has) or 'none'}")
@@ -102,7 +113,7 @@ def _lacks(study: StudyConfig, step: str) -> ValueError:
 def _has(study: StudyConfig, step: str) -> bool:
     return bool({"export": study.exports, "verdicts": study.verdicts, "tables": study.tables,
                  "power": study.power, "sequential": study.sequential,
-                 "docs": study.docs}[step])
+                 "search": study.search, "docs": study.docs}[step])
 
 
 def table_set(study: StudyConfig) -> TableSet:
@@ -147,7 +158,7 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
             doc: str | None = None) -> dict[Path, str]:
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
-        steps = [s for s in ("verdicts", "tables", "power", "sequential", "docs")
+        steps = [s for s in ("verdicts", "tables", "power", "sequential", "search", "docs")
                  if _has(study, s) and not (s == "verdicts" and _not_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
@@ -165,6 +176,8 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
         folder = results / sequential_tables.FOLDER
         made = sequential_tables.files(study, models_frame(study, results))
         return {folder / name: text for name, text in made.items()}
+    if step == "search":
+        return {results / name: text for name, text in search_tables.files(study, results).items()}
     return _docs(study, results, doc)
 
 

@@ -7,14 +7,19 @@ spec is derived by `regnet_spec`, never stored, so the zoo tests the rule. `name
 pycls's AnyNet configs, `configs/dds_baselines/res{net,next}`). `get` builds either, by name
 or by `resolve`'s loose spelling (``resnet50``, ``resnext50_32x4d``). Run
 ``dse-zoo`` (or ``python -m anynet.zoo``) to print the table, ``dse-zoo --baselines`` for the
-baselines.
+baselines. `scale_widths` and `fit_to_window` shrink a baseline's widths by one common factor
+into a flops window, for comparisons at a small instrument's complexity ([DDS] §5, Table 3;
+docs/DESIGN_SPACES.md "Scaled ResNe(X)t baselines").
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from dataclasses import dataclass, replace
 
+from .blocks import exact_bottleneck_width
 from .complexity import complexity
 from .regnet import regnet_spec
 from .spec import AnyNetSpec
@@ -117,6 +122,107 @@ def get(name: str, **spec_fields) -> AnyNetSpec:
                       stem_type="resnet", block_type=block)
         return AnyNetSpec(**{**fields, **spec_fields})
     return regnet_spec(**params(name), **spec_fields)
+
+
+# -- the baselines scaled to a flops window (docs/DESIGN_SPACES.md "Scaled ResNe(X)t baselines") --
+WIDTH_Q = 8  # scaled widths are multiples of 8, the q of the RegNet rule
+
+
+@dataclass(frozen=True)
+class ScaledBaseline:
+    """A baseline with its widths shrunk by one common factor into a flops window
+    (`fit_to_window`): the spec, the factors that give it (every factor in [low, high) rounds to
+    the same widths), its number of groups per 3x3 conv and its exact complexity."""
+
+    spec: AnyNetSpec
+    factor_low: float
+    factor_high: float
+    groups: int
+    flops: int
+    params: int
+    acts: int
+
+
+def _round_width(width: float) -> int:
+    """`width` to the nearest multiple of `WIDTH_Q` (half to even, as the RegNet rule rounds),
+    at least `WIDTH_Q`."""
+    return WIDTH_Q * max(1, round(width / WIDTH_Q))
+
+
+def baseline_groups(spec: AnyNetSpec) -> int:
+    """Groups of each stage's 3x3 conv (bottleneck width / group width): 1 for ResNet, 32 for
+    ResNeXt 32x4d; a spec whose stages differ is a ValueError."""
+    counts = {exact_bottleneck_width(w, b, i) // g for i, (w, b, g) in enumerate(
+        zip(spec.widths, spec.bottleneck_ratios, spec.group_widths, strict=True))}
+    if len(counts) != 1 or spec.block_type not in ("R", "X"):
+        raise ValueError(f"spec: block {spec.block_type} with {sorted(counts)} groups per stage "
+                         "is not a ResNe(X)t baseline; scaling needs R or X blocks with one "
+                         "number of groups in every stage")
+    return int(counts.pop())
+
+
+def scale_widths(spec: AnyNetSpec, factor: float) -> AnyNetSpec:
+    """A ResNe(X)t baseline ([DDS] Table 3) with the stem width and every stage width times
+    `factor`, each rounded to a multiple of 8 (at least 8); depths, b, strides, block and stem
+    are kept. Groups: one number in every stage, as in ResNe(X)t: the baseline's C (1 for
+    ResNet, 32 for ResNeXt 32x4d) where every scaled bottleneck width w_i / b is a multiple of
+    it with groups at least as wide as the baseline's narrowest (4 channels for 32x4d), else the
+    largest number below C that allows both. Factor 1 gives the published spec back."""
+    if (not isinstance(factor, (int, float)) or isinstance(factor, bool)
+            or not math.isfinite(factor) or factor <= 0):
+        raise ValueError(f"factor: {factor!r} is not allowed; use a positive number")
+    groups = baseline_groups(spec)
+    widths = tuple(_round_width(w * factor) for w in spec.widths)
+    wbs = [exact_bottleneck_width(w, b, i)
+           for i, (w, b) in enumerate(zip(widths, spec.bottleneck_ratios, strict=True))]
+    common, narrowest = math.gcd(*wbs), min(spec.group_widths)
+    kept = max(c for c in range(1, groups + 1)
+               if common % c == 0 and (c == 1 or min(wbs) // c >= narrowest))
+    return replace(spec, widths=widths, stem_width=_round_width(spec.stem_width * factor),
+                   group_widths=tuple(wb // kept for wb in wbs))
+
+
+def _breakpoints(spec: AnyNetSpec) -> list[float]:
+    """The factors in (0, 1) at which some width of `spec` rounds to the next multiple of 8."""
+    cuts = {(k + 0.5) * WIDTH_Q / w for w in (spec.stem_width, *spec.widths)
+            for k in range(1, w // WIDTH_Q)}
+    return sorted(c for c in cuts if c < 1)
+
+
+def fit_to_window(spec: AnyNetSpec, flops: tuple[float, float],
+                  resolution: int) -> ScaledBaseline:
+    """`spec` (a ResNe(X)t baseline at the target geometry, channels and classes) scaled by
+    `scale_widths` into the flops window [low, high] at `resolution` px (`complexity`, exact
+    ints), full depth. Every distinct width set over factors in (0, 1] is tried; among those in
+    the window: the most groups (up to the baseline's), then flops nearest the window's middle,
+    then the smaller factor. A window no factor reaches is a ValueError (a depth-reduced variant
+    would be needed)."""
+    ok = (isinstance(flops, (tuple, list)) and len(flops) == 2
+          and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                  for x in flops) and 0 < flops[0] <= flops[1])
+    if not ok:
+        raise ValueError(f"flops: {flops!r} is not allowed; use [low, high] with "
+                         "0 < low <= high")
+    low, high = flops
+    edges = [0.0, *_breakpoints(spec), 1.0]
+    found, reach = [], []
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        if hi <= lo:
+            continue
+        scaled = scale_widths(spec, hi if hi == 1.0 else (lo + hi) / 2)
+        cx = complexity(scaled, resolution)
+        reach.append(cx["flops"])
+        if low <= cx["flops"] <= high:
+            found.append(ScaledBaseline(scaled, lo, hi, baseline_groups(scaled), **cx))
+    if not found:
+        where = (f"below the narrowest full-depth network's {min(reach)} flops: a "
+                 "depth-reduced variant would be needed" if high < min(reach) else
+                 f"above the published widths' {max(reach)} flops: widths only shrink"
+                 if low > max(reach) else "between two steps of the widths: widen the window")
+        raise ValueError(f"flops: [{low:g}, {high:g}] is not reachable by scaling the widths of "
+                         f"this baseline at {resolution} px; it is {where}")
+    mid = (low + high) / 2
+    return min(found, key=lambda s: (-s.groups, abs(s.flops - mid), s.factor_low))
 
 
 def table(resolution: int = 224, models: list[str] | None = None) -> str:

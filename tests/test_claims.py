@@ -63,29 +63,32 @@ def test_every_paper_topic_has_a_claim_in_the_papers_order(catalogue):
     assert {Committed, Planned, Untestable} <= kinds
 
 
-def test_every_committed_hypothesis_of_the_confirmatory_plan_is_a_claim(catalogue):
-    """The ten claims the committed study judged point at it, each once."""
-    ids = [c.test.id for c in catalogue.claims if isinstance(c.test, Committed)]
-    committed = pd.read_csv(RESULTS / "confirmatory_verdicts.csv")
-    assert sorted(ids) == sorted(committed["id"])
+def test_every_committed_hypothesis_of_a_judged_plan_is_a_claim(catalogue, studies):
+    """The confirmatory study's ten hypotheses and the baselines study's two each have a claim
+    that points at them, once."""
+    for name in ("confirmatory", "baselines"):
+        ids = [c.test.id for c in catalogue.claims
+               if isinstance(c.test, Committed) and c.test.study == name]
+        committed = pd.read_csv(RESULTS / studies[name].verdicts)
+        assert sorted(ids) == sorted(committed["id"]), name
 
 
 def test_a_committed_row_shows_its_verdict_csvs_numbers(catalogue, studies):
-    committed = pd.read_csv(RESULTS / "confirmatory_verdicts.csv").set_index("id")
     rows = resolve(catalogue, studies, RESULTS)
     seen = 0
     for r in rows:
         if not isinstance(r.claim.test, Committed):
             continue
-        v = committed.loc[r.claim.test.id]
+        name = r.claim.test.study
+        v = pd.read_csv(RESULTS / studies[name].verdicts).set_index("id").loc[r.claim.test.id]
         cells = claims_tables.row(r)
-        assert cells[2] == f"confirmatory: `{r.claim.test.id}`"
+        assert cells[2] == f"{name}: `{r.claim.test.id}`"
         n = str(int(v.n_a)) + ("" if pd.isna(v.n_b) else f" / {int(v.n_b)}")
         assert cells[4] == n
         assert cells[5].startswith(f"{_num(v.estimate)} [{_num(v.low)}, {_num(v.high)}]")
         assert v.verdict in cells[6]
         seen += 1
-    assert seen == len(committed)
+    assert seen == 12  # the confirmatory study's 10, the baselines study's 2
     e_d = next(claims_tables.row(r) for r in rows if r.claim.id == "e_better_d")
     assert e_d[5].startswith("0.152 [0.0343, 0.252]")  # results/confirmatory_verdicts.csv
     assert e_d[6].startswith("**contradicted**: the opposite holds here")
@@ -223,6 +226,21 @@ def test_a_measured_row_reads_its_table(catalogue, studies):
     cells = claims_tables.row(rows["width_line_48"])
     assert cells[4] == str(int(line["top"])) and cells[5] == f"slope: {line['slope']:.3g}"
     assert cells[6] == "measured; no plan judges it"
+
+
+def test_a_measured_row_with_a_stated_rule_shows_and_counts_its_verdict(catalogue, studies):
+    """k32_suffices reads the search study's verdict column (its rule: conf/study/search.yaml);
+    the tally counts it under that verdict, not as "measured without a verdict"."""
+    rows = resolve(catalogue, studies, RESULTS)
+    by_id = {r.claim.id: r for r in rows}
+    line = pd.read_csv(RESULTS / "paper" / "search_verdicts.csv").iloc[0]
+    cells = claims_tables.row(by_id["k32_suffices"])
+    assert cells[4] == str(int(line["n"]))
+    assert cells[5].startswith(f"estimate: {line['estimate']:.3g} [")
+    assert cells[6] == f"**{line['verdict']}** (the rule of conf/study/search.yaml)"
+    measured = sum(r.status == "measured" and not r.claim.test.verdict for r in rows)
+    tally = claims_tables.claims_block(rows).split("\n", 1)[0]
+    assert f"{measured} measured without a verdict" in tally
 
 
 def test_claims_check_passes_on_the_committed_tree():
