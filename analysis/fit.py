@@ -30,6 +30,7 @@ the grid search stepped over; the fit then takes it (docs/ANALYSIS.md, "Ties in 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -218,7 +219,9 @@ def fit_regnet(block_widths: Sequence[int], q: int = 8, w0_max: int | None = Non
     ([DDS] §3.3): minimises e_fit by a coarse grid plus local refinement, then reports the
     interval of equally good wm and picks one by the tie rule (module docstring).
 
-    `w0_max` defaults to max(512, the largest width rounded up to q).
+    `w0_max` defaults to max(512, the largest width rounded up to q). A pure function of its
+    arguments, so each process fits one set of widths once (`_fit`, memoized): a study refits
+    the same best models at every look and in every table.
     """
     w = np.asarray(block_widths, dtype=float)
     if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or (w <= 0).any():
@@ -226,7 +229,15 @@ def fit_regnet(block_widths: Sequence[int], q: int = 8, w0_max: int | None = Non
     if not isinstance(q, int) or q < 1:
         raise ValueError(f"q: {q!r} is not allowed; use an integer >= 1")
     top = max(W0_MAX, int(q * np.ceil(w.max() / q)))
-    grid = _Grid(w0_max=int(w0_max) if w0_max is not None else top)
+    return _fit(tuple(w.tolist()), q, int(w0_max) if w0_max is not None else top)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fit(widths: tuple[float, ...], q: int, w0_max: int) -> RegNetFit:
+    """`fit_regnet` of validated arguments (its result is a frozen dataclass of numbers and
+    tuples, safe to share)."""
+    w = np.asarray(widths, dtype=float)
+    grid = _Grid(w0_max=w0_max)
     depth, logw = int(w.size), np.log(w)
     w0, _, wm_fit = _search(logw, q, grid)
     ties = _ties(logw, w0, wm_fit, q, grid)

@@ -390,11 +390,12 @@ def models_trained(plan, design: Design, n: int, decided: Mapping[str, int | Non
     return out
 
 
-def _mwu_less(a: np.ndarray, b: np.ndarray) -> float:
-    """The registry's one-sided Mann–Whitney p that a's errors are lower (`SHIFT_TESTS`)."""
+def _mwu_less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The registry's one-sided Mann–Whitney p that a's errors are lower (`SHIFT_TESTS`), one
+    per row of `a` and `b` (the same scipy call as one test at a time, row-wise)."""
     from .shift_tests import SHIFT_TESTS
 
-    return float(SHIFT_TESTS["mwu"].pvalue(a, b, "less")[1])
+    return np.asarray(SHIFT_TESTS["mwu"].pvalue(a, b, "less", axis=-1)[1], dtype=float)
 
 
 def simulate(pool: Sequence[float], design: Design, n: int, alpha: float, shift: float = 0.0,
@@ -404,30 +405,34 @@ def simulate(pool: Sequence[float], design: Design, n: int, alpha: float, shift:
     replacement), a's multiplied by (1 − shift) (shift 0: the null), and judges them at the
     design's looks at level alpha / `family` (Holm's first step). Returns the rejection rate of
     the sequential design and of the fixed design (one look at n), and the mean models per
-    space the sequential design trains (it stops at a rejection or a futility stop)."""
+    space the sequential design trains (it stops at a rejection or a futility stop).
+
+    The replicates are drawn one after the other (a's n errors, then b's) from one generator
+    seeded with `seed`, and tested all at once, look by look (row-wise)."""
     level = alpha / family
     eff, fut = design_bounds(design, level)
     sizes = design.sizes(n)
     rng = np.random.default_rng(seed)
     x = np.asarray(pool, dtype=float)
     x = x[np.isfinite(x)]
-    seq = fixed = 0
-    used = 0.0
-    for _ in range(reps):
-        a = rng.choice(x, n) * (1.0 - shift)
-        b = rng.choice(x, n)
-        stop = sizes[-1]
-        for k, m in enumerate(sizes):
-            p = _mwu_less(a[:m], b[:m])
-            if p <= eff.nominal_p[k]:
-                seq += 1
-                stop = m
-                break
-            if k < len(sizes) - 1 and float(norm.isf(p)) < fut[k]:
-                stop = m
-                break
-        used += stop
-        fixed += _mwu_less(a, b) <= level
+    a, b = np.empty((reps, n)), np.empty((reps, n))
+    for r in range(reps):
+        a[r] = rng.choice(x, n) * (1.0 - shift)
+        b[r] = rng.choice(x, n)
+    stop = np.full(reps, sizes[-1])
+    active = np.ones(reps, dtype=bool)
+    seq = 0
+    for k, m in enumerate(sizes):
+        p = _mwu_less(a[:, :m], b[:, :m])
+        rejected = active & (p <= eff.nominal_p[k])
+        seq += int(rejected.sum())
+        stop[rejected] = m
+        active &= ~rejected
+        if k < len(sizes) - 1:
+            futile = active & (norm.isf(p) < fut[k])
+            stop[futile] = m
+            active &= ~futile
+    fixed = int((_mwu_less(a, b) <= level).sum())
     return {"reps": float(reps), "sequential": seq / reps, "fixed": fixed / reps,
-            "models": used / reps}
+            "models": float(stop.sum()) / reps}
 
