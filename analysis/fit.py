@@ -94,7 +94,24 @@ def _best_wa(logw: np.ndarray, w0: np.ndarray, wm: np.ndarray, q: int, wa_max: f
     a wa achieving it (the middle of its interval). Exact: enumerates every step of k_j(wa)."""
     d = logw.size
     r_max = wa_max / w0
-    n_k = int(np.ceil(np.log1p(r_max.max() * max(d - 1, 1)) / np.log(wm.min()))) + 2
+    # the exponents a pair can reach: k_j(wa) <= log(1 + r_max (d - 1)) / log(wm) (+2 spare);
+    # pairs are solved in groups of equal reach, row by row exactly as in one block (a step
+    # beyond a pair's reach lies outside (0, r_max] and sorts after all of its own)
+    reach = (np.ceil(np.log1p(r_max * max(d - 1, 1)) / np.log(wm)) + 2).astype(int)
+    if np.unique(reach).size == 1:
+        return _best_wa_block(logw, w0, wm, q, r_max, int(reach[0]), wa_max)
+    cost, wa = np.empty(w0.size), np.empty(w0.size)
+    for n_k in np.unique(reach):
+        rows = reach == n_k
+        cost[rows], wa[rows] = _best_wa_block(logw, w0[rows], wm[rows], q, r_max[rows],
+                                              int(n_k), wa_max)
+    return cost, wa
+
+
+def _best_wa_block(logw: np.ndarray, w0: np.ndarray, wm: np.ndarray, q: int, r_max: np.ndarray,
+                   n_k: int, wa_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """`_best_wa` for pairs whose exponents stay below `n_k`."""
+    d = logw.size
     ks = np.arange(n_k + 1)
     pred = q * np.round(w0[:, None] * wm[:, None] ** ks / q)  # ŵ for each exponent k
     cost = np.abs(np.log(pred)[:, :, None] - logw[None, None, :])  # (P, k, block)
