@@ -24,10 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .plan import find_plan, load_plan
 from .study import StudyConfig, _bad, _mapping, _text  # one home for a config's checks
+
+# pandas and the plans (`analysis.plan`: scipy) are imported by the functions that read plans
+# and tables, not here: `parse_catalogue` (a study's ``claims``, `analysis.study`) needs neither.
 
 SOURCES = ("hypothesis", "planned", "measured", "untestable", "unplanned")
 _CLAIM_KEYS = ("id", "topic", "text", "source", *SOURCES)
@@ -211,6 +211,8 @@ def parse_catalogue(value: Any) -> Catalogue:
 
 def _plan_ids(name: str) -> list[str] | None:
     """The hypothesis ids of plan `name`, or None while its file does not exist."""
+    from .plan import find_plan, load_plan
+
     try:
         path = find_plan(name)
     except ValueError:
@@ -220,6 +222,8 @@ def _plan_ids(name: str) -> list[str] | None:
 
 def _judging(plan: str, studies: Mapping[str, StudyConfig]) -> list[StudyConfig]:
     """The studies with verdicts whose plan is `plan` (by name or by its file)."""
+    from .plan import find_plan
+
     try:
         target = find_plan(plan).resolve()
     except ValueError:
@@ -297,6 +301,8 @@ def check(cat: Catalogue, studies: Mapping[str, StudyConfig]) -> None:
 
 
 def _verdict_row(study: StudyConfig, hyp: str, results: Path, where: str) -> dict[str, Any]:
+    import pandas as pd
+
     path = results / study.verdicts
     frame = pd.read_csv(path)
     rows = frame[frame["id"] == hyp]
@@ -309,6 +315,8 @@ def _verdict_row(study: StudyConfig, hyp: str, results: Path, where: str) -> dic
 def _measured(t: Measured, study: StudyConfig, results: Path, where: str
               ) -> tuple[dict[str, Any], float | None]:
     """The selected row of `t`'s table and its count."""
+    import pandas as pd
+
     path = results / t.file
     if not path.is_file():
         raise ValueError(f"results: {str(path)!r} does not exist; {t.command}")
@@ -329,6 +337,8 @@ def _measured(t: Measured, study: StudyConfig, results: Path, where: str
 def _models(study: StudyConfig, where: Mapping[str, str], results: Path) -> float | None:
     """The models of `study`'s export matching `where` (None: no export, or `where` names a
     column it lacks)."""
+    import pandas as pd
+
     if study.models is None or not (results / study.models).is_file():
         return None
     frame = pd.read_csv(results / study.models, dtype=str)

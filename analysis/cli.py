@@ -18,7 +18,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import conf
 from anynet.record import RECORD_NAME, STATUSES, find_records
@@ -26,11 +26,11 @@ from anynet.system import quiet_broken_pipe
 from conf.check import checked, describe
 from conf.schema import AnalyzeConfig
 
-from .population import with_fits
-from .propose import propose_regnet
-from .report import ReportSettings, write_report
-from .stats import space_summary
-from .sweep import SweepWarning, load_sweep, mixed_fields, ok_rows
+if TYPE_CHECKING:
+    from .report import ReportSettings
+
+# pandas, scipy and matplotlib (the modules of the report's work) are imported where the work
+# starts, after the checks that need none of them: bad input is refused without their cost.
 
 USAGE = ("usage: dse-analyze sweep.dir=PATH [out=DIR] [metric=error|min_error] [bins=N] "
          "[top=N] [n_boot=N] [seed=N] [fit=true|false] [pairs=all|consecutive] "
@@ -47,6 +47,8 @@ def _allow_mixed(cfg: Mapping[str, Any]) -> bool | list[str]:
     if isinstance(v, bool):
         return v
     if isinstance(v, Sequence) and not isinstance(v, str) and all(isinstance(x, str) for x in v):
+        from .sweep import mixed_fields
+
         mixed_fields(v)  # an unknown field: one line listing the allowed ones
         return list(v)
     raise ValueError(f"allow_mixed: {v!r} is not allowed; use true, false or a list of "
@@ -56,6 +58,8 @@ def _allow_mixed(cfg: Mapping[str, Any]) -> bool | list[str]:
 def settings_from(cfg: Mapping[str, Any]) -> ReportSettings:
     """`ReportSettings` from the keys of conf/analyze.yaml (`conf.schema.AnalyzeConfig`: a
     missing key takes its default there) that it has; ValueError naming a bad key."""
+    from .report import ReportSettings
+
     cfg = checked(cfg, AnalyzeConfig)
     given = {f.name: cfg[f.name] for f in dataclasses.fields(ReportSettings) if f.name in cfg}
     if given["order"] is not None:
@@ -130,6 +134,9 @@ def _check_writable(out: Path) -> None:
 def _counts(df, metric: str = "error") -> list[str]:
     """One line per space: its records by status; records that count as none of them (status
     ok without a usable `metric`, or a status a record cannot have) are named by file."""
+    from .stats import space_summary
+    from .sweep import ok_rows
+
     usable = df.index.isin(ok_rows(df, metric).index)
     no_metric = df[~usable & (df["status"] == "ok")]
     unknown = df[~df["status"].isin(STATUSES)]
@@ -163,13 +170,22 @@ def _no_records(sweep_dir: Path) -> ValueError:
                       "below it); give the sweep.dir of dse-train")
 
 
+def _checked_inputs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], Path]:
+    """`analyze`'s first checks, in its order, which read no sweep: the keys and values
+    (`conf.schema.AnalyzeConfig`), the keys read late (`_check_late_keys`) and the sweep
+    folder. Returns the checked config and the folder."""
+    cfg = checked(cfg, AnalyzeConfig)
+    _check_late_keys(cfg)
+    return cfg, _sweep_dir(cfg)
+
+
 def analyze(cfg: Mapping[str, Any]) -> Path:
     """Run the analysis described by a plain config dict (the keys of conf/analyze.yaml; a
     missing key takes its default, `conf.schema.AnalyzeConfig`); return the report's path.
     Bad values raise ValueError naming the key."""
-    cfg = checked(cfg, AnalyzeConfig)
-    _check_late_keys(cfg)
-    sweep_dir = _sweep_dir(cfg)
+    from .sweep import load_sweep
+
+    cfg, sweep_dir = _checked_inputs(cfg)
     settings = settings_from(cfg)
     allow_mixed = _allow_mixed(cfg)
     plan = _plan(cfg)
@@ -223,6 +239,11 @@ def _looks(sweep_dir: Path):
 def _report(cfg: Mapping[str, Any], df, sweep_dir: Path, out: Path, settings: ReportSettings,
             plan: Any) -> Path:
     """The report (and proposed space) of a loaded sweep; returns the report's path."""
+    from .population import with_fits
+    from .propose import propose_regnet
+    from .report import write_report
+    from .sweep import ok_rows
+
     print(f"{sweep_dir}: {len(df)} records")
     for line in _counts(df, settings.metric):
         print(line)
@@ -272,9 +293,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(f"{flags[0]}: not an option; {USAGE}", 2)
     failure: tuple[str, int] | None = None
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SweepWarning)
         try:
-            analyze(compose(args))
+            cfg = compose(args)
+            _checked_inputs(cfg)  # bad input that reads no sweep: refused before pandas loads
+            from .sweep import SweepWarning  # before any record is read (a skipped one warns)
+
+            warnings.simplefilter("always", SweepWarning)
+            analyze(cfg)
         except ValueError as exc:
             failure = (str(exc).splitlines()[0], 2)
         except BrokenPipeError:

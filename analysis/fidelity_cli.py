@@ -11,9 +11,7 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 import conf
 from anynet.record import write_text_atomic
@@ -21,9 +19,11 @@ from anynet.system import quiet_broken_pipe
 from conf.check import checked, describe
 from conf.schema import FidelityConfig
 
-from .fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
-from .sweep import SweepWarning, load_sweep
-from .trainability import chance_error, num_classes_of
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and scipy (the modules of the work) are imported where the work starts, after the
+# checks that need neither: bad input is refused without their cost.
 
 USAGE = ("usage: dse-fidelity proxy=[DIR,DIR] reference=[DIR,DIR] [order=[a,b,...]] "
          "[n_boot=N] [ci=PERCENT] [seed=N] [num_classes=K] [out=DIR] [targets.KEY=VALUE]  "
@@ -46,14 +46,26 @@ def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
     return out
 
 
+def _checked_inputs(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """`fidelity_tables`' first checks, in its order, which read no sweep: the keys and values
+    (`conf.schema.FidelityConfig`), ``out`` and the proxy folders. Returns the checked config."""
+    cfg = checked(cfg, FidelityConfig)
+    out = cfg["out"]
+    if out is not None and Path(out).is_file():
+        raise ValueError(f"out: {out!r} is not allowed; give a folder for the CSV tables")
+    _dirs(cfg, "proxy")
+    return cfg
+
+
 def fidelity_tables(cfg: Mapping[str, Any]):
     """The three tables of a plain config (the keys of conf/fidelity.yaml): per space, per
     consecutive pair, and the targets (`check_targets`, with the proxy records' median
     seconds per model). A missing key takes its default (`conf.schema.FidelityConfig`)."""
-    cfg = checked(cfg, FidelityConfig)
-    order, out, classes = cfg["order"], cfg["out"], cfg["num_classes"]
-    if out is not None and Path(out).is_file():
-        raise ValueError(f"out: {out!r} is not allowed; give a folder for the CSV tables")
+    cfg = _checked_inputs(cfg)
+    from .fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
+    from .trainability import chance_error, num_classes_of
+
+    order, classes = cfg["order"], cfg["num_classes"]
     proxy = split_by_seed(_sweeps(cfg, "proxy"))
     reference = split_by_seed(_sweeps(cfg, "reference"))
     if len(proxy) < 2:
@@ -74,6 +86,8 @@ def fidelity_tables(cfg: Mapping[str, Any]):
 def _sweeps(cfg: Mapping[str, Any], key: str) -> list[pd.DataFrame]:
     """`load_sweep` of each folder of `key` (regimes may mix: comparing them is the point);
     a folder without a usable record is one line."""
+    from .sweep import load_sweep
+
     frames = []
     for d in _dirs(cfg, key):
         df = load_sweep(d, allow_mixed=True)
@@ -90,6 +104,8 @@ def _names(cfg: Mapping[str, Any], key: str) -> str:
 
 
 def _seeds(frames: list[pd.DataFrame]) -> str:
+    import pandas as pd
+
     seeds = sorted({int(s) for f in frames for s in pd.to_numeric(f["train_seed"]).dropna()})
     if not seeds:
         return "runs without a training seed"
@@ -98,6 +114,8 @@ def _seeds(frames: list[pd.DataFrame]) -> str:
 
 def _check_overlap(proxy: list[pd.DataFrame], reference: list[pd.DataFrame]) -> None:
     """At least one sampled model (design space, index) must be in both regimes."""
+    import pandas as pd
+
     def models(frames: list[pd.DataFrame]) -> set[tuple[str, int]]:
         return {(str(s), int(i)) for f in frames
                 for s, i in zip(f["design_space"], f["index"], strict=True) if pd.notna(i)}
@@ -128,9 +146,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if flags:
             raise ValueError(f"{flags[0]}: not an option; {USAGE}")
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SweepWarning)
             try:
                 cfg = compose(args)
+                _checked_inputs(cfg)  # bad input that reads no sweep: refused before pandas
+                from .sweep import SweepWarning  # before any record is read (a skipped one warns)
+
+                warnings.simplefilter("always", SweepWarning)
                 spaces, pairs, judged = fidelity_tables(cfg)
             finally:
                 for w in caught:

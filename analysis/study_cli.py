@@ -11,30 +11,20 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from anynet.record import write_text_atomic
 from anynet.system import quiet_broken_pipe
 
-from . import (
-    baselines_tables,
-    claims_tables,
-    instrument_tables,
-    results_tables,
-    search_tables,
-    sequential_tables,
-    speed_tables,
-)
-from .claims import check as check_claims
-from .docblocks import bind, render, stale_blocks
-from .plan import find_plan
 from .study import StudyConfig, load_study, study_names
-from .study_export import export
-from .study_tables import models_frame, power_table, study_tables, verdict_table
-from .sweep import SweepWarning
+
+# The modules of a step's work (pandas, scipy, matplotlib: the plan, the tables, the exports,
+# the docs pages' table sets) are imported where the work starts, after the checks that need
+# none of them: bad input (a name, a step, an override) is refused without their cost.
 
 PROG = "dse-study"
 
@@ -49,17 +39,39 @@ class TableSet:
     doc: str  # the page, from the repository root
 
 
+class _TableSets(Mapping[str, TableSet]):
+    """The table sets by name, each from its module ``analysis.<module>`` (its `load` and
+    `BLOCKS`) and its page. A set's module is imported when the set is looked up: naming one
+    (``in``, the names) imports none."""
+
+    def __init__(self, sources: Mapping[str, tuple[str, str]]) -> None:
+        self._sources = dict(sources)  # name -> (module, page)
+
+    def __getitem__(self, name: str) -> TableSet:
+        module, doc = self._sources[name]
+        tables = import_module(f"{__package__}.{module}")
+        return TableSet(tables.load, tables.BLOCKS, doc)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._sources
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
 # A study's ``docs`` names one entry; the sets of one page render it together (each its blocks).
-TABLE_SETS: dict[str, TableSet] = {
-    "results": TableSet(results_tables.load, results_tables.BLOCKS, "docs/RESULTS.md"),
-    "claims": TableSet(claims_tables.load, claims_tables.BLOCKS, "docs/RESULTS.md"),
-    "instrument": TableSet(instrument_tables.load, instrument_tables.BLOCKS, "docs/REGIME.md"),
-    "speed": TableSet(speed_tables.load, speed_tables.BLOCKS, "docs/SPEED.md"),
-    "sequential": TableSet(sequential_tables.load, sequential_tables.BLOCKS,
-                           "docs/ANALYSIS.md"),
-    "search": TableSet(search_tables.load, search_tables.BLOCKS, "docs/RESULTS.md"),
-    "baselines": TableSet(baselines_tables.load, baselines_tables.BLOCKS, "docs/RESULTS.md"),
-}
+TABLE_SETS: Mapping[str, TableSet] = _TableSets({
+    "results": ("results_tables", "docs/RESULTS.md"),
+    "claims": ("claims_tables", "docs/RESULTS.md"),
+    "instrument": ("instrument_tables", "docs/REGIME.md"),
+    "speed": ("speed_tables", "docs/SPEED.md"),
+    "sequential": ("sequential_tables", "docs/ANALYSIS.md"),
+    "search": ("search_tables", "docs/RESULTS.md"),
+    "baselines": ("baselines_tables", "docs/RESULTS.md"),
+})
 
 STEPS = {
     "export": "its exports from the sweep folders its config names (those that name some, or "
@@ -116,11 +128,17 @@ def _has(study: StudyConfig, step: str) -> bool:
                  "search": study.search, "docs": study.docs}[step])
 
 
-def table_set(study: StudyConfig) -> TableSet:
+def _table_set_name(study: StudyConfig) -> str:
+    """The study's ``docs``, checked to name an entry of `TABLE_SETS` (its module not
+    imported)."""
     if study.docs not in TABLE_SETS:
         raise ValueError(f"docs: {study.docs!r} is not a docs page's table set; use one of "
                          + ", ".join(TABLE_SETS))
-    return TABLE_SETS[study.docs]
+    return study.docs
+
+
+def table_set(study: StudyConfig) -> TableSet:
+    return TABLE_SETS[_table_set_name(study)]
 
 
 def _settle(study: StudyConfig, names: Sequence[str]) -> None:
@@ -130,20 +148,28 @@ def _settle(study: StudyConfig, names: Sequence[str]) -> None:
         raise ValueError(f"export: {unknown[0]!r} is not an export of study {study.name!r}; "
                          f"use one of {', '.join(study.exports)}")
     if study.plan is not None:
+        from .plan import find_plan
+
         find_plan(study.plan)
     if study.docs is not None:
-        table_set(study)
+        _table_set_name(study)
     if study.claims is not None:
+        from .claims import check as check_claims
+
         check_claims(study.claims, {n: load_study(n) for n in study_names()})
 
 
 def _exports(study: StudyConfig, names: Sequence[str], results: Path) -> dict[Path, str]:
+    from .study_export import export
+
     chosen = [study.exports[n] for n in names] or [e for e in study.exports.values()
                                                     if e.sweeps]
     return {results / e.out: export(e, results) for e in chosen}
 
 
 def _docs(study: StudyConfig, results: Path, doc: str | None) -> dict[Path, str]:
+    from .docblocks import bind, render
+
     tables = table_set(study)
     page = Path(doc or tables.doc)
     if not page.is_file():
@@ -166,17 +192,28 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
     if step == "export":
         return _exports(study, names, results)
     if step == "verdicts":
+        from .study_tables import verdict_table
+
         return {results / study.verdicts: verdict_table(study, results)}
     if step == "tables":
+        from .study_tables import study_tables
+
         folder = results / study.tables.folder
         return {folder / name: text for name, text in study_tables(study, results).items()}
     if step == "power":
+        from .study_tables import power_table
+
         return {results / study.power.out: power_table(study, results)}
     if step == "sequential":
+        from . import sequential_tables
+        from .study_tables import models_frame
+
         folder = results / sequential_tables.FOLDER
         made = sequential_tables.files(study, models_frame(study, results))
         return {folder / name: text for name, text in made.items()}
     if step == "search":
+        from . import search_tables
+
         return {results / name: text for name, text in search_tables.files(study, results).items()}
     return _docs(study, results, doc)
 
@@ -198,6 +235,8 @@ def emit(files: Mapping[Path, str], check: bool) -> int:
         if path not in stale:
             print(f"{path}: up to date")
         elif check:
+            from .docblocks import stale_blocks
+
             old = _current(path)
             blocks = (stale_blocks(old, stale[path]) if old is not None and path.suffix == ".md"
                       and "<!-- generated:" in old else [])
@@ -234,6 +273,8 @@ def run(argv: Sequence[str]) -> int:
     if not results.is_dir():
         raise ValueError(f"--results: {str(results)!r} is not a folder; give the results "
                          "folder (default results, from the repository root)")
+    from .sweep import SweepWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore")  # numerical warnings of the statistics
         warnings.simplefilter("always", SweepWarning)  # a record an export skipped

@@ -15,11 +15,15 @@ import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from anynet.system import check_cpu_count
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where a device or its threads are used, not here: `check_threads` and the
+# refusal of a malformed device name cost no torch import (``dse-speed``'s bad input).
 
 DEVICES = "cpu, cuda, cuda:N or auto"
 
@@ -31,10 +35,14 @@ def resolve_device(name: Any, field: str = "device") -> torch.device:
     if not isinstance(name, str):
         raise ValueError(f"{field}: {name!r} is not allowed; use {DEVICES}")
     if name == "auto":
+        import torch
+
         name = "cuda" if torch.cuda.is_available() else "cpu"
     kind, _, index = name.partition(":")
     if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
         raise ValueError(f"{field}: {name!r} is not allowed; use {DEVICES}")
+    import torch  # a well-formed name: torch says whether this machine has the device
+
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"{field}: {name!r} is not available on this machine "
@@ -54,6 +62,8 @@ def check_threads(threads: Any, field: str = "threads") -> int | None:
 @contextmanager
 def torch_threads(threads: int | None) -> Iterator[int]:
     """torch's intra-op CPU threads set to `threads` inside the block (None: unchanged)."""
+    import torch
+
     old = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(check_threads(threads))
@@ -66,6 +76,8 @@ def torch_threads(threads: int | None) -> Iterator[int]:
 def device_description(device: str, threads: int | None) -> str:
     """``cuda: <GPU name>`` or ``cpu: <CPU model>, N threads of M cores`` (N: `threads`, or
     torch's current setting when None)."""
+    import torch
+
     dev = resolve_device(device)
     if dev.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(dev)}"

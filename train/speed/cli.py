@@ -14,15 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from anynet.system import check_output_file, quiet_broken_pipe
 
 from ..device import check_threads, device_description, resolve_device
-from .comparison import ratio_rows, zoo_rows
 from .models import model_names
-from .suite import SpeedSettings
 from .tables import table, write_csv
+
+# torch and the measuring modules are imported where they are used, after the checks that need
+# neither: bad input is refused without their import cost.
 
 RUNTIME = "runtime"  # the subcommand of runtime predictors and device profiles
 
@@ -103,6 +102,8 @@ def _runtime_parser() -> argparse.ArgumentParser:
 
 def _devices(spec: str) -> list[str]:
     if spec == "auto":
+        import torch
+
         return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     devs = [d.strip() for d in spec.split(",") if d.strip()]
     for d in devs:
@@ -144,10 +145,16 @@ def run(argv: Sequence[str] | None = None) -> int:
                          "ratio-reps >= 2")
     check_threads(args.threads, "--threads")
     devices = _devices(args.devices)
+    from .suite import SpeedSettings
+
     settings = [SpeedSettings(device=d, threads=args.threads, warmup=args.warmup,
                               reps=args.reps, batch=args.batch, train_batch=args.train_batch,
                               onnx=not args.no_onnx) for d in devices]
     _check_outputs(args, bool(names))  # last: after every check of the input
+    import torch
+
+    from .comparison import ratio_rows, zoo_rows
+
     rows, ratios = [], []
     for s in settings:
         _say(f"{device_description(s.device, s.threads)}; torch {torch.__version__}; "
@@ -166,12 +173,16 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def run_runtime(argv: Sequence[str]) -> int:
     """``dse-speed runtime measure|fit`` with `argv` (docs/SPEED.md "Runtime predictors")."""
-    # imported here: the design-space sampler (Hydra, OmegaConf) is no cost of the zoo command
+    args = _runtime_parser().parse_args(argv)
+    # imported here, after the arguments: torch, and the design-space sampler (Hydra,
+    # OmegaConf), which is no cost of the zoo command
+    import torch
+
     from sampling.latency import user_profile_dir
 
     from .predictors import fit_profiles, measure_population
+    from .suite import SpeedSettings
 
-    args = _runtime_parser().parse_args(argv)
     if args.step == "measure":
         settings = SpeedSettings(device=args.device, threads=args.threads, warmup=args.warmup,
                                  reps=args.reps, batch=args.batch,

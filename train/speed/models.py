@@ -6,13 +6,16 @@ published resolutions (docs/SPEED.md). Zoo models are counted analytically
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from anynet import zoo
 from anynet.complexity import complexity
-from anynet.measure import hooked_complexity
-from anynet.model import build_model
+
+if TYPE_CHECKING:
+    from torch import nn
+
+# torch (and the modules built on it) is imported where a model is built or counted:
+# `model_names` costs no torch import (``dse-speed``'s check of --models).
 
 # EfficientNet-B0…B5 at their published resolutions (efficientnet-pytorch `get_image_size`).
 EFFICIENTNETS = {f"EfficientNet-B{k}": r for k, r in enumerate((224, 240, 260, 300, 380, 456))}
@@ -42,6 +45,10 @@ def efficientnet(name: str) -> nn.Module:
 def build(name: str, seed: int = 0) -> tuple[nn.Module, int]:
     """(module, resolution) of a zoo RegNet (224 px) or an EfficientNet (its resolution),
     initialised from `seed` without touching torch's global RNG."""
+    import torch
+
+    from anynet.model import build_model
+
     if name not in model_names():
         raise ValueError(f"model: {name!r} is not allowed; use one of {', '.join(model_names())}")
     with torch.random.fork_rng(devices=[]):
@@ -53,6 +60,8 @@ def build(name: str, seed: int = 0) -> tuple[nn.Module, int]:
 
 def model_complexity(name: str, model: nn.Module, resolution: int) -> dict[str, int]:
     """Analytic counts for a zoo model (`anynet.complexity`), hooked counts otherwise."""
+    from anynet.measure import hooked_complexity
+
     if name in zoo.names():
         return complexity(zoo.get(name), resolution)
     return hooked_complexity(model, resolution)
