@@ -11,13 +11,11 @@ one-line description of a device that ``dse-speed`` prints and a runtime profile
 from __future__ import annotations
 
 import os
-import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from anynet.system import check_cpu_count
+from anynet.system import check_cpu_count, this_cpu
 
 if TYPE_CHECKING:
     import torch
@@ -81,13 +79,6 @@ def device_description(device: str, threads: int | None) -> str:
     dev = resolve_device(device)
     if dev.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(dev)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = this_cpu().name
     n = threads if threads is not None else torch.get_num_threads()
     return f"cpu: {cpu}, {n} threads of {os.cpu_count()} cores"
