@@ -31,7 +31,7 @@ _SOURCES = {
     "SampleSize": "power_analysis",
     "ShiftResult": "inference",
     "ShiftTest": "shift_tests",
-    "SweepWarning": "sweep",
+    "SweepWarning": "sweep_warning",
     "TrainedComparison": "trainability",
     "WidthTrend": "population",
     "all_models": "trainability",

@@ -26,6 +26,8 @@ from anynet.system import quiet_broken_pipe
 from conf.check import checked, describe
 from conf.schema import AnalyzeConfig
 
+from .sweep_warning import SweepWarning
+
 if TYPE_CHECKING:
     from .report import ReportSettings
 
@@ -170,22 +172,13 @@ def _no_records(sweep_dir: Path) -> ValueError:
                       "below it); give the sweep.dir of dse-train")
 
 
-def _checked_inputs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], Path]:
-    """`analyze`'s first checks, in its order, which read no sweep: the keys and values
-    (`conf.schema.AnalyzeConfig`), the keys read late (`_check_late_keys`) and the sweep
-    folder. Returns the checked config and the folder."""
-    cfg = checked(cfg, AnalyzeConfig)
-    _check_late_keys(cfg)
-    return cfg, _sweep_dir(cfg)
-
-
 def analyze(cfg: Mapping[str, Any]) -> Path:
     """Run the analysis described by a plain config dict (the keys of conf/analyze.yaml; a
     missing key takes its default, `conf.schema.AnalyzeConfig`); return the report's path.
     Bad values raise ValueError naming the key."""
-    from .sweep import load_sweep
-
-    cfg, sweep_dir = _checked_inputs(cfg)
+    cfg = checked(cfg, AnalyzeConfig)
+    _check_late_keys(cfg)
+    sweep_dir = _sweep_dir(cfg)
     settings = settings_from(cfg)
     allow_mixed = _allow_mixed(cfg)
     plan = _plan(cfg)
@@ -194,6 +187,8 @@ def analyze(cfg: Mapping[str, Any]) -> Path:
         raise ValueError(f"out: {str(out)!r} is a file; give a folder for the report")
     if next(find_records(sweep_dir), None) is None:
         raise _no_records(sweep_dir)
+    from .sweep import load_sweep
+
     df = load_sweep(sweep_dir, allow_mixed=allow_mixed)
     if df.empty:
         raise _no_records(sweep_dir)
@@ -293,13 +288,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(f"{flags[0]}: not an option; {USAGE}", 2)
     failure: tuple[str, int] | None = None
     with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SweepWarning)
         try:
-            cfg = compose(args)
-            _checked_inputs(cfg)  # bad input that reads no sweep: refused before pandas loads
-            from .sweep import SweepWarning  # before any record is read (a skipped one warns)
-
-            warnings.simplefilter("always", SweepWarning)
-            analyze(cfg)
+            analyze(compose(args))
         except ValueError as exc:
             failure = (str(exc).splitlines()[0], 2)
         except BrokenPipeError:

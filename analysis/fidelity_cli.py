@@ -19,6 +19,8 @@ from anynet.system import quiet_broken_pipe
 from conf.check import checked, describe
 from conf.schema import FidelityConfig
 
+from .sweep_warning import SweepWarning
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -46,26 +48,18 @@ def _dirs(cfg: Mapping[str, Any], key: str) -> list[Path]:
     return out
 
 
-def _checked_inputs(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """`fidelity_tables`' first checks, in its order, which read no sweep: the keys and values
-    (`conf.schema.FidelityConfig`), ``out`` and the proxy folders. Returns the checked config."""
-    cfg = checked(cfg, FidelityConfig)
-    out = cfg["out"]
-    if out is not None and Path(out).is_file():
-        raise ValueError(f"out: {out!r} is not allowed; give a folder for the CSV tables")
-    _dirs(cfg, "proxy")
-    return cfg
-
-
 def fidelity_tables(cfg: Mapping[str, Any]):
     """The three tables of a plain config (the keys of conf/fidelity.yaml): per space, per
     consecutive pair, and the targets (`check_targets`, with the proxy records' median
     seconds per model). A missing key takes its default (`conf.schema.FidelityConfig`)."""
-    cfg = _checked_inputs(cfg)
+    cfg = checked(cfg, FidelityConfig)
+    order, out, classes = cfg["order"], cfg["out"], cfg["num_classes"]
+    if out is not None and Path(out).is_file():
+        raise ValueError(f"out: {out!r} is not allowed; give a folder for the CSV tables")
+    _dirs(cfg, "proxy")  # bad folders are refused before the work's modules load
     from .fidelity import Targets, check_targets, fidelity_by_space, split_by_seed
     from .trainability import chance_error, num_classes_of
 
-    order, classes = cfg["order"], cfg["num_classes"]
     proxy = split_by_seed(_sweeps(cfg, "proxy"))
     reference = split_by_seed(_sweeps(cfg, "reference"))
     if len(proxy) < 2:
@@ -146,12 +140,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if flags:
             raise ValueError(f"{flags[0]}: not an option; {USAGE}")
         with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SweepWarning)
             try:
                 cfg = compose(args)
-                _checked_inputs(cfg)  # bad input that reads no sweep: refused before pandas
-                from .sweep import SweepWarning  # before any record is read (a skipped one warns)
-
-                warnings.simplefilter("always", SweepWarning)
                 spaces, pairs, judged = fidelity_tables(cfg)
             finally:
                 for w in caught:

@@ -273,7 +273,7 @@ def run(argv: Sequence[str]) -> int:
     if not results.is_dir():
         raise ValueError(f"--results: {str(results)!r} is not a folder; give the results "
                          "folder (default results, from the repository root)")
-    from .sweep import SweepWarning
+    from .sweep_warning import SweepWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore")  # numerical warnings of the statistics

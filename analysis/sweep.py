@@ -41,6 +41,7 @@ from anynet.spec import block_name
 from anynet.system import machine_label
 
 from .labels import Variant, population_label, unshown_differences, variant_of
+from .sweep_warning import SweepWarning
 
 # Fields a record must have to be usable at all; the rest are optional.
 _REQUIRED = ("status", "spec")
@@ -52,10 +53,6 @@ MIXABLE = (*IDENTITY_FIELDS, POPULATION)
 _EMPTY = {"design_space": object, "index": "Int64", "status": object, "error": float,
           "min_error": float, "flops": float, "params": float, "acts": float, "depth": "Int64",
           "path": object}
-
-
-class SweepWarning(UserWarning):
-    """A record file was skipped (unreadable, partial or not a run record)."""
 
 
 def ok_rows(df: pd.DataFrame, metric: str = "error") -> pd.DataFrame:

@@ -32,15 +32,15 @@ def resolve_device(name: Any, field: str = "device") -> torch.device:
     and for a CUDA index this machine does not have."""
     if not isinstance(name, str):
         raise ValueError(f"{field}: {name!r} is not allowed; use {DEVICES}")
-    if name == "auto":
-        import torch
-
-        name = "cuda" if torch.cuda.is_available() else "cpu"
     kind, _, index = name.partition(":")
-    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+    if name != "auto" and (kind not in ("cpu", "cuda")
+                           or (index and (kind == "cpu" or not index.isdigit()))):
         raise ValueError(f"{field}: {name!r} is not allowed; use {DEVICES}")
     import torch  # a well-formed name: torch says whether this machine has the device
 
+    if name == "auto":
+        name = kind = "cuda" if torch.cuda.is_available() else "cpu"
+        index = ""
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"{field}: {name!r} is not available on this machine "
