@@ -17,6 +17,7 @@ table's differences (`analysis.pairs`), the shift, equivalence and non-inferiori
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -36,8 +37,11 @@ def bootstrap_distribution(data: tuple[np.ndarray, ...], statistic: Callable, n_
     holds the resamples; a statistic may return several values stacked on the first axis)."""
     if n_boot < 1:
         raise ValueError(f"n_boot: {n_boot!r} is not allowed; use at least one resample")
-    res = stats.bootstrap(data, statistic, n_resamples=n_boot, paired=paired, vectorized=True,
-                          method="percentile", rng=np.random.default_rng(seed))
+    with warnings.catch_warnings():  # scipy's own interval, unused here, warns on undefined draws
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap(data, statistic, n_resamples=n_boot, paired=paired,
+                              vectorized=True, method="percentile",
+                              rng=np.random.default_rng(seed))
     return np.asarray(res.bootstrap_distribution, dtype=float)
 
 

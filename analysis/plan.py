@@ -23,6 +23,7 @@ import yaml
 
 import conf
 
+from .adjusted import adjusted_comparison
 from .bootstrap import bootstrap_pvalue, percentile_interval
 from .fit import fit_models
 from .inference import (
@@ -194,6 +195,13 @@ def _parse_best_as_good(where: str, out: dict[str, Any]) -> None:
                             "a relative margin in (0, 1)")
     out["quantile"] = _number(f"{where}.quantile", out["quantile"], 1e-12, 0.5,
                               "a fraction in (0, 0.5]")
+
+
+def _parse_adjusted(where: str, out: dict[str, Any]) -> None:
+    cov = _text(f"{where}.covariate", out["covariate"])
+    if not re.fullmatch(r"[A-Za-z_]\w*", cov):
+        raise _bad(f"{where}.covariate", cov, "a column name of the sweep table (e.g. acts)")
+    out["covariate"] = cov
 
 
 def _parse_trend(where: str, out: dict[str, Any]) -> None:
@@ -380,6 +388,26 @@ def _best_as_good(frame, prm, plan, column) -> dict[str, Any]:
             "p_contra": r.p_worse}
 
 
+def _paired(frame: pd.DataFrame, side: Side, column: str, covariate: str
+            ) -> tuple[np.ndarray, np.ndarray]:
+    rows = side.select(frame)
+    if covariate not in rows.columns:
+        raise ValueError(f"covariate: column {covariate!r} is not in the sweep table")
+    e = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+    c = pd.to_numeric(rows[covariate], errors="coerce").to_numpy(float)
+    ok = np.isfinite(e) & np.isfinite(c)
+    if ok.sum() < 2:
+        raise ValueError(f"{side}: {int(ok.sum())} usable models in the sweep; need >= 2")
+    return e[ok], c[ok]
+
+
+def _adjusted(frame, prm, plan, column) -> dict[str, Any]:
+    (ea, ca), (eb, cb) = (_paired(frame, prm[s], column, prm["covariate"]) for s in "ab")
+    r = adjusted_comparison(ea, ca, eb, cb, prm["covariate"], plan.ci, plan.n_boot, plan.seed)
+    return {"estimand": r.estimand, "estimate": r.estimate, "low": r.low, "high": r.high,
+            "n_a": r.n_a, "n_b": r.n_b, "p": r.pvalue, "p_contra": r.p_contra}
+
+
 def _trend(frame, prm, plan, column) -> dict[str, Any]:
     predicted = "greater" if prm["sign"] == "positive" else "less"
     opposite = "less" if predicted == "greater" else "greater"
@@ -524,6 +552,8 @@ PLAN_KINDS: Mapping[str, PlanKind] = MappingProxyType({k.name: k for k in (
                             "margin": NO_MARGIN, "frac": 0.25}, _parse_best_shift, _best_shift),
     PlanKind("best_exponent", {"a": None, "b": None, "parameter": None, "range": None,
                                "frac": 0.25}, _parse_best_exponent, _best_exponent),
+    PlanKind("adjusted", {"a": None, "b": None, "covariate": "acts"}, _parse_adjusted,
+             _adjusted),
 )})
 KINDS = tuple(PLAN_KINDS)
 

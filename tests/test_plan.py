@@ -195,7 +195,8 @@ def test_plan_kinds_are_one_registry():
     """Parsing, validation and verdicts read `PLAN_KINDS`: its names are the kinds, its keys a
     kind's keys (required ones named when missing), and each kind has its row in the docs."""
     assert KINDS == tuple(PLAN_KINDS) == ("better", "equivalent", "best_as_good", "trend",
-                                          "best_value", "best_shift", "best_exponent")
+                                          "best_value", "best_shift", "best_exponent",
+                                          "adjusted")
     docs = (ROOT / "docs" / "ANALYSIS.md").read_text()
     for name, kind in PLAN_KINDS.items():
         assert kind.name == name and f"| `{name}` |" in docs, name
@@ -293,3 +294,84 @@ def test_best_value_fits_wm_when_missing(tmp_path):
         _h("wm", "best_value", space="regnetx", parameter="fit_wm", range=[2.2, 2.8])]}
     row = verdicts(df, plan).iloc[0]
     assert row["verdict"] == "supported" and 2.2 <= row["low"] <= row["high"] <= 2.8
+
+
+@pytest.fixture(scope="module")
+def by_acts(tmp_path_factory):
+    """Three spaces whose error follows one law of activations, log(error) = 3 - 0.3 log(acts
+    in M) + noise: ``low`` samples small models (few acts, so higher errors), ``high`` large
+    ones, and ``better`` the large ones 10 % lower at every activation count."""
+    from anynet import complexity
+
+    d = tmp_path_factory.mktemp("acts")
+    rng = np.random.default_rng(7)
+    for space, (lo, hi), factor in (("low", (8, 96), 1.0), ("high", (96, 1024), 1.0),
+                                    ("better", (96, 1024), 0.9)):
+        specs = []
+        for _ in range(60):
+            s = random_anynet_spec(rng)
+            w = np.clip(np.asarray(s.widths), lo, hi) // (s.bottleneck_ratios[0]
+                                                         * s.group_widths[0])
+            step = int(s.bottleneck_ratios[0] * s.group_widths[0])
+            specs.append(s.__class__(**{**s.to_dict(), "widths": [int(max(x, 1) * step)
+                                                                   for x in w]}))
+        noise = rng.normal(0, 0.03, len(specs))
+
+        def err(spec, i, factor=factor, noise=noise):
+            acts = complexity(spec, resolution=28)["acts"] / 1e6
+            return float(factor * np.exp(3 - 0.3 * np.log(acts) + noise[i]))
+
+        write_sweep(d, space, specs, err, data={"name": "digits", "resolution": 28})
+    return load_sweep(d)
+
+
+def test_adjusted_compares_at_equal_activations(by_acts):
+    """The raw comparison credits ``high`` for its larger models; at equal activations it is
+    no better than ``low`` (not resolved), and ``better``'s 10 % is recovered with its
+    interval; the estimate is the closed-form OLS of the common-slope fit."""
+    from analysis.adjusted import adjusted_comparison
+
+    plan = {"n_boot": 2000, "hypotheses": [
+        _h("raw", "better", a="high", b="low"),
+        _h("same_law", "adjusted", a="high", b="low"),
+        _h("ten_pct", "adjusted", a="better", b="high", covariate="acts"),
+        _h("reversed", "adjusted", a="high", b="better"),
+    ]}
+    v = verdicts(by_acts, plan).set_index("id")
+    assert v["verdict"].to_dict() == {"raw": "supported", "same_law": "not resolved",
+                                      "ten_pct": "supported", "reversed": "contradicted"}
+    assert v.loc["ten_pct", "low"] < -0.1 + 0.02 and v.loc["ten_pct", "high"] > -0.1 - 0.02
+    assert v.loc["ten_pct", "estimate"] == pytest.approx(-0.1, abs=0.02)
+    assert v.loc["ten_pct", "estimand"] == ("exp(delta) - 1: a's error relative to b's at "
+                                            "equal log(acts)")
+    # the estimate is ordinary least squares on [1, log acts, 1{a}]
+    rows = by_acts[by_acts["design_space"].isin(["better", "high"])]
+    X = np.column_stack([np.ones(len(rows)), np.log(rows["acts"].to_numpy(float)),
+                         (rows["design_space"] == "better").to_numpy(float)])
+    beta = np.linalg.lstsq(X, np.log(rows["error"].to_numpy(float)), rcond=None)[0]
+    assert v.loc["ten_pct", "estimate"] == pytest.approx(np.expm1(beta[2]), rel=1e-9)
+    r = adjusted_comparison([2.0, 3.0, 4.0], [3.0, 2.0, 1.0], [4.0, 6.0], [3.0, 1.0])
+    assert r.n_a == 3 and r.n_b == 2 and r.p_contra <= 1
+
+
+@pytest.mark.parametrize("hyp, message", [
+    (_h("x", "adjusted", a="s1", b="s2", covariate="log acts"),
+     r"hypotheses\[0\]\.covariate: 'log acts' is not allowed; use a column name"),
+    (_h("x", "adjusted", a="s1", b="s2", covariate=3), r"\.covariate: 3 is not allowed"),
+])
+def test_bad_adjusted(hyp, message):
+    with pytest.raises(ValueError, match=message) as err:
+        parse_plan({"hypotheses": [hyp]})
+    assert "\n" not in str(err.value)
+
+
+def test_adjusted_refuses_what_it_cannot_fit(by_acts):
+    from analysis.adjusted import adjusted_comparison
+
+    with pytest.raises(ValueError, match="does not vary within the spaces"):
+        adjusted_comparison([1.0, 2.0], [5.0, 5.0], [1.0, 3.0], [2.0, 2.0])
+    with pytest.raises(ValueError, match="acts of b: needs positive values"):
+        adjusted_comparison([1.0, 2.0], [5.0, 6.0], [1.0, 3.0], [0.0, 2.0])
+    plan = {"hypotheses": [_h("x", "adjusted", a="high", b="low", covariate="nothing")]}
+    with pytest.raises(ValueError, match="column 'nothing' is not in the sweep table"):
+        verdicts(by_acts, plan)
