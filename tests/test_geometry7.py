@@ -72,7 +72,7 @@ def test_es_planned_models_have_fewer_activations_than_ds():
 def test_the_plan_loads_and_its_n_is_the_first_powered_n_of_its_table():
     plan = load_plan(find_plan("geometry7"))
     assert [h.id for h in plan.hypotheses] == ["E_better_D_7px", "E_noworse_D_7px",
-                                               "D_better_C_7px"]
+                                               "D_better_C_7px", "E_better_D_7px_acts"]
     assert {h.family for h in plan.hypotheses} == {"main"}
     power = pd.read_csv(ROOT / "results" / "paper" / "geometry7_power.csv")
     powered = power.groupby("n")["power"].min() >= power["target"].iloc[0]
