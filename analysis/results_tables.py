@@ -4,9 +4,10 @@
 `load` reads, under the results folder, what the two studies of the refinement
 (conf/study/ablation.yaml, conf/study/confirmatory.yaml) name: each study's models export, its
 verdicts and its tables (`analysis.study_tables`), the confirmatory study's pilot power table,
-the candidate instrument's cost (``instrument/timing.csv``) and the wall times measured with
+the candidate instrument's cost (``instrument/timing.csv``), the wall times measured with
 ``/usr/bin/time`` (``wall_times.csv``: one row per timed run, by ``study``; the last of a study
-is reported). The confirmatory study's blocks say that it has not run until its export exists.
+is reported) and the post hoc comparisons at equal activations (conf/study/acts.yaml). The
+confirmatory study's blocks say that it has not run until its export exists.
 The per-space and pairwise statistics are computed here with the public analysis API
 (`trained_fractions`, `compare_trained_pairs`, `compare_pairs`, seeded bootstrap); the w_m
 table (`wm-ties`) reads each study's ``fits.csv`` and judges the plan's w_m hypothesis with the
@@ -32,6 +33,7 @@ from .trainability import trained_core, trained_fractions
 
 N_BOOT, SEED = 10_000, 0
 ABLATION, CONFIRMATORY = "ablation", "confirmatory"  # conf/study/<name>.yaml
+ACTS = "acts"  # conf/study/acts.yaml: the post hoc comparisons at equal activations
 WALL_TIMES, TIMING = "wall_times.csv", "instrument/timing.csv"
 BEST_PARAMS = ["depth", "b", "g", "fit_wm", "fit_w0", "fit_wa", "w4", "wr3"]  # of best_params.csv
 SOURCE = "see docs/RESULTS.md \"How to reproduce\""
@@ -66,6 +68,7 @@ class Inputs:
     power: pd.DataFrame  # the confirmatory study's power.out
     timing: pd.DataFrame  # instrument/timing.csv
     walls: pd.DataFrame  # wall_times.csv: one row per run timed with /usr/bin/time
+    acts: pd.DataFrame  # the acts study's verdicts (post hoc, on the confirmatory export)
 
 
 def _tables(study: StudyConfig, results: Path) -> Tables:
@@ -88,7 +91,7 @@ def _study(study: StudyConfig, results: Path) -> Study:
 
 
 def load(results: Path) -> Inputs:
-    ablation, confirmatory = load_study(ABLATION), load_study(CONFIRMATORY)
+    ablation, confirmatory, acts = (load_study(n) for n in (ABLATION, CONFIRMATORY, ACTS))
     ran = (results / confirmatory.models).is_file()
     return Inputs(ablation=_study(ablation, results),
                   confirmatory=_study(confirmatory, results) if ran else None,
@@ -96,7 +99,8 @@ def load(results: Path) -> Inputs:
                   power=read_csv(results / confirmatory.power.out, "run dse-study "
                                  "confirmatory power"),
                   timing=read_csv(results / TIMING, "run dse-study instrument export timing"),
-                  walls=read_csv(results / WALL_TIMES, SOURCE))
+                  walls=read_csv(results / WALL_TIMES, SOURCE),
+                  acts=read_csv(results / acts.verdicts, f"run dse-study {ACTS} verdicts"))
 
 
 def _num(v: float, digits: int = 3) -> str:
@@ -117,8 +121,13 @@ def _iv(v: float, lo: float, hi: float, digits: int = 3) -> str:
 
 # -- the blocks of one study --------------------------------------------------------------------
 def _verdicts(s: Study) -> str:
+    return verdict_table(s.verdicts)
+
+
+def verdict_table(verdicts_: pd.DataFrame) -> str:
+    """A plan's verdicts (`analysis.plan.verdicts`' columns), one row per hypothesis."""
     rows = []
-    for r in s.verdicts.itertuples():
+    for r in verdicts_.itertuples():
         verdict = r.verdict if r.verdict == "not resolved" else f"**{r.verdict}**"
         rows.append([f"`{r.id}`", str(r.text), str(r.estimand), _iv(r.estimate, r.low, r.high),
                      f"{_count(r.n_a)} / {_count(r.n_b)}", _p(r.p), _p(r.p_corrected),
@@ -370,4 +379,5 @@ BLOCKS: dict[str, Callable[[Inputs], str]] = {
        for name, render in STUDY_BLOCKS.items()},
     "confirmatory-wall": _confirmatory(lambda inp: _wall(inp, inp.confirmatory_config)),
     "confirmatory-audit": _confirmatory(lambda inp: _audit(inp.confirmatory)),
+    "confirmatory-acts": lambda inp: verdict_table(inp.acts),
     "paper-comparison": _confirmatory(_paper)}

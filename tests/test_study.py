@@ -55,9 +55,11 @@ def test_results_holds_only_data():
 
 
 def test_the_ablation_verdicts_and_the_pilot_power_regenerate_byte_for_byte():
-    """results/ablation_verdicts.csv is the committed plan on results/study.csv, and
+    """results/ablation_verdicts.csv is the committed plan on results/study.csv,
+    results/acts_posthoc_verdicts.csv the post hoc plan on results/confirmatory.csv, and
     results/power_pilot.csv the seeded power simulation on the committed pilot runs."""
     _assert_committed(_regenerated("ablation", "verdicts"))
+    _assert_committed(_regenerated("acts", "verdicts"))
     _assert_committed(_regenerated("confirmatory", "power"))
 
 
