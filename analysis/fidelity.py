@@ -109,7 +109,7 @@ def _bootstrap(data: tuple[np.ndarray, ...], stat, n_boot: int, seed: int, ci: f
     return bootstrap_interval(data, stat, n_boot, ci, seed, paired=True)
 
 
-def _spearman(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+def spearman_rho(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
     """Spearman's rho along `axis` (Pearson's r of average ranks), NaN for a constant sample."""
     ra, rb = stats.rankdata(a, axis=axis), stats.rankdata(b, axis=axis)
     ra = ra - ra.mean(axis=axis, keepdims=True)
@@ -144,7 +144,7 @@ def fidelity(ref: pd.DataFrame, other: pd.DataFrame, chance_error: float = 90.0,
         trained_ref=frac(e_ref),
         trained_other=frac(e_oth),
         spearman=Interval(float(stats.spearmanr(a, b).statistic),
-                          *_bootstrap((a, b), _spearman, n_boot, seed, ci)),
+                          *_bootstrap((a, b), spearman_rho, n_boot, seed, ci)),
         median_seconds_ref=float(np.median(pd.to_numeric(p["wall_seconds_ref"]))),
     )
 
@@ -177,7 +177,8 @@ def load_runs(dirs: str) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else mean_over_seeds(frames)
 
 
-def _median_difference(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+def median_gap(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """median(b) − median(a) along `axis`: a pair's difference in error points."""
     return np.median(b, axis=axis) - np.median(a, axis=axis)
 
 
@@ -252,7 +253,7 @@ def fidelity_by_space(proxy: list[pd.DataFrame], reference: list[pd.DataFrame],
                                  f"{len(ea)} and {len(eb)}")
             entry[f"diff_{tag}"] = float(np.median(eb) - np.median(ea))
             entry[f"diff_{tag}_low"], entry[f"diff_{tag}_high"] = bootstrap_interval(
-                (ea, eb), _median_difference, n_boot, ci, seed)
+                (ea, eb), median_gap, n_boot, ci, seed)
         resolved = entry["diff_ref_low"] > 0 or entry["diff_ref_high"] < 0
         entry["resolved"] = bool(resolved)
         entry["same_sign"] = (bool(np.sign(entry["diff_proxy"]) == np.sign(entry["diff_ref"]))
@@ -275,7 +276,7 @@ def _rho_into(row: dict[str, object], key: str, a: np.ndarray, b: np.ndarray, n_
         row[key], row[f"{key}_low"], row[f"{key}_high"] = np.nan, np.nan, np.nan
         return
     row[key] = float(stats.spearmanr(a, b).statistic)
-    row[f"{key}_low"], row[f"{key}_high"] = _bootstrap((a, b), _spearman, n_boot, seed, ci)
+    row[f"{key}_low"], row[f"{key}_high"] = _bootstrap((a, b), spearman_rho, n_boot, seed, ci)
 
 
 

@@ -81,19 +81,19 @@ def test_spearman_interval_is_scipys_paired_percentile_bootstrap():
     interval is `scipy.stats.bootstrap(paired=True, method="percentile")` of spearmanr."""
     from scipy import stats
 
-    from analysis.fidelity import _bootstrap, _spearman
+    from analysis.fidelity import _bootstrap, spearman_rho
 
     rng = np.random.default_rng(3)
     a = rng.integers(0, 8, (5, 30)).astype(float)  # many ties
     b = a + rng.normal(0, 2, (5, 30))
     for x, y in zip(a, b, strict=True):
-        assert _spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
-    assert np.allclose(_spearman(a, b), [stats.spearmanr(x, y).statistic
+        assert spearman_rho(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert np.allclose(spearman_rho(a, b), [stats.spearmanr(x, y).statistic
                                          for x, y in zip(a, b, strict=True)])
     ref = stats.bootstrap((a[0], b[0]), lambda x, y: stats.spearmanr(x, y).statistic,
                           paired=True, vectorized=False, n_resamples=300, method="percentile",
                           rng=np.random.default_rng(9)).confidence_interval
-    assert np.allclose(_bootstrap((a[0], b[0]), _spearman, 300, 9, 95), ref)
+    assert np.allclose(_bootstrap((a[0], b[0]), spearman_rho, 300, 9, 95), ref)
 
 
 def test_fidelity_in_every_space_and_verdict_fidelity(tmp_path, capsys):

@@ -37,7 +37,7 @@ def test_every_study_composes_and_names_what_it_uses():
     for name in study_names():
         study = load_study(name)
         assert set(study.order) <= set(study.names), name
-        # a study whose page is not generated yet (fashion: runs in progress) names none
+        # a study names the table set of the page it feeds, or none (it feeds no page)
         assert study.docs is None or study.docs in study_cli.TABLE_SETS, name
         if study.tables is not None:
             assert study.tables.best_of in study.order
