@@ -300,7 +300,9 @@ def check(cat: Catalogue, studies: Mapping[str, StudyConfig]) -> None:
         _instrument(c, _source_study(c.test, studies, where), cat, where)
 
 
-def _verdict_row(study: StudyConfig, hyp: str, results: Path, where: str) -> dict[str, Any]:
+def verdict_row(study: StudyConfig, hyp: str, results: Path, where: str) -> dict[str, Any]:
+    """The row of hypothesis `hyp` in `study`'s committed verdicts CSV (a one-line error naming
+    `where` when the id is not in it)."""
     import pandas as pd
 
     path = results / study.verdicts
@@ -368,7 +370,7 @@ def resolve(cat: Catalogue, studies: Mapping[str, StudyConfig], results: Path
                         else (t.hypothesis, "planned.hypothesis"))
             if study is not None and (results / study.verdicts).is_file():
                 r = replace(r, status="verdict",
-                            row=_verdict_row(study, hyp, results, f"{where}.{key}"))
+                            row=verdict_row(study, hyp, results, f"{where}.{key}"))
             elif isinstance(t, Committed):
                 raise ValueError(f"results: {str(results / study.verdicts)!r} does not exist; "
                                  f"run dse-study {study.name} verdicts")

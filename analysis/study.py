@@ -19,7 +19,7 @@ import conf
 EXPORT_KINDS = ("models", "runs", "timing", "fidelity")
 _KEYS = ("experiment", "names", "short", "order", "exports", "models", "plan",
          "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs", "claims",
-         "search")
+         "search", "robustness")
 _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
@@ -125,6 +125,7 @@ class StudyConfig:
     docs: str | None = None
     claims: Any = None  # analysis.claims.Catalogue: the paper's claims (conf/study/claims.yaml)
     search: Any = None  # analysis.search_efficiency.Search ([DDS] Fig. 9 right)
+    robustness: Any = None  # analysis.robustness.Robustness (issue 21: two datasets)
 
     def name_of(self, space: str) -> str:
         """`space` as the docs' tables print it (a space without a display name: its id)."""
@@ -349,7 +350,8 @@ def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:
                     else _sequential(cfg["sequential"], order)),
         docs=_text("docs", cfg.get("docs"), True),
         claims=None if cfg.get("claims") is None else _claims(cfg["claims"]),
-        search=None if cfg.get("search") is None else _search(cfg["search"], order))
+        search=None if cfg.get("search") is None else _search(cfg["search"], order),
+        robustness=None if cfg.get("robustness") is None else _robustness(cfg["robustness"]))
 
 
 def _claims(value: Any) -> Any:
@@ -365,3 +367,11 @@ def _search(value: Any, order: Sequence[str]) -> Any:
     from .search_efficiency import parse_search
 
     return parse_search(value, order)
+
+
+def _robustness(value: Any) -> Any:
+    """The key ``robustness``: `analysis.robustness.parse_robustness` (imported here: it uses
+    this module's checks)."""
+    from .robustness import parse_robustness
+
+    return parse_robustness(value)

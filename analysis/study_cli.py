@@ -71,6 +71,7 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
     "sequential": ("sequential_tables", "docs/ANALYSIS.md"),
     "search": ("search_tables", "docs/RESULTS.md"),
     "baselines": ("baselines_tables", "docs/RESULTS.md"),
+    "robustness": ("robustness_tables", "docs/RESULTS.md"),
 })
 
 STEPS = {
@@ -81,9 +82,10 @@ STEPS = {
     "power": "the pilot's models per space",
     "sequential": "its models judged look by look, and the design's error rates by resampling",
     "search": "the chance that k random models contain a good one, and the claim's verdict",
+    "references": "the plans' verdicts on each dataset's reference pilot models",
     "docs": "the generated blocks of the docs page it feeds",
-    "check": "verdicts, tables, power, sequential, search and docs as with --check (export "
-             "needs the sweeps)",
+    "check": "verdicts, tables, power, sequential, search, references and docs as with --check "
+             "(export needs the sweeps)",
 }
 USAGE = (f"usage: {PROG} NAME STEP [EXPORT ...] [KEY=VALUE ...] [--results DIR] [--doc PAGE] "
          "[--check]")
@@ -116,8 +118,8 @@ def _parser() -> _Parser:
 
 
 def _lacks(study: StudyConfig, step: str) -> ValueError:
-    has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "search", "docs")
-           if _has(study, s)]
+    has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "search",
+                       "references", "docs") if _has(study, s)]
     return ValueError(f"{step}: study {study.name!r} has no {step} in conf/study/"
                       f"{study.name}.yaml; its steps are {', '.join(has) or 'none'}")
 
@@ -125,7 +127,8 @@ def _lacks(study: StudyConfig, step: str) -> ValueError:
 def _has(study: StudyConfig, step: str) -> bool:
     return bool({"export": study.exports, "verdicts": study.verdicts, "tables": study.tables,
                  "power": study.power, "sequential": study.sequential,
-                 "search": study.search, "docs": study.docs}[step])
+                 "search": study.search, "references": study.robustness,
+                 "docs": study.docs}[step])
 
 
 def _table_set_name(study: StudyConfig) -> str:
@@ -184,7 +187,8 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
             doc: str | None = None) -> dict[Path, str]:
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
-        steps = [s for s in ("verdicts", "tables", "power", "sequential", "search", "docs")
+        steps = [s for s in ("verdicts", "tables", "power", "sequential", "search",
+                             "references", "docs")
                  if _has(study, s) and not (s == "verdicts" and _not_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
@@ -215,6 +219,11 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
         from . import search_tables
 
         return {results / name: text for name, text in search_tables.files(study, results).items()}
+    if step == "references":
+        from . import robustness_tables
+
+        return {results / name: text
+                for name, text in robustness_tables.files(study, results).items()}
     return _docs(study, results, doc)
 
 

@@ -1,0 +1,304 @@
+"""Verdicts across two datasets (issue 21, item 4; ``conf/study/robustness.yaml``): the
+references' files (`files`, written by ``dse-study robustness references``) and the generated
+block ``robustness`` of docs/RESULTS.md that reads them back with the datasets' verdicts
+(`load`, `BLOCKS`).
+
+- ``<reference>_models.csv``: the reference's pilot models, one row per model (the mean error
+  over its seeds, `analysis.robustness.pilot_models`); ``%.6g``;
+- ``<reference>_verdicts.csv``: the configured plans judged on them
+  (`analysis.robustness.reference_verdicts`); ``%.4g``.
+
+A reference is judged once its pilot's runs are all in its export; the Fashion-MNIST reference
+is the candidate that the screen's stage 1 chooses (docs/REGIME.md, "Stage 1"), with its k seeds
+(at least 2; `reference_screen.K_MAX` where no candidate passes). A dataset's cell is "not run
+yet" until its study's verdicts CSV exists. The rule is `analysis.robustness.reading`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import fashion_tables as ft
+from .claims import verdict_row
+from .docblocks import read_csv, space_name, table
+from .plan import find_plan, load_plan
+from .robustness import (
+    NOT_JUDGED,
+    Cell,
+    Reference,
+    Robustness,
+    Row,
+    expected_runs,
+    pilot_models,
+    pilot_runs,
+    reading,
+    reference_verdicts,
+    select,
+)
+from .study import StudyConfig, load_study, study_names
+from .study_export import study_frame
+
+STUDY = "robustness"  # conf/study/robustness.yaml
+NOT_RUN = "not run yet"
+
+
+# -- where a reference stands ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class State:
+    """A reference's regime and seeds (None: stage 1 has not chosen yet), its pilot's runs
+    recorded and expected, and how its status reads while it cannot be judged."""
+
+    reference: Reference
+    regime: str | None
+    seeds: tuple[int, ...]
+    recorded: int
+    expected: int
+    passed: bool = True  # a stage-1 choice that passed the rule (else it misses the target)
+
+    @property
+    def complete(self) -> bool:
+        return self.regime is not None and self.recorded == self.expected
+
+    def status(self) -> str:
+        if self.regime is None:
+            return "not chosen yet (docs/REGIME.md, \"Stage 1, judged\")"
+        return (f"`{self.regime}` under seeds {_seeds(self.seeds)}: {self.recorded} of "
+                f"{self.expected} runs recorded")
+
+
+def _seeds(seeds: tuple[int, ...]) -> str:
+    return ", ".join(map(str, seeds))
+
+
+def _runs(ref: Reference, results: Path) -> pd.DataFrame:
+    return read_csv(results / ref.runs, f"export it first (the runs of {ref.title})")
+
+
+def state(ref: Reference, runs: pd.DataFrame) -> State:
+    """Where `ref` stands on its runs export `runs`."""
+    regime, seeds, passed = ref.regime, ref.seeds, True
+    if ref.chosen_by is not None:
+        chosen = ft.reference(runs)  # stage 1's choice (docs/REGIME.md "Stage 1")
+        if chosen is None:
+            return State(ref, None, (), 0, 0)
+        regime, seeds, passed = chosen.name, chosen.seeds, chosen.passed
+    recorded = pilot_runs(runs, regime, seeds, ref.spaces, ref.indices)
+    n = len(recorded.drop_duplicates(["design_space", "index", "train_seed"]))
+    return State(ref, regime, seeds, n, expected_runs(ref, seeds), passed)
+
+
+# -- the references' files ------------------------------------------------------------------------
+def _judged_frame(models_csv: str, ref: Reference) -> pd.DataFrame:
+    """The pilot's models CSV read back as a models export (`study_export.study_frame`, the one
+    reader: specs, shared b and g, the data's classes)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pilot.csv"
+        path.write_text(models_csv)
+        return study_frame(path, ref.data)
+
+
+def _plans(cfg: Robustness) -> dict[str, Any]:
+    return {p.plan: select(load_plan(find_plan(p.plan)), p.ids) for p in cfg.plans}
+
+
+def files(study: StudyConfig, results: Path) -> dict[str, str]:
+    """``dse-study robustness references``: per reference whose pilot is complete, its models
+    and its verdicts, by path under the results folder (a reference still running has none)."""
+    cfg: Robustness = study.robustness
+    plans = _plans(cfg)
+    out = {}
+    for name, ref in cfg.references.items():
+        runs = _runs(ref, results)
+        st = state(ref, runs)
+        if not st.complete:
+            continue
+        picked = pilot_runs(runs, st.regime, st.seeds, ref.spaces, ref.indices)
+        models = pilot_models(picked, st.seeds, ref.spaces).to_csv(index=False,
+                                                                   float_format="%.6g")
+        judged = reference_verdicts(_judged_frame(models, ref), plans)
+        _check_reference_ids(cfg, judged)
+        out[f"{cfg.folder}/{name}_models.csv"] = models
+        out[f"{cfg.folder}/{name}_verdicts.csv"] = judged.to_csv(index=False,
+                                                                 float_format="%.4g")
+    return out
+
+
+def _check_reference_ids(cfg: Robustness, judged: pd.DataFrame) -> None:
+    have = list(judged["id"])
+    for i, row in enumerate(cfg.rows):
+        if row.reference is not None and row.reference not in have:
+            raise ValueError(f"robustness.rows[{i}].reference: {row.reference!r} is not "
+                             "allowed; give a hypothesis of robustness.plans: "
+                             + ", ".join(have))
+
+
+# -- the datasets' cells --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Judged:
+    """One cell: its verdict (None: none yet) and how it reads."""
+
+    verdict: str | None
+    text: str
+
+
+def _num(v: Any) -> str:
+    return "–" if pd.isna(v) else f"{float(v):.2g}".replace("-", "−")
+
+
+def _judged(row: Mapping[str, Any], posthoc: bool = False) -> Judged:
+    """A verdicts CSV's row: the verdict (bold where decided) and the estimate with its
+    interval."""
+    v = str(row["verdict"])
+    word = v if v == "not resolved" else f"**{v}**"
+    text = f"{word}: {_num(row['estimate'])} [{_num(row['low'])}, {_num(row['high'])}]"
+    return Judged(v, text + (" (post hoc)" if posthoc else ""))
+
+
+def _plan_ids(name: str) -> list[str]:
+    return [h.id for h in load_plan(find_plan(name)).hypotheses]
+
+
+def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, StudyConfig],
+                 results: Path, where: str) -> Judged:
+    """A dataset's verdict of one claim: the row of its study's verdicts CSV; "not run yet"
+    while the CSV (or, for a study of `cfg.placeholders`, its config) does not exist."""
+    if cell is None:
+        return Judged(None, "not planned")
+    study = studies.get(cell.study)
+    if study is None:
+        if cell.study in cfg.placeholders:
+            return Judged(None, NOT_RUN)
+        raise ValueError(f"{where}.study: {cell.study!r} is not allowed; give a study of "
+                         f"conf/study/ with verdicts, or one of robustness.placeholders")
+    if study.verdicts is None or study.plan is None:
+        raise ValueError(f"{where}.study: {cell.study!r} is not allowed; give a study with "
+                         "verdicts and a plan")
+    ids = _plan_ids(study.plan)
+    if cell.id not in ids:
+        raise ValueError(f"{where}.id: {cell.id!r} is not allowed; plan {study.plan!r} of study "
+                         f"{cell.study!r} has " + ", ".join(ids))
+    if not (results / study.verdicts).is_file():
+        return Judged(None, NOT_RUN)
+    return _judged(verdict_row(study, cell.id, results, f"{where}.id"), cell.posthoc)
+
+
+def reference_cell(row: Row, judged: pd.DataFrame | None, st: State) -> Judged:
+    """A reference's verdict of one claim: its row of the reference's verdicts, "not judged on
+    the pilot" with the reason, or where the reference stands while it has none."""
+    if row.reference is None:
+        return Judged(None, "–")
+    if judged is None:
+        if st.regime is None:
+            return Judged(None, "not chosen yet")
+        return Judged(None, f"not judged yet (`dse-study {STUDY} references`)" if st.complete
+                      else NOT_RUN)
+    hit = judged[judged["id"] == row.reference]
+    if hit.empty:
+        raise ValueError(f"robustness: {row.reference!r} is not in the reference's verdicts; "
+                         f"run dse-study {STUDY} references")
+    r = hit.iloc[0]
+    if r["verdict"] == NOT_JUDGED:
+        return Judged(None, f"not judged on the pilot ({r['note']})")
+    return _judged(r)
+
+
+# -- docs/RESULTS.md ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Inputs:
+    """The config, each row's cells (datasets, then references, in table order), where each
+    reference stands and its committed pilot models (None: not written)."""
+
+    config: Robustness
+    cells: tuple[tuple[Judged, ...], ...]
+    states: Mapping[str, State]
+    models: Mapping[str, pd.DataFrame | None]
+    missing: Mapping[str, str]  # a study not run yet -> why
+
+
+def _missing(cfg: Robustness, studies: Mapping[str, StudyConfig], results: Path
+             ) -> dict[str, str]:
+    """The studies the datasets' cells name that have no verdicts yet, and why."""
+    out = {}
+    for row in cfg.rows:
+        for cell in row.cells.values():
+            if cell is None or cell.study in out:
+                continue
+            s = studies.get(cell.study)
+            if s is None:
+                out[cell.study] = f"conf/study/{cell.study}.yaml is not written yet"
+            elif not (results / s.verdicts).is_file():
+                out[cell.study] = (f"results/{s.verdicts} does not exist yet "
+                                   f"(`dse-study {s.name} verdicts`)")
+    return out
+
+
+def load(results: Path) -> Inputs:
+    cfg: Robustness = load_study(STUDY).robustness
+    named = {c.study for r in cfg.rows for c in r.cells.values() if c is not None}
+    known = set(study_names())
+    studies = {n: load_study(n) for n in sorted(named & known)}
+    states, verdicts_, models = {}, {}, {}
+    for name, ref in cfg.references.items():
+        states[name] = state(ref, _runs(ref, results))
+        found = {}
+        for kind in ("models", "verdicts"):
+            path = results / cfg.folder / f"{name}_{kind}.csv"
+            found[kind] = pd.read_csv(path) if path.is_file() else None
+        verdicts_[name], models[name] = found["verdicts"], found["models"]
+    cells = []
+    for i, row in enumerate(cfg.rows):
+        where = f"robustness.rows[{i}] ({row.id})"
+        cells.append((*(dataset_cell(row.cells[d], cfg, studies, results, f"{where}.{d}")
+                        for d in cfg.datasets),
+                      *(reference_cell(row, verdicts_[n], states[n]) for n in cfg.references)))
+    return Inputs(cfg, tuple(cells), states, models, _missing(cfg, studies, results))
+
+
+def _row_reading(cfg: Robustness, cells: tuple[Judged, ...]) -> str:
+    titles = [*cfg.datasets.values(), *(r.title for r in cfg.references.values())]
+    by = dict(zip(titles, (c.verdict for c in cells), strict=True))
+    n = len(cfg.datasets)
+    return str(reading({t: by[t] for t in titles[:n]}, {t: by[t] for t in titles[n:]}))
+
+
+def _reference_line(name: str, inp: Inputs) -> str:
+    """How one reference was built, from its committed pilot models (or where it stands)."""
+    st, ref, models = inp.states[name], inp.config.references[name], inp.models[name]
+    if models is None:
+        return f"- {ref.title}: {st.status()}."
+    per = models.groupby("design_space").size()
+    spaces = ", ".join(f"{space_name(s)} {int(per.get(s, 0))}" for s in ref.spaces)
+    missed = "" if st.passed else " (no candidate passed stage 1: it misses the target)"
+    return (f"- {ref.title}: `{models['regime_name'].iloc[0]}`{missed}, each model the mean "
+            f"of its runs under seeds {models['seeds'].iloc[0].replace(',', ', ')} "
+            f"(results/{ref.runs}); models per space: {spaces}.")
+
+
+def robustness_block(inp: Inputs) -> str:
+    """The references' lines, one row per claim (its verdict on each dataset and under each
+    reference, then the rule's reading), a tally and what has not run yet."""
+    cfg = inp.config
+    rows, readings = [], []
+    for row, cells in zip(cfg.rows, inp.cells, strict=True):
+        r = _row_reading(cfg, cells)
+        readings.append(r.startswith("**robust**"))
+        rows.append([f"`{row.id}`", f"{row.text} ({row.source})", *(c.text for c in cells), r])
+    head = ["claim", "the paper says", *cfg.datasets.values(),
+            *(r.title for r in cfg.references.values()), "reading"]
+    lines = [_reference_line(n, inp) for n in cfg.references]
+    tally = f"{sum(readings)} of {len(readings)} claims robust."
+    waiting = [f"- `{s}`: {why}." for s, why in inp.missing.items()]
+    parts = ["\n".join(lines), table(head, [[c.replace("|", "\\|") for c in r] for r in rows]),
+             tally]
+    if waiting:
+        parts.append("Not run yet:\n\n" + "\n".join(waiting))
+    return "\n\n".join(parts)
+
+
+BLOCKS: dict[str, Callable[[Inputs], str]] = {"robustness": robustness_block}
