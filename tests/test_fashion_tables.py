@@ -83,7 +83,8 @@ def test_stage_two_waits_for_stage_one_and_then_for_its_runs():
 
 def test_stage_two_judges_reliability_pairs_and_the_n_of_an_unresolved_pair():
     text = ft.stage_two(ft.Inputs(_regime("fm_t10k_e5", LEVELS, 0.2, 0)))
-    assert "`fm_t10k_e5` is the reference, k = 2 seeds per model: 240 runs, median 60.0 s" in text
+    assert ("`fm_t10k_e5` is the reference, k = 2 seeds per model: 240 runs, median 60.0 s per "
+            "run, so about 120 s per model; 4.00 core-hours in all") in text
     assert "**Reproduces itself** in every refereed space" in text
     assert text.count("| yes |  |") == 4                       # four refereed spaces reproduce
     assert "k for 0.85: 1" in text                              # RegNetX: one seed would do
