@@ -36,7 +36,7 @@ replicate. See docs/ANALYSIS.md, "Power of a plan".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -119,9 +119,16 @@ def sample_size(pilot, shift: float, target: float = 0.8, grid: Sequence[int] = 
     (same keywords: alpha, test, n_sim, seed, family_size) reaches `target`."""
     if not 0 < target < 1:
         raise ValueError(f"target: {target!r} is not allowed; use a power in (0, 1)")
+    return first_powered(grid, target, lambda n: power(pilot, shift, n, **kw))
+
+
+def first_powered(grid: Sequence[int], target: float, power_at: Callable[[int], float]
+                  ) -> SampleSize:
+    """The first n of the ascending `grid` whose `power_at(n)` reaches `target` (None when
+    none does), with the power at every n tried (the grid is walked no further)."""
     powers: dict[int, float] = {}
     for n in sorted(int(x) for x in grid):
-        powers[n] = power(pilot, shift, n, **kw)
+        powers[n] = power_at(n)
         if powers[n] >= target:
             return SampleSize(n, target, powers)
     return SampleSize(None, target, powers)

@@ -47,7 +47,7 @@ from .fidelity import (
     spearman_rho,
 )
 from .instrument import N_BOOT, SEED, spearman_brown
-from .power_analysis import SampleSize
+from .power_analysis import SampleSize, first_powered
 from .trainability import all_models, chance_error
 
 TARGET = 0.85          # reliability of the reference's k-seed mean
@@ -273,12 +273,7 @@ def resolving_n(a: np.ndarray, b: np.ndarray, grid: Sequence[int] = POWER_GRID,
                 target: float = POWER_TARGET, **kw) -> SampleSize:
     """The first n of the ascending `grid` whose `resolving_power` (keywords reps, n_boot,
     seed) reaches `target` (None when none does), with the power at every n tried."""
-    powers: dict[int, float] = {}
-    for n in sorted(int(x) for x in grid):
-        powers[n] = resolving_power(a, b, n, **kw)
-        if powers[n] >= target:
-            return SampleSize(n, target, powers)
-    return SampleSize(None, target, powers)
+    return first_powered(grid, target, lambda n: resolving_power(a, b, n, **kw))
 
 
 def study_core_hours(n: int, spaces: int, k: int, seconds: float) -> float:
