@@ -71,6 +71,7 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
     "sequential": ("sequential_tables", "docs/ANALYSIS.md"),
     "search": ("search_tables", "docs/RESULTS.md"),
     "baselines": ("baselines_tables", "docs/RESULTS.md"),
+    "geometry7": ("geometry7_tables", "docs/RESULTS.md"),
     "robustness": ("robustness_tables", "docs/RESULTS.md"),
 })
 

@@ -94,3 +94,41 @@ def test_the_experiment_trains_the_plans_spaces_at_its_n():
     assert params.design_space.split(",") == sorted(plan_spaces(plan))
     study = yaml.safe_load((conf.path() / "study" / "geometry7.yaml").read_text())
     assert study["exports"]["geometry7"]["sweeps"] == [cfg.sweep.dir]
+
+
+def _pop(medians: dict[str, float], n: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Per space, n errors spread around its median (a fixed shape scaled to it)."""
+    rng = np.random.default_rng(seed)
+    shape = np.exp(rng.normal(0, 0.1, n))
+    shape /= np.median(shape)
+    return pd.DataFrame([{"design_space": s, "error": m * x, "status": "ok"}
+                         for s, m in medians.items() for x in shape])
+
+
+def test_the_gap_change_reads_smaller_only_when_its_interval_lies_below_zero():
+    """The plan's descriptive reading: log(median E / median D) at 7 px minus at 2 px, with
+    its bootstrap interval; a gap that vanishes reads smaller, a gap that stays does not."""
+    from analysis.geometry7_tables import Inputs, block, gap_change
+
+    small = _pop({"anynetx_c": 6.0, "anynetx_d": 4.0, "anynetx_e": 4.6}, seed=1)  # E 15 % worse
+    same = _pop({"anynetx_c": 30.0, "anynetx_d": 3.0, "anynetx_e": 3.45}, seed=2)  # same ratio
+    gone = _pop({"anynetx_c": 50.0, "anynetx_d": 3.0, "anynetx_e": 3.0}, seed=3)  # no gap
+    value, low, high = gap_change(small, same)
+    assert value == pytest.approx(0.0, abs=1e-12) and low < 0 < high
+    value, low, high = gap_change(small, gone)
+    assert value == pytest.approx(-np.log(4.6 / 4.0)) and high < 0
+    verdicts = pd.DataFrame([{"id": "E_better_D_7px", "text": "t", "estimand": "e",
+                              "estimate": 0.0, "low": -0.1, "high": 0.1, "n_a": 40, "n_b": 40,
+                              "p": 0.5, "p_corrected": 1.0, "p_contra_corrected": 1.0,
+                              "verdict": "not resolved"}])
+    text = block(Inputs(verdicts, gone, small, "dse-train +experiment=geometry7"))
+    assert "Median AnyNetX_E / median AnyNetX_D: 1.150 at the small geometry, 1.000 at 7 px" \
+        in text
+    # C at 50 %: above half of chance (45 %) for half its models, none below 20 %
+    row = next(r for r in text.splitlines() if r.startswith("| seven") and "AnyNetX_C" in r)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:4] == ["40", "50.00"] and 0 < float(cells[4]) < 0.5 and cells[5] == "0.00"
+    assert "smaller at 7 px: the interval lies below 0" in text
+    assert "not shown smaller" in block(Inputs(verdicts, same, small, "x"))
+    assert block(Inputs(None, None, small, "dse-train +experiment=geometry7")).startswith(
+        "*Not run yet: `dse-train +experiment=geometry7`")
