@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,22 +73,26 @@ def _verdict(where: str, v: str | None) -> str | None:
     return v
 
 
-def reading(datasets: Mapping[str, str | None], references: Mapping[str, str | None]
-            ) -> Reading:
+def reading(datasets: Mapping[str, str | None], references: Mapping[str, str | None],
+            unplanned: Collection[str] = ()) -> Reading:
     """The robustness rule (issue 21): a claim is **robust** when every dataset's verdict is the
     same decided verdict (supported, contradicted or equivalent) and no reference's verdict is
     its opposite (contradicted against supported or equivalent, supported or equivalent against
     contradicted). `datasets` and `references` map a column's title to its verdict, None where
     there is none (a study not run yet, a reference not chosen, a hypothesis the pilot cannot
-    judge). Otherwise the reasons, each in a few words: a dataset not run yet, unresolved on a
-    dataset, the datasets disagree, a reference contradicts (a reference's verdict opposite to
-    a dataset's decided one)."""
+    judge). Otherwise the reasons, each in a few words: a dataset not planned (the titles of
+    `unplanned`, whose verdict is None) or not run yet, unresolved on a dataset, the datasets
+    disagree, a reference contradicts (a reference's verdict opposite to a dataset's decided
+    one)."""
     for title, v in {**datasets, **references}.items():
         _verdict(title, v)
-    missing = [d for d, v in datasets.items() if v is None]
+    absent = [d for d in unplanned if d in datasets and datasets[d] is None]
+    missing = [d for d, v in datasets.items() if v is None and d not in absent]
     unresolved = [d for d, v in datasets.items() if v == "not resolved"]
     decided = [v for v in datasets.values() if v in DECIDED]
     reasons = []
+    if absent:
+        reasons.append(f"not planned on {' and '.join(absent)}")
     if missing:
         reasons.append(f"{' and '.join(missing)} not run yet")
     if unresolved:

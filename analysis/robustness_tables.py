@@ -46,6 +46,7 @@ from .study_export import study_frame
 
 STUDY = "robustness"  # conf/study/robustness.yaml
 NOT_RUN = "not run yet"
+NOT_PLANNED = "not planned"
 
 
 # -- where a reference stands ---------------------------------------------------------------------
@@ -169,7 +170,7 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
     """A dataset's verdict of one claim: the row of its study's verdicts CSV; "not run yet"
     while the CSV (or, for a study of `cfg.placeholders`, its config) does not exist."""
     if cell is None:
-        return Judged(None, "not planned")
+        return Judged(None, NOT_PLANNED)
     study = studies.get(cell.study)
     if study is None:
         if cell.study in cfg.placeholders:
@@ -264,7 +265,9 @@ def _row_reading(cfg: Robustness, cells: tuple[Judged, ...]) -> str:
     titles = [*cfg.datasets.values(), *(r.title for r in cfg.references.values())]
     by = dict(zip(titles, (c.verdict for c in cells), strict=True))
     n = len(cfg.datasets)
-    return str(reading({t: by[t] for t in titles[:n]}, {t: by[t] for t in titles[n:]}))
+    unplanned = [t for t, c in zip(titles[:n], cells, strict=False) if c.text == NOT_PLANNED]
+    return str(reading({t: by[t] for t in titles[:n]}, {t: by[t] for t in titles[n:]},
+                       unplanned))
 
 
 def _reference_line(name: str, inp: Inputs) -> str:

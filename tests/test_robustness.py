@@ -70,6 +70,14 @@ def test_the_rule_reads_every_branch(m, f, r1, r2, robust, why):
         assert str(got) == f"not robust: {why}"
 
 
+def test_a_dataset_with_no_plan_reads_not_planned_not_not_run():
+    got = reading({M: "not resolved", F: None}, {R1: None}, unplanned=[F])
+    assert not got.robust and got.reasons == (f"not planned on {F}", f"unresolved on {M}")
+    # a decided verdict on the one dataset that has a plan is still not robust
+    got = reading({M: "supported", F: None}, {}, unplanned=[F])
+    assert str(got) == f"not robust: not planned on {F}"
+
+
 def test_opposites_and_verdict_words():
     assert VERDICTS == plan_module.VERDICTS  # the plan's words, kept without importing scipy
     assert opposite("contradicted", "supported") and opposite("equivalent", "contradicted")
@@ -213,7 +221,7 @@ def test_a_study_not_run_yet_reads_so_and_fills_in_from_its_verdicts(tmp_path):
     assert post.verdict == "not resolved" and post.text.endswith("(post hoc)")
 
 
-def test_the_block_renders_the_fashion_columns_as_not_run_yet(tmp_path):
+def test_the_block_renders_the_fashion_columns_as_not_run_yet_or_not_planned(tmp_path):
     """A results folder with the Fashion screen empty: its study and its reference have no
     verdicts, so no claim is robust and each row says Fashion-MNIST has not run."""
     results = tmp_path / "results"
@@ -228,11 +236,17 @@ def test_the_block_renders_the_fashion_columns_as_not_run_yet(tmp_path):
     rows = [ln for ln in block.splitlines() if ln.startswith("| `")]
     cfg = load_study("robustness").robustness
     assert len(rows) == len(cfg.rows)
+    unplanned = {r.id for r in cfg.rows if r.cells["fashion"] is None}
+    assert unplanned == {"E_better_D_7px", "E_noworse_D_7px", "D_better_C_7px",
+                         "E_better_D_7px_acts"}  # conf/plan/fashion.yaml says why
     for line in rows:
         cells = [c.strip() for c in line.strip("|").split("|")]
-        assert cells[3] == "not run yet"
+        planned = cells[0].strip("`") not in unplanned
+        assert cells[3] == ("not run yet" if planned else "not planned")
         assert cells[5] in ("not chosen yet", "–")
-        assert cells[6].startswith("not robust:") and "Fashion-MNIST not run yet" in cells[6]
+        assert cells[6].startswith("not robust:")
+        assert ("Fashion-MNIST not run yet" if planned else "not planned on Fashion-MNIST") \
+            in cells[6]
     assert "- Fashion-MNIST reference: not chosen yet" in block
     assert f"0 of {len(cfg.rows)} claims robust." in block
     d = next(ln for ln in rows if ln.startswith("| `A_eq_B` |"))
