@@ -550,7 +550,7 @@ def _sequential(doc: _Doc, looks: pd.DataFrame) -> None:
     """The decisions of a sequential sweep (``<sweep.dir>/sequential.csv``,
     `analysis.sweeper`): per hypothesis and direction, the look that decided it."""
     decided = looks[looks["decision"] != "continue"]
-    keep = [c for c in ("look", "n", "id", "direction", "p", "level", "efficacy_p",
+    keep = [c for c in ("plan", "look", "n", "id", "direction", "p", "level", "efficacy_p",
                         "futility_p", "decision") if c in decided.columns]
     doc.add("sequential", "Sequential looks",
             f"<p>This sweep was trained look by look (hydra/sweeper=sequential) and stopped "

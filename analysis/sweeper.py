@@ -6,9 +6,11 @@ basic sweeper (``hydra.sweeper.params`` first, command-line sweeps of the same k
 launches it look by look of the plan's ``sequential`` design (`analysis.sequential.Design`):
 wave k holds the jobs whose ``sample.index`` is among the first n_k indices of the sweep and
 whose population (its label, `analysis.labels`: ``regnetx``, ``regnetx[silu]``) some open
-hypothesis still needs. After each wave it reads the records of
-``sweep.dir``, judges the plan (``sweep.plan``) at the looks done (`analysis.sequential.judge`)
-and writes the decisions so far to ``<sweep.dir>/sequential.csv``. The launcher (joblib,
+hypothesis still needs; jobs of populations the plan never names are not launched. After each
+wave it reads the records of ``sweep.dir``, judges the plan (``sweep.plan``) at the looks done
+(`analysis.sequential.judge`) and writes the decisions so far to ``<sweep.dir>/sequential.csv``
+(one file per folder, its rows tagged with the plan, so plans that share a folder keep their
+own). The launcher (joblib,
 submitit, …) runs each wave as it runs any batch; a rerun resumes, since jobs whose record exists
 are skipped by the trainer and the judgement is recomputed from the records. It runs on the
 launching machine and imports no torch.
@@ -104,12 +106,24 @@ def _plan(config: DictConfig):
     return plan, plan.sequential
 
 
+def decisions(path: Path, plan: str, rows: Sequence[dict[str, Any]]) -> str:
+    """The text of ``sequential.csv`` with `plan`'s decisions replaced by `rows`: one file per
+    sweep folder, a ``plan`` column keeping apart the plans that share the folder (issue 25's
+    six plans share runs/paper and its shared arms). Rows of other plans are kept as read."""
+    import pandas as pd
+
+    mine = pd.DataFrame([{"plan": plan, **r} for r in rows])
+    if path.is_file():
+        old = pd.read_csv(path)
+        if "plan" in old.columns:
+            mine = pd.concat([old[old["plan"] != plan], mine], ignore_index=True)
+    return mine.to_csv(index=False)
+
+
 def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[str]) -> list:
     """The sweep of `hydra_plugins.dse_sequential_sweeper.SequentialSweeper` (set up by Hydra:
     its `config`, `launcher`, `hydra_context`): see the module docstring."""
-    import pandas as pd
-
-    from analysis.sequential import judge
+    from analysis.sequential import judge, spaces_of
     from analysis.sweep import load_sweep
 
     config, launcher = sweeper.config, sweeper.launcher
@@ -129,15 +143,22 @@ def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[s
         return OmegaConf.to_container(composed.design_space, resolve=True)
 
     labels = job_labels(jobs, space_config)
+    # only the plan's populations are trained: a grid is a product, and its other jobs
+    # (``design_space=regnetx,anynetx_e design_space.stages=3,5`` makes four) serve no hypothesis
+    needed = frozenset(s for h in plan.hypotheses for s in spaces_of(h.params))
+    missing = sorted(needed - set(labels))
+    if missing:
+        _fail(f"sweep.plan: plan {plan.name!r} needs the population {missing[0]!r}, which no job "
+              f"of this sweep makes (it makes {', '.join(sorted(set(labels)))}); add the "
+              "overrides that make it")
     sizes = design.sizes(len(indices))
     sweep_dir = Path(str(config.sweep.dir)).expanduser()
     returns: list = []
-    start, needed = 0, None
+    start = 0
     for k, size in enumerate(sizes):
         first = set(indices[:size]) - set(indices[:sizes[k - 1]] if k else ())
         wave = [job for job, label in zip(jobs, labels, strict=True)
-                if int(value_of(job, INDEX_KEY)) in first
-                and (needed is None or label in needed)]
+                if int(value_of(job, INDEX_KEY)) in first and label in needed]
         if wave:
             sweeper.validate_batch_is_legal(wave)
             returns.append(launcher.launch(wave, initial_job_idx=start))
@@ -147,7 +168,7 @@ def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[s
         except ValueError as e:
             _fail(f"sweep.plan: cannot judge look {k + 1}: {str(e).splitlines()[0]}")
         write_text_atomic(sweep_dir / DECISIONS_NAME,
-                          pd.DataFrame(list(verdict.rows)).to_csv(index=False))
+                          decisions(sweep_dir / DECISIONS_NAME, plan.name, verdict.rows))
         needed = verdict.needed
         open_ = sum(look is None for look in verdict.decided.values())
         still = (f"still training {', '.join(sorted(needed))}" if needed

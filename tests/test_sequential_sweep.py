@@ -61,7 +61,8 @@ def _train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def _sweep(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    return _train("-m", "hydra/sweeper=sequential", "design_space=anynetx_a,regnetx",
+    # anynetx_c is in the grid but in no hypothesis: the sweeper launches none of its jobs
+    return _train("-m", "hydra/sweeper=sequential", "design_space=anynetx_a,regnetx,anynetx_c",
                   "sample.index=range(0,8)", *TINY, f"sweep.dir={tmp_path / 'sweep'}",
                   f"sweep.plan={tmp_path / 'plan.yaml'}", *extra, cwd=tmp_path)
 
@@ -82,6 +83,7 @@ def test_a_sequential_sweep_stops_a_decided_space_and_resumes(tmp_path):
     # regnetx was decided at the first look (4 models); anynetx_a stayed open (all 8)
     assert _trained(sweep) == {"anynetx_a": 8, "regnetx": 4}
     decisions = pd.read_csv(sweep / "sequential.csv")
+    assert set(decisions["plan"]) == {"tiny_sequential"}
     at = {(r.id, r.direction): (r.look, r.decision) for r in decisions.itertuples()
           if r.decision in ("rejected", "not rejected")}
     assert at[("depth_in_range", "claim")] == (1, "rejected")
@@ -137,6 +139,44 @@ def test_the_sweep_must_cover_the_plan_n(tmp_path):
     assert ("dse-train: error: sample.index: the sweep has 6 sample indices; plan "
             "'tiny_sequential' is planned at n_per_space 8") in proc.stderr
     assert not list(tmp_path.rglob("record.json"))
+
+
+def test_a_plan_population_no_job_makes_is_one_line_and_trains_nothing(tmp_path):
+    (tmp_path / "plan.yaml").write_text(PLAN)
+    proc = _train("-m", "hydra/sweeper=sequential", "design_space=regnetx,anynetx_c",
+                  "sample.index=range(0,8)", *TINY, f"sweep.dir={tmp_path / 'sweep'}",
+                  f"sweep.plan={tmp_path / 'plan.yaml'}", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert ("dse-train: error: sweep.plan: plan 'tiny_sequential' needs the population "
+            "'anynetx_a', which no job of this sweep makes (it makes anynetx_c, regnetx)"
+            in proc.stderr)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not list(tmp_path.rglob("record.json"))
+
+
+def test_plans_sharing_a_folder_keep_their_own_decisions(tmp_path):
+    """issue 25's six plans share runs/paper: each rewrites only its own rows."""
+    from analysis.sweeper import decisions
+
+    path = tmp_path / "sequential.csv"
+    path.write_text(decisions(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
+                                            "decision": "continue"}]))
+    path.write_text(decisions(path, "blocks", [{"look": 1, "id": "x_best_block", "p": 0.2,
+                                                "decision": "continue"}]))
+    path.write_text(decisions(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
+                                            "decision": "continue"},
+                                           {"look": 2, "id": "y_better_x", "p": 1e-4,
+                                            "decision": "rejected"}]))
+    got = pd.read_csv(path)
+    assert got[["plan", "look", "id", "decision"]].values.tolist() == [
+        ["blocks", 1, "x_best_block", "continue"], ["se", 1, "y_better_x", "continue"],
+        ["se", 2, "y_better_x", "rejected"]]
+    # a file of the older format (no plan column) is replaced, not mixed in
+    path.write_text("look,id,p,decision\n1,old,0.3,continue\n")
+    assert pd.read_csv(path).pipe(lambda d: "plan" not in d.columns)
+    path.write_text(decisions(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
+                                            "decision": "continue"}]))
+    assert pd.read_csv(path)["plan"].tolist() == ["se"]
 
 
 def test_design_sizes_of_the_tiny_plan():
