@@ -8,6 +8,7 @@ allowed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,9 @@ _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
 _POWER_KEYS = ("out", "pilot", "regime", "seed", "shift", "target", "family_size", "pilots",
                "effects", "grid", "reps", "n_boot", "scale")
-_SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools")
+_BLOCK = re.compile(r"[A-Za-z0-9][\w-]*")  # a generated block's name (analysis.docblocks.MARKER)
+_SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools", "folder", "blocks",
+                    "fixed")
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,23 @@ class Sequential:
     """The study's models judged look by look under a sequential `design`
     (`analysis.sequential`; docs/ANALYSIS.md "Sequential plans"): the replay and the design's
     error rates by resampling each of `pools`' errors `reps` times, null and `shift`ed, at
-    level alpha / `family`. Files go to `results/sequential/`."""
+    level alpha / `family`. Its files go to `folder` (under the results folder) and its
+    generated blocks are named `blocks`-verdicts, -replay, -saved and -simulation
+    (`analysis.sequential_tables`); `fixed` is the study whose verdicts CSV holds the fixed-n
+    verdicts it is read against. `n` None: the plan's n_per_space, read when the replay runs
+    (`spec`, the design as written, is placed on it then)."""
 
     design: Any  # analysis.sequential.Design
-    n: int
+    n: int | None
     reps: int
     seed: int
     shift: float
     family: int
     pools: tuple[str, ...]
+    fixed: str
+    folder: str = "sequential"
+    blocks: str = "sequential"
+    spec: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -296,13 +307,24 @@ def _power_scale(scale: Mapping[str, Any]) -> dict[str, dict[str, float]] | None
     return out or None
 
 
+# A design whose n is the plan's is checked, until that n exists, with its looks placed on this
+# many models (every other field is checked as written).
+_SOME_N = 10**6
+
+
 def _sequential(value: Any, order: Sequence[str]) -> Sequential:
     from .sequential import parse_design
 
     q = _mapping("sequential", value, _SEQUENTIAL_KEYS)
-    n = _number("sequential.n", q.get("n"), 2, 10**6, integer=True)
+    n = None if q.get("n") is None else _number("sequential.n", q["n"], 2, 10**6, integer=True)
     pools = _texts("sequential.pools", q.get("pools", []))
-    return Sequential(design=parse_design(q.get("design"), n, "sequential.design"), n=n,
+    blocks = _text("sequential.blocks", q.get("blocks", "sequential"))
+    if not _BLOCK.fullmatch(blocks):
+        raise _bad("sequential.blocks", blocks, "give a block-name prefix of letters, digits, "
+                   "'_' and '-' (e.g. sequential-fashion)")
+    spec = q.get("design")
+    return Sequential(design=parse_design(spec, _SOME_N if n is None else n, "sequential.design"),
+                      n=n,
                       reps=_number("sequential.reps", q.get("reps"), 1, 10**7, integer=True),
                       seed=_number("sequential.seed", q.get("seed", 0), 0, 2**63 - 1,
                                    integer=True),
@@ -310,7 +332,11 @@ def _sequential(value: Any, order: Sequence[str]) -> Sequential:
                       family=_number("sequential.family", q.get("family"), 1, 10**6,
                                      integer=True),
                       pools=tuple(_space(f"sequential.pools[{i}]", s, order)
-                                  for i, s in enumerate(pools)))
+                                  for i, s in enumerate(pools)),
+                      folder=_file("sequential.folder", q.get("folder", "sequential"),
+                                   optional=False),
+                      blocks=blocks, fixed=_text("sequential.fixed", q.get("fixed")),
+                      spec=dict(spec))
 
 
 def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:

@@ -190,7 +190,8 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
     if step == "check":
         steps = [s for s in ("verdicts", "tables", "power", "sequential", "search",
                              "references", "docs")
-                 if _has(study, s) and not (s == "verdicts" and _not_run(study, results))]
+                 if _has(study, s) and not (s in ("verdicts", "sequential")
+                                            and _not_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
         raise _lacks(study, step)
@@ -211,11 +212,8 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
         return {results / study.power.out: power_table(study, results)}
     if step == "sequential":
         from . import sequential_tables
-        from .study_tables import models_frame
 
-        folder = results / sequential_tables.FOLDER
-        made = sequential_tables.files(study, models_frame(study, results))
-        return {folder / name: text for name, text in made.items()}
+        return sequential_tables.outputs(study, results)
     if step == "search":
         from . import search_tables
 
@@ -229,9 +227,11 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
 
 
 def _not_run(study: StudyConfig, results: Path) -> bool:
-    """A planned study before its runs: neither its models export nor its verdicts exist, so
-    ``check`` has no verdicts to compare (its plan and power are still checked)."""
-    return not (results / study.models).is_file() and not (results / study.verdicts).is_file()
+    """A planned study before its runs: neither its models export nor its verdicts (where it
+    has some) exist, so ``check`` has no verdicts or sequential replay to compare (its plan,
+    power and docs are still checked; a replay's blocks then say what to run)."""
+    return not (results / study.models).is_file() and not (
+        study.verdicts is not None and (results / study.verdicts).is_file())
 
 
 def _current(path: Path) -> str | None:
