@@ -1,9 +1,11 @@
 """The claims catalogue of docs/RESULTS.md (``dse-study claims docs [--check]``): one row per
 claim of ``conf/study/claims.yaml`` (`analysis.claims`), in the order of docs/PAPER.md §7, with
 what tests it, on which instrument, n, the estimate with its 95 % interval, the verdict with
-the Holm-corrected p that decides it, and the command that reproduces it. A planned claim reads
-"planned, not run" until a study that names its plan has its verdicts CSV; then it reads as
-that verdict. `BLOCKS` renders the ``<!-- generated: claims -->`` block (`analysis.docblocks`).
+the Holm-corrected p that decides it (a sequential plan's: the look that decided it, whose n,
+estimate and interval the row prints, and the bound its p crossed), and the command that
+reproduces it. A planned claim reads "planned, not run" until a study that names its plan has
+its verdicts CSV; then it reads as that verdict. `BLOCKS` renders the
+``<!-- generated: claims -->`` block (`analysis.docblocks`).
 """
 
 from __future__ import annotations
@@ -52,8 +54,31 @@ def _count(v: Any) -> str:
     return "–" if v is None or pd.isna(v) else str(int(v))
 
 
+# How a sequential plan's hypothesis stopped without a rejection (`analysis.sequential`).
+_UNRESOLVED = {"futility": "both directions stopped for futility",
+               "last look": "no bound crossed by the last look"}
+
+
+def _sequential_verdict(row: Mapping[str, Any]) -> str:
+    """A sequential plan's verdict (`analysis.sequential.sequential_verdicts`): the look that
+    decided it and the efficacy bound its p crossed (no Holm-corrected p exists there: Holm
+    runs across looks as local levels)."""
+    v = str(row["verdict"])
+    look = f"look {_count(row['look'])}, {_count(row['n_look'])} models per space"
+    if v == "contradicted":
+        return (f"**contradicted**: the opposite holds here (opposite p "
+                f"{_p(row['p_contra'])} ≤ bound {_p(row['efficacy_p_contra'])}; {look})")
+    if v == "not resolved":
+        why = _UNRESOLVED.get(str(row.get("stop")), str(row.get("stop")))
+        return f"not resolved ({why}; {look})"
+    return f"**{v}** (p {_p(row['p'])} ≤ bound {_p(row['efficacy_p'])}; {look})"
+
+
 def _verdict(row: Mapping[str, Any]) -> str:
-    """The verdict, said plainly, with the Holm-corrected p that decides it."""
+    """The verdict, said plainly, with the Holm-corrected p that decides it (a sequential
+    plan's: with its look and bound, `_sequential_verdict`)."""
+    if "look" in row and not pd.isna(row["look"]):
+        return _sequential_verdict(row)
     v = str(row["verdict"])
     if v == "contradicted":
         return (f"**contradicted**: the opposite holds here (opposite p, Holm, "

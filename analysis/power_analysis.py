@@ -31,6 +31,11 @@ need an effect on columns, not on errors: `scale` multiplies a space's pilot col
 factors (e.g. the 800MF side's flops x2, acts x sqrt(2)); a fit column (fit_w0, fit_wa, ...)
 that the plan or the scale reads is fitted once per pilot, from its ``spec`` column, before any
 replicate. See docs/ANALYSIS.md, "Power of a plan".
+
+A plan with a ``sequential:`` section (issue 24) is also judged, at its n_per_space and on the
+same simulated studies, by its sequential design (`analysis.sequential.sequential_verdicts`, the
+verdicts its ``dse-study NAME verdicts`` reports): the power of the design it will be trained by,
+beside the fixed design's, and the models per space it trains.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ import pandas as pd
 from .fit import fit_models
 from .inference import finite
 from .plan import FIT_COLUMNS, Plan, claimed, verdicts
-from .sequential import spaces_of
+from .sequential import models_trained, sequential_verdicts, spaces_of
 from .shift_tests import shift_test_named
 from .trainability import WORST_ERROR, metric_frame
 
@@ -144,12 +149,14 @@ def plan_spaces(plan: Plan) -> list[str]:
 def resample_study(pilots: Mapping[str, pd.DataFrame], effects: Mapping[str, float], n: int,
                    rng: np.random.Generator, column: str = "error") -> pd.DataFrame:
     """One simulated study: n rows per space drawn with replacement from its pilot rows, the
-    space's `column` multiplied by its effect factor, labelled with the plan's space name."""
+    space's `column` multiplied by its effect factor, labelled with the plan's space name and
+    numbered 0 … n − 1 in draw order (``index``: the order a sequential sweep trains them)."""
     parts = []
     for space, pilot in pilots.items():
         rows = pilot.iloc[rng.integers(0, len(pilot), size=n)].copy()
         rows[column] = pd.to_numeric(rows[column], errors="coerce") * effects.get(space, 1.0)
         rows["design_space"] = space
+        rows["index"] = np.arange(n)
         parts.append(rows)
     return pd.concat(parts, ignore_index=True)
 
@@ -215,7 +222,15 @@ def plan_power(plan: Plan, pilots: Mapping[str, pd.DataFrame], effects: Mapping[
     """Per hypothesis: the fraction of `reps` simulated studies of `n` models per space in
     which `verdicts` gives the claimed verdict, and the fraction that contradict it. `scale`
     (``{space: {column: factor}}``) multiplies columns of a space's pilot rows
-    (`scaled_pilots`): the effect a `best_shift` or `best_exponent` hypothesis claims."""
+    (`scaled_pilots`): the effect a `best_shift` or `best_exponent` hypothesis claims.
+
+    A plan with a ``sequential:`` section is also judged at its own n (`n` = its n_per_space),
+    on the same simulated studies, by its design (`analysis.sequential.sequential_verdicts`):
+    ``power_sequential`` and ``contradicted_sequential`` are the same fractions under the
+    sequential verdicts, and ``models_sequential`` the mean models per space the sequential
+    design trains (`analysis.sequential.models_trained`, averaged over the plan's spaces and
+    the studies); at any other `n` these columns are empty (the design is the plan's, its looks
+    placed on its n_per_space)."""
     missing = [s for s in plan_spaces(plan) if s not in pilots]
     if missing:
         raise ValueError(f"pilots: no pilot rows for {missing}; give one frame per space of "
@@ -227,34 +242,65 @@ def plan_power(plan: Plan, pilots: Mapping[str, pd.DataFrame], effects: Mapping[
         raise ValueError(f"n: {n!r} is not allowed; use an integer >= 2 models per space")
     pilots = scaled_pilots(plan, pilots, scale)
     quick = replace(plan, n_boot=int(n_boot))
+    design = plan.sequential
+    judged = design is not None and int(n) == plan.n_per_space
     rng = np.random.default_rng(seed)
-    hits = {h.id: 0 for h in plan.hypotheses}
-    contra = dict(hits)
+    ids = [h.id for h in plan.hypotheses]
+    hits, contra = dict.fromkeys(ids, 0), dict.fromkeys(ids, 0)
+    hits_s, contra_s = dict.fromkeys(ids, 0), dict.fromkeys(ids, 0)
+    models = 0.0
     for _ in range(int(reps)):
-        v = verdicts(resample_study(pilots, effects, int(n), rng, plan.column), quick)
-        for h, verdict in zip(plan.hypotheses, v["verdict"], strict=True):
-            hits[h.id] += verdict == claimed(h.kind)
-            contra[h.id] += verdict == "contradicted"
-    return pd.DataFrame([{"id": h.id, "kind": h.kind, "claimed": claimed(h.kind), "n": int(n),
-                          "reps": int(reps), "n_boot": int(n_boot),
-                          "power": hits[h.id] / reps, "contradicted": contra[h.id] / reps}
-                         for h in plan.hypotheses])
+        study = resample_study(pilots, effects, int(n), rng, plan.column)
+        _tally(plan, verdicts(study, quick)["verdict"], hits, contra)
+        if judged:
+            seq = sequential_verdicts(study, quick, design, int(n))
+            _tally(plan, seq["verdict"], hits_s, contra_s)
+            decided = dict(zip(ids, seq["look"], strict=True))
+            trained = models_trained(quick, design, int(n), decided)
+            models += float(np.mean(list(trained.values())))
+    rows = []
+    for h in plan.hypotheses:
+        row = {"id": h.id, "kind": h.kind, "claimed": claimed(h.kind), "n": int(n),
+               "reps": int(reps), "n_boot": int(n_boot), "power": hits[h.id] / reps,
+               "contradicted": contra[h.id] / reps}
+        if design is not None:
+            row.update({"power_sequential": hits_s[h.id] / reps if judged else math.nan,
+                        "contradicted_sequential": contra_s[h.id] / reps if judged
+                        else math.nan,
+                        "models_sequential": models / reps if judged else math.nan})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _tally(plan: Plan, verdict: Sequence[str], hits: dict[str, int],
+           contra: dict[str, int]) -> None:
+    """Count, per hypothesis, a verdict that is the claimed one and one that contradicts it."""
+    for h, v in zip(plan.hypotheses, verdict, strict=True):
+        hits[h.id] += v == claimed(h.kind)
+        contra[h.id] += v == "contradicted"
 
 
 def plan_sample_size(plan: Plan, pilots: Mapping[str, pd.DataFrame],
                      effects: Mapping[str, float], grid: Sequence[int], target: float = 0.8,
                      **kw) -> pd.DataFrame:
     """`plan_power` at each n of the ascending `grid`, stopping at the first n where every
-    hypothesis reaches `target`; one row per (n, hypothesis). The pilots are fitted and scaled
+    hypothesis reaches `target` (the fixed design's power) and, for a plan with a
+    ``sequential:`` section, that is also at least its n_per_space, so that the table holds the
+    sequential design's power at the plan's n (an n_per_space that the grid does not hold is
+    walked as one more n of it); one row per (n, hypothesis). The pilots are fitted and scaled
     once (`scaled_pilots`, keyword `scale`), not at every n."""
     if not 0 < target < 1:
         raise ValueError(f"target: {target!r} is not allowed; use a power in (0, 1)")
     kw = dict(kw)
     pilots = scaled_pilots(plan, pilots, kw.pop("scale", None))
+    least = plan.n_per_space if plan.sequential is not None else None
     out = []
-    for n in sorted(int(x) for x in grid):
+    ns = sorted(int(x) for x in grid)
+    if least is not None and least not in ns:
+        ns = sorted([*ns, least])
+    for n in ns:
         table = plan_power(plan, pilots, effects, n, **kw)
         out.append(table)
-        if (table["power"] >= target).all():
+        if (table["power"] >= target).all() and (least is None or n >= least):
             break
     return pd.concat(out, ignore_index=True)

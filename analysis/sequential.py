@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+import pandas as pd
 from gsdesign import h1, hupdate
 from scipy import optimize
 from scipy.stats import norm
@@ -233,9 +234,15 @@ def parse_design(data: Mapping | None, n: int | None, where: str = "sequential")
     design = Design(looks, spending, futility, float(power))
     if n is None:
         raise ValueError(f"{where}: needs the plan's n_per_space to place its looks")
+    return placed(design, n, f"{where}.looks")
+
+
+def placed(design: Design, n: int, where: str = "sequential.looks") -> Design:
+    """`design`, checked on `n` models per space: a ValueError naming `where` unless its looks
+    give >= 2 models at the first look and more at each look than at the one before."""
     sizes = design.sizes(n)
     if sizes[0] < 2 or any(b - a < 1 for a, b in zip(sizes, sizes[1:], strict=False)):
-        raise ValueError(f"{where}.looks: {list(looks)!r} is not allowed with n_per_space {n}: "
+        raise ValueError(f"{where}: {list(design.looks)!r} is not allowed with n_per_space {n}: "
                          f"it gives {list(sizes)} models per space; each look needs >= 2 and "
                          "more than the look before")
     return design
@@ -265,11 +272,14 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
     again, at every look so far, with the bounds of their new level. With non-binding futility,
     a hypothesis whose Z falls below its futility bound at an interim look stops (it keeps its
     share of α). `pvalues[id][k]` is the one-sided p-value at look k (as many looks as are
-    done). One row per (look, hypothesis): its p, local level, bounds and decision."""
+    done). One row per (look, hypothesis): its p, the local level in force after the look's
+    rejections and its bounds, the decision, and, for one rejected at this look, the level it
+    held when it was rejected (`rejected_at`; NaN otherwise)."""
     ids = list(pvalues)
     done = {h: len(p) for h, p in pvalues.items()}
     n_looks = min(done.values()) if done else 0
     rejected: dict[str, int] = {}
+    held: dict[str, float] = {}  # the level each rejected hypothesis held when rejected
     futile: dict[str, int] = {}
     rows: list[dict[str, object]] = []
 
@@ -288,6 +298,7 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
                 break
             for h in new:
                 rejected[h] = k
+                held[h] = level
         open_ = [h for h in ids if h not in rejected]
         level = alpha / len(open_) if open_ else alpha
         eff, fut = bounds(level)
@@ -305,7 +316,8 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
                          "p": float(pvalues[h][k]), "level": level,
                          "efficacy_p": eff.nominal_p[k],
                          "futility_p": float(norm.sf(fut[k])) if k < last else math.nan,
-                         "decision": state})
+                         "decision": state,
+                         "rejected_at": held[h] if state == "rejected" else math.nan})
     return rows
 
 
@@ -342,21 +354,76 @@ class Judgement:
     needed: frozenset[str]
 
 
-def judge(df, plan, design: Design, n: int, looks_done: int | None = None) -> Judgement:
-    """Judge `plan` on the sweep table `df` at the first `looks_done` looks of `design` (all by
-    default), a population of `n` models per space: at look k each space holds its first n_k
-    models (`first_models`), the plan's raw p-values (`analysis.verdicts`, uncorrected) of each
-    claim and of its opposite are judged by `sequential_holm` within each family. A hypothesis
-    is decided at the first look its claim or its opposite is rejected, or once both stopped for
-    futility; one never decided by the last look is decided there ("not resolved")."""
+@dataclass(frozen=True)
+class Decision:
+    """How one hypothesis was decided: at `look` (1-based), on `n` models per space, by the
+    rejection of its claim or of its opposite (`rejected`: "claim" or "contra"; None when
+    neither was), and what stopped it (`stop`: "efficacy", a rejection; "futility", both
+    directions stopped for futility; "last look", the design's last look came first)."""
+
+    look: int
+    n: int
+    rejected: str | None
+    stop: str
+
+    def verdict(self, kind: str) -> str:
+        """The verdict word: what a hypothesis of `kind` claims (`analysis.plan.claimed`:
+        supported, or equivalent) when its claim was rejected, contradicted when its opposite
+        was, not resolved otherwise (docs/ANALYSIS.md, "Sequential plans")."""
+        from .plan import claimed
+
+        if self.rejected == "claim":
+            return claimed(kind)
+        return "contradicted" if self.rejected == "contra" else "not resolved"
+
+
+def decisions(rows: Iterable[Mapping[str, object]], complete: bool
+              ) -> dict[str, Decision | None]:
+    """Per hypothesis id of `rows` (`Judgement.rows`, or the replay's CSV read back: look, id,
+    direction, decision, n), its `Decision`: the first look at which its claim or its opposite
+    was rejected (the claim first at a tie), else the look at which the second of the two
+    stopped for futility; one decided by neither is decided at its last row's look when the rows
+    are `complete` (judged up to the design's last look), and open (None) otherwise."""
+    by: dict[str, list[Mapping[str, object]]] = {}
+    for r in rows:
+        by.setdefault(str(r["id"]), []).append(r)
+    out: dict[str, Decision | None] = {}
+    for hid, mine in by.items():
+        hits = [r for r in mine if r["decision"] == "rejected"]
+        futile = {str(r["direction"]): r for r in mine if r["decision"] == "futile"}
+        if hits:
+            r = min(hits, key=lambda r: (int(r["look"]), r["direction"] != "claim"))
+            out[hid] = Decision(int(r["look"]), int(r["n"]), str(r["direction"]), "efficacy")
+        elif len(futile) == 2:
+            r = max(futile.values(), key=lambda r: int(r["look"]))
+            out[hid] = Decision(int(r["look"]), int(r["n"]), None, "futility")
+        elif complete:
+            r = max(mine, key=lambda r: int(r["look"]))
+            out[hid] = Decision(int(r["look"]), int(r["n"]), None, "last look")
+        else:
+            out[hid] = None
+    return out
+
+
+def look_verdicts(df: pd.DataFrame, plan, design: Design, n: int,
+                  looks_done: int | None = None) -> list[pd.DataFrame]:
+    """At each of the first `looks_done` looks of `design` (all by default), placed on `n`
+    models per space: the plan's fixed-n verdicts (`analysis.verdicts`) uncorrected (the raw p
+    of each claim and of its opposite), on the first n_k models of each space (`first_models`),
+    indexed by hypothesis id."""
     from dataclasses import replace
 
-    from analysis.plan import verdicts
+    from .plan import verdicts
 
     sizes = design.sizes(n)
     done = len(sizes) if looks_done is None else looks_done
     raw = replace(plan, correction="none")
-    per_look = [verdicts(first_models(df, m), raw).set_index("id") for m in sizes[:done]]
+    return [verdicts(first_models(df, m), raw).set_index("id") for m in sizes[:done]]
+
+
+def _judged(per_look: Sequence[pd.DataFrame], plan, design: Design, n: int) -> Judgement:
+    """`judge` on the per-look verdicts `per_look` (`look_verdicts`)."""
+    sizes = design.sizes(n)
     rows: list[dict[str, object]] = []
     for family in dict.fromkeys(h.family for h in plan.hypotheses):
         ids = [h.id for h in plan.hypotheses if h.family == family]
@@ -365,16 +432,100 @@ def judge(df, plan, design: Design, n: int, looks_done: int | None = None) -> Ju
             for row in sequential_holm(p, plan.alpha, design):
                 rows.append({**row, "family": family, "direction": direction,
                              "n": sizes[int(row["look"]) - 1]})
-    decided: dict[str, int | None] = {}
-    for h in plan.hypotheses:
-        mine = [r for r in rows if r["id"] == h.id]
-        hits = [int(r["look"]) for r in mine if r["decision"] == "rejected"]
-        futile = {r["direction"]: int(r["look"]) for r in mine if r["decision"] == "futile"}
-        stops = hits + ([max(futile.values())] if len(futile) == 2 else [])
-        decided[h.id] = min(stops) if stops else (len(sizes) if done == len(sizes) else None)
+    found = decisions(rows, complete=len(per_look) == len(sizes))
+    decided = {h.id: None if found.get(h.id) is None else found[h.id].look
+               for h in plan.hypotheses}
     needed = frozenset(space for h in plan.hypotheses if decided[h.id] is None
                        for space in spaces_of(h.params))
     return Judgement(tuple(rows), decided, needed)
+
+
+def judge(df, plan, design: Design, n: int, looks_done: int | None = None) -> Judgement:
+    """Judge `plan` on the sweep table `df` at the first `looks_done` looks of `design` (all by
+    default), a population of `n` models per space: at look k each space holds its first n_k
+    models (`first_models`), the plan's raw p-values (`analysis.verdicts`, uncorrected) of each
+    claim and of its opposite are judged by `sequential_holm` within each family. A hypothesis
+    is decided (`decisions`) at the first look its claim or its opposite is rejected, or once
+    both stopped for futility; one never decided by the last look is decided there ("not
+    resolved")."""
+    return _judged(look_verdicts(df, plan, design, n, looks_done), plan, design, n)
+
+
+# The columns `sequential_verdicts` adds to `analysis.plan.COLUMNS`.
+SEQUENTIAL_COLUMNS = ["look", "n_look", "stop", "level", "efficacy_p", "level_contra",
+                      "efficacy_p_contra"]
+
+
+def _covered(df: pd.DataFrame, h, decision: Decision) -> None:
+    """Refuse a hypothesis decided at a look whose models some space of it lacks (a sweep not
+    trained that far): the look would have been judged on fewer models than it states."""
+    for space in spaces_of(h.params):
+        have = int(df.loc[df["design_space"] == space, "index"].nunique())
+        if have < decision.n:
+            raise ValueError(f"sequential: hypothesis {h.id!r} is decided at look "
+                             f"{decision.look} on {decision.n} models per space, but "
+                             f"{space!r} has {have} in the sweep table; train the plan's "
+                             "sequential sweep up to that look first")
+
+
+def sequential_verdicts(df: pd.DataFrame, plan, design: Design | None = None,
+                        n: int | None = None) -> pd.DataFrame:
+    """A sequential plan's verdicts: those its `design` (the plan's `sequential:` section by
+    default) reached on the sweep table `df` at `n` models per space (its n_per_space by
+    default), on the models its looks used (docs/ANALYSIS.md, "Sequential plans").
+
+    One row per hypothesis with the columns of `analysis.plan.verdicts` and `SEQUENTIAL_COLUMNS`:
+    the estimand, estimate, interval, models (n_a, n_b) and raw p of the claim (``p``) and of
+    its opposite (``p_contra``) are those of the fixed-n verdicts on the first n_k models of
+    each space at the look k that decided it (`decisions`; ``look``, ``n_look`` = n_k,
+    ``stop``); the verdict is the sequential decision's (`Decision.verdict`). ``p_corrected``
+    and ``p_contra_corrected`` are left empty: Holm runs across looks as local levels (a
+    hypothesis holds α / (number not yet rejected) and is judged against efficacy bounds spent
+    from it), so no corrected p exists; instead ``level`` and ``efficacy_p`` are the local
+    level the claim was judged at (the one it held when rejected) and the nominal p of its
+    bound at that look (rejected when p <= efficacy_p; or, once a level passed on raised the
+    bounds, when the p of an earlier look crossed that look's bound), ``level_contra`` and
+    ``efficacy_p_contra`` its opposite's (empty where that direction had already stopped for
+    futility). A hypothesis decided at a look that some of its spaces do not reach in `df` is
+    a one-line ValueError (the sweep is not trained that far)."""
+    from .plan import COLUMNS
+
+    design = plan.sequential if design is None else design
+    n = plan.n_per_space if n is None else n
+    if design is None or n is None:
+        raise ValueError(f"sequential: plan {plan.name!r} has no `sequential:` section with an "
+                         "n_per_space; give a design and n, or judge it by analysis.verdicts")
+    placed(design, n)
+    per_look = look_verdicts(df, plan, design, n)
+    judged = _judged(per_look, plan, design, n)
+    found = decisions(judged.rows, complete=True)
+    at = {(r["id"], r["look"], r["direction"]): r for r in judged.rows}
+    out = []
+    for h in plan.hypotheses:
+        d = found[h.id]
+        _covered(df, h, d)
+        claim, contra = (_judged_against(at.get((h.id, d.look, side)), design, d.look)
+                         for side in ("claim", "contra"))
+        out.append({**per_look[d.look - 1].loc[h.id].to_dict(), "id": h.id,
+                    "p_corrected": math.nan, "p_contra_corrected": math.nan,
+                    "verdict": d.verdict(h.kind), "look": d.look, "n_look": d.n,
+                    "stop": d.stop, "level": claim[0], "efficacy_p": claim[1],
+                    "level_contra": contra[0], "efficacy_p_contra": contra[1]})
+    return pd.DataFrame(out, columns=[*COLUMNS, *SEQUENTIAL_COLUMNS])
+
+
+def _judged_against(row: Mapping[str, object] | None, design: Design, look: int
+                    ) -> tuple[float, float]:
+    """The local level and the efficacy bound (nominal p) at `look` that one direction's `row`
+    (`sequential_holm`'s, at that look) was judged against: the level it held when rejected,
+    else the level in force after the look's rejections; NaN for no row (that direction had
+    stopped for futility at an earlier look)."""
+    if row is None:
+        return math.nan, math.nan
+    if row["decision"] != "rejected":
+        return float(row["level"]), float(row["efficacy_p"])
+    level = float(row["rejected_at"])
+    return level, design_bounds(design, level)[0].nominal_p[look - 1]
 
 
 def models_trained(plan, design: Design, n: int, decided: Mapping[str, int | None]

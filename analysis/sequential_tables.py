@@ -17,8 +17,16 @@ from typing import Any
 import pandas as pd
 
 from .docblocks import read_csv, space_name, table
-from .plan import Plan, claimed, find_plan, load_plan
-from .sequential import Design, first_models, judge, models_trained, parse_design, simulate
+from .plan import Plan, find_plan, load_plan
+from .sequential import (
+    Design,
+    decisions,
+    first_models,
+    judge,
+    models_trained,
+    parse_design,
+    simulate,
+)
 from .study import StudyConfig, load_study, study_names
 
 REPLAY, SAVED, SIMULATION = "replay.csv", "models.csv", "simulation.csv"
@@ -73,13 +81,14 @@ def saved_frame(frame: pd.DataFrame, trained: Mapping[str, int], n: int,
 
 def files(study: StudyConfig, frame: pd.DataFrame) -> dict[str, str]:
     """The study's sequential CSVs, by file name: the plan judged look by look on `frame`
-    (the models export), the models each space would have needed and their machine time
+    (the models export; `judge`'s rows in the replay's columns, without ``rejected_at``, which
+    `sequential_verdicts` reads), the models each space would have needed and their machine time
     (`saved_frame`), and the design's error rates by resampling each pool space's errors (null,
     and `shift`ed for the power)."""
     q = study.sequential
     plan, design, n = resolved(study)
     verdict = judge(frame, plan, design, n)
-    replay = pd.DataFrame(list(verdict.rows))
+    replay = pd.DataFrame(list(verdict.rows)).drop(columns="rejected_at")
     trained = models_trained(plan, design, n, verdict.decided)
     saved = saved_frame(frame, trained, n, study.order)
     rows = []
@@ -180,22 +189,16 @@ def load(results: Path) -> dict[str, Inputs | NotRun]:
 
 
 def verdict_block(inp: Inputs) -> str:
-    """Per hypothesis: the fixed-n verdict, the sequential one and the look that decided it."""
+    """Per hypothesis: the fixed-n verdict, the sequential one and the look that decided it
+    (the replay's rows read by `analysis.sequential.decisions`, as `sequential_verdicts` reads
+    them)."""
     n = int(inp.saved["fixed"].max())
+    found = decisions(inp.replay.to_dict("records"), complete=True)
     rows = []
     for f in inp.fixed.itertuples():
-        mine = inp.replay[inp.replay["id"] == f.id]
-        hit = mine[mine["decision"] == "rejected"]
-        if len(hit):
-            first = hit.sort_values("look").iloc[0]
-            verdict = ("contradicted" if first["direction"] == "contra" else
-                       claimed(f.kind))
-            look = first
-        else:
-            verdict = "not resolved"
-            look = mine.sort_values("look").iloc[-1]
-        rows.append([str(f.id), str(f.verdict), verdict,
-                     f"{int(look['look'])} ({int(look['n'])} models)"])
+        d = found[str(f.id)]
+        rows.append([str(f.id), str(f.verdict), d.verdict(str(f.kind)),
+                     f"{d.look} ({d.n} models)"])
     return table(["hypothesis", f"fixed n ({n} models)", "sequential", "decided at look"], rows)
 
 

@@ -1,7 +1,8 @@
 """The tables a study's config asks for (`dse-study NAME verdicts|tables|power`), each returned as
 the text of its committed file so that `dse-study` writes or checks them byte for byte.
 
-- `verdict_table`: the plan's verdicts on the study's models export (`analysis.verdicts`).
+- `verdict_table`: the plan's verdicts on the study's models export (`analysis.verdicts`; a
+  plan with a ``sequential:`` section: `analysis.sequential.sequential_verdicts`).
 - `study_tables`: per space, the population summary, the comparisons of consecutive (and
   configured) pairs (KS and a bootstrap interval of the mean difference), the best model's
   parameter ranges ([DDS] fn. 4), e_fit ([DDS] §3.3), every model's fit with its interval of
@@ -35,7 +36,8 @@ from . import (
     width_trend,
 )
 from .docblocks import read_csv, table
-from .plan import find_plan
+from .plan import Plan, find_plan
+from .sequential import sequential_verdicts
 from .study import StudyConfig, load_study, study_names
 from .study_export import study_frame
 
@@ -79,10 +81,21 @@ def _exporter(study: StudyConfig) -> str:
     return study.name
 
 
+def study_verdicts(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The verdicts a study reports on its models `frame`: for a plan with a ``sequential:``
+    section, those its design reached at the plan's n_per_space on the models its looks used
+    (`analysis.sequential.sequential_verdicts`: `analysis.verdicts`' columns, the look's, and
+    the local levels and bounds instead of Holm-corrected p); the fixed-n `analysis.verdicts`
+    otherwise."""
+    if plan.sequential is None:
+        return verdicts(frame, plan)
+    return sequential_verdicts(frame, plan, plan.sequential, plan.n_per_space)
+
+
 def verdict_table(study: StudyConfig, results: Path) -> str:
-    """``verdicts``: the plan's verdicts on the models export (``%.4g``)."""
+    """``verdicts``: the plan's verdicts on the models export (`study_verdicts`, ``%.4g``)."""
     plan = load_plan(find_plan(study.plan))
-    return _csv(verdicts(models_frame(study, results), plan))
+    return _csv(study_verdicts(models_frame(study, results), plan))
 
 
 # -- the study's tables -------------------------------------------------------------------------
