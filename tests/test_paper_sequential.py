@@ -1,9 +1,9 @@
 """The issue-25 plans judged look by look (issue 24's `sequential:` design on issue 25's plans,
 docs/ANALYSIS.md "Sequential plans"): each plan of conf/plan/{se,activation,domains,blocks,
-stages,flops}.yaml can be judged at every look on a sweep table of its populations, and a
+stages,flops,epochs}.yaml can be judged at every look on a sweep table of its populations, and a
 planted large effect stops its populations early; and the commands of
-conf/experiment/paper.yaml compose and make the populations their plans judge (nothing is
-trained).
+conf/experiment/paper.yaml, and conf/experiment/epochs.yaml's own, compose and make the
+populations their plans judge (nothing is trained).
 
 The sweep tables are real models: the first 48 RegNetX rows of the committed confirmatory study
 (results/confirmatory.csv, read as `dse-study` reads it, with specs) relabelled as every
@@ -28,7 +28,8 @@ from analysis.study import load_study
 from analysis.study_export import study_frame
 
 ROOT = Path(__file__).resolve().parents[1]
-PLANS = ("se", "activation", "domains", "blocks", "stages", "flops")
+PLANS = ("se", "activation", "domains", "blocks", "stages", "flops")  # one sweep, runs/paper
+SEQUENTIAL = (*PLANS, "epochs")  # epochs: its own sweep (proxy_long), conf/experiment/epochs.yaml
 
 # Per plan: the errors multiplied to plant a large effect, the hypotheses it settles, and the
 # populations no other hypothesis needs once they are settled (these must stop training).
@@ -43,11 +44,17 @@ PLANTED = {
     "flops": ({"anynetx_e[800MF]": 3.0, "anynetx_a[800MF]": 9.0},
               {"order_high_flops", "e_better_a_high_flops"},
               {"anynetx_e[800MF]", "anynetx_a[800MF]"}),
+    "epochs": ({"anynetx_e": 3.0, "anynetx_a": 9.0},
+               {"order_more_epochs", "e_better_a_more_epochs"},
+               {"regnetx", "anynetx_e", "anynetx_a"}),
 }
 
 # A Hydra grid is a product: the populations a plan's command also makes, which no plan judges
 # (the sequential sweeper launches none of their jobs: analysis.sweeper).
 EXTRA = {
+    "activation": {"regnetx_dw[800MF]", "regnetx_dw[silu, 800MF]"},
+    "blocks": {"anynetx_e", "anynetx_a", "anynetx_e[R]", "anynetx_a[R]", "anynetx_e[VR]",
+               "anynetx_a[VR]"},
     "stages": {"anynetx_e", "anynetx_a", "anynetx_e[3 stages]", "anynetx_a[3 stages]"},
     "flops": {"anynetx_e", "anynetx_a"},
 }
@@ -63,9 +70,10 @@ def _needs_fit(plan: Plan) -> bool:
 
 @pytest.fixture(scope="module")
 def regnetx() -> pd.DataFrame:
-    """The first 48 RegNetX models of the confirmatory study by sample index, renumbered 0-47."""
+    """The first 64 RegNetX models of the confirmatory study by sample index, renumbered 0-63
+    (a plan's table takes the first n_per_space of them: 48, or epochs' 64)."""
     df = study_frame(ROOT / "results" / "confirmatory.csv", load_study("paper").data)
-    rows = df[df["design_space"] == "regnetx"].sort_values("index").head(48)
+    rows = df[df["design_space"] == "regnetx"].sort_values("index").head(64)
     return rows.assign(index=range(len(rows))).reset_index(drop=True)
 
 
@@ -83,8 +91,10 @@ def _keyed(rows) -> list[tuple]:
 
 def _sweep_table(name: str, plan: Plan, rows: pd.DataFrame) -> pd.DataFrame:
     """The plan's populations, each the RegNetX `rows` relabelled, its errors scaled by the
-    planted factor and its columns by the study's power.scale; g = 1 for the g = 1 spaces."""
+    planted factor and its columns by the study's power.scale; g = 1 for the g = 1 spaces.
+    Each population has the plan's n_per_space models."""
     study = load_study(name)
+    rows = rows[rows["index"] < plan.n_per_space]
     pilots = {space: rows.assign(design_space=space) for space in plan_spaces(plan)}
     pilots = scaled_pilots(plan, pilots, study.power.scale if study.power else None)
     factors, _, _ = PLANTED[name]
@@ -98,14 +108,16 @@ def _sweep_table(name: str, plan: Plan, rows: pd.DataFrame) -> pd.DataFrame:
 
 def test_every_paper_plan_has_the_replays_sequential_design():
     design = load_study("sequential").sequential.design
-    for name in PLANS:
+    for name in SEQUENTIAL:
         plan = _plan(name)
         assert plan.sequential == design, name
-        assert plan.n_per_space == 48
-        assert plan.sequential.sizes(plan.n_per_space) == (12, 24, 36, 48)
+        # epochs shares no population with the paper sweep; its n is its own power's
+        n, sizes = (64, (16, 32, 48, 64)) if name == "epochs" else (48, (12, 24, 36, 48))
+        assert plan.n_per_space == n
+        assert plan.sequential.sizes(plan.n_per_space) == sizes
 
 
-@pytest.mark.parametrize("name", PLANS)
+@pytest.mark.parametrize("name", SEQUENTIAL)
 def test_a_paper_plan_is_judged_at_every_look_and_a_planted_effect_stops_early(name, request):
     plan = _plan(name)
     rows = request.getfixturevalue("regnetx_fitted" if _needs_fit(plan) else "regnetx")
@@ -119,7 +131,7 @@ def test_a_paper_plan_is_judged_at_every_look_and_a_planted_effect_stops_early(n
     assert final.needed == frozenset()
     # look k judges the first n_k models of each population; judged again later, its rows
     # and decisions stay as they were
-    assert {(r["look"], r["n"]) for r in final.rows} <= {(1, 12), (2, 24), (3, 36), (4, 48)}
+    assert {(r["look"], r["n"]) for r in final.rows} <= set(enumerate(design.sizes(n), 1))
     for k, j in enumerate(looks, start=1):
         assert _keyed(j.rows) == _keyed(r for r in final.rows if r["look"] <= k)
         for hid, look in j.decided.items():
@@ -167,7 +179,17 @@ def test_one_sequential_command_per_plan_covers_the_paper_sweep():
     assert judged == set(load_study("paper").order)
 
 
-@pytest.mark.parametrize("name", PLANS)
+# epochs' command is its experiment alone (the sweeper and plan are in it); its folder and its
+# first sample index (indices 0-23 are the proxy_long pilot of results/instrument/)
+OWN = {"epochs": (["+experiment=epochs"], "runs/epochs", 24)}
+
+
+def _command(name: str) -> tuple[list[str], str, int]:
+    """A plan's command tokens, its sweep folder and its first sample index."""
+    return OWN.get(name) or (_commands()[name], "runs/paper", 0)
+
+
+@pytest.mark.parametrize("name", SEQUENTIAL)
 def test_a_plans_command_composes_and_makes_its_populations(name):
     """What the sequential sweeper does before its first wave (`analysis.sweeper`): the grid
     of hydra.sweeper.params and the command's task overrides, each job labelled by its
@@ -177,7 +199,7 @@ def test_a_plans_command_composes_and_makes_its_populations(name):
 
     from analysis.sweeper import INDEX_KEY, expand, job_labels, value_of
 
-    tokens = _commands()[name]
+    tokens, folder, first = _command(name)
     parser = OverridesParser.create()
     fixed = [t for t, o in zip(tokens, parser.parse_overrides(tokens), strict=True)
              if not o.is_sweep_override()]
@@ -188,7 +210,7 @@ def test_a_plans_command_composes_and_makes_its_populations(name):
     with initialize_config_dir(config_dir=str(conf.path()), version_base=None):
         cfg = compose("config", fixed, return_hydra_config=True)
         assert cfg.hydra.sweeper._target_.endswith("SequentialSweeper")
-        assert cfg.sweep.dir == "runs/paper" and cfg.sweep.plan == name
+        assert cfg.sweep.dir == folder and cfg.sweep.plan == name
         params = OmegaConf.to_container(cfg.hydra.sweeper.params, resolve=True)
         task = [t for t in tokens if not t.startswith("hydra")]
         jobs = expand(parser.parse_overrides([f"{k}={v}" for k, v in params.items()] + task))
@@ -196,5 +218,18 @@ def test_a_plans_command_composes_and_makes_its_populations(name):
     plan = _plan(name)
     assert set(labels) == set(plan_spaces(plan)) | EXTRA.get(name, set())
     indices = sorted({int(value_of(job, INDEX_KEY)) for job in jobs})
-    assert indices == list(range(plan.n_per_space))
+    assert indices == list(range(first, first + plan.n_per_space))
     assert all(labels.count(label) == plan.n_per_space for label in set(labels))
+
+
+def test_the_epochs_sweep_judges_none_of_its_pilots_models():
+    """conf/plan/epochs.yaml's power reads the proxy_long runs of results/instrument/
+    small_geometry.csv (conf/study/epochs.yaml); the sweep's sample indices start after theirs,
+    under the regime and seed the power reads."""
+    study = load_study("epochs")
+    runs = pd.read_csv(ROOT / "results" / study.power.pilot[0])
+    pilot = runs[(runs["regime_name"] == study.power.regime)
+                 & (runs["train_seed"] == study.power.seed)]
+    assert study.power.regime == "proxy_long"
+    assert pilot.groupby("design_space").size().loc[list(study.order)].tolist() == [24, 24, 24]
+    assert pilot["index"].max() < OWN["epochs"][2]
