@@ -34,6 +34,7 @@ def compose_plain(config_name: str, overrides: Sequence[str], folder: Path | Non
     output folders, no logging setup, no global state left behind), resolved to plain
     containers. A bad override or value is a one-line `check.ConfigError`, a ValueError
     (`check.error_line` for a key typed in `conf.schema`)."""
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
@@ -46,6 +47,18 @@ def compose_plain(config_name: str, overrides: Sequence[str], folder: Path | Non
     except (HydraException, OmegaConfBaseException) as exc:
         raise check.ConfigError(check.error_line(exc) or unparsable_key(overrides)
                                 + " ".join(str(exc).split())) from None
+    except yaml.YAMLError as exc:  # a config file that is not YAML at all
+        raise check.ConfigError(yaml_error_line(exc)) from None
+
+
+def yaml_error_line(exc: Exception) -> str:
+    """One line for a file PyYAML cannot parse: the file, the line and column, the problem."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    if mark is None:
+        return f"config: not valid YAML ({problem})"
+    return (f"{mark.name}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: "
+            f"{problem}; fix the file")
 
 
 def unparsable_key(overrides: Sequence[str]) -> str:

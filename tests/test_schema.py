@@ -173,3 +173,13 @@ def test_help_lists_every_key_with_its_default_and_doc():
     assert "  sweep.dir      sweeps/default         the sweep's folder" in describe(AnalyzeConfig)
     lines = describe(AnalyzeConfig).splitlines()
     assert len(lines) == len(_names(AnalyzeConfig))  # sweep holds only dir
+
+
+def test_a_config_file_that_is_not_yaml_is_one_line(tmp_path):
+    (tmp_path / "broken.yaml").write_text("plan: se\nverdicts: [unclosed\n")
+    with pytest.raises(ValueError) as exc:
+        conf.compose_plain("broken", [], folder=tmp_path)
+    line = str(exc.value)
+    assert "\n" not in line
+    assert line.startswith(f"{tmp_path / 'broken.yaml'}: not valid YAML at line 3, column 1: ")
+    assert line.endswith("; fix the file")
