@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import reference_screen as rs
 from .docblocks import read_csv, space_name, table
+from .sequential_tables import core_hours
 
 SCREEN = "fashion/screen.csv"
 # Stage 1's candidates in cost order, and its runs per candidate (docs/REGIME.md, "Stage 1").
@@ -110,16 +111,11 @@ def _num(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if np.isfinite(x) else "–"
 
 
-def _core_hours(runs: pd.DataFrame) -> float:
-    """The runs' machine time: the sum of their own wall seconds (one core each), in hours."""
-    return float(pd.to_numeric(runs["wall_seconds"], errors="coerce").sum()) / 3600
-
-
 def _cost(candidate: str, runs: pd.DataFrame) -> str:
     """The candidate's machine time: the sum of its runs' own wall seconds (one core each), and
     the median run."""
     wall = pd.to_numeric(runs["wall_seconds"], errors="coerce")
-    return (f"`{candidate}` cost: {len(runs)} runs, {_core_hours(runs):.2f} core-hours (the sum "
+    return (f"`{candidate}` cost: {len(runs)} runs, {core_hours(runs):.2f} core-hours (the sum "
             f"of the runs' own wall times), median {wall.median():.1f} s per run.")
 
 
@@ -248,7 +244,7 @@ def stage_two(inp: Inputs) -> str:
     lead = (f"`{ref.name}` is the reference, k = {ref.k} seeds per model"
             + ("" if ref.passed else " (it missed stage 1's target; k is the most the rule "
                "allows)") + f": {len(runs)} runs, median {seconds:.1f} s per run, so about "
-            f"{ref.k * seconds:.0f} s per model; {_core_hours(runs):.2f} core-hours in all (the "
+            f"{ref.k * seconds:.0f} s per model; {core_hours(runs):.2f} core-hours in all (the "
             "sum of the runs' own wall times).")
     misses = table_[table_["space"].isin(rs.REFEREED) & ~table_["reproduces"]]
     verdict = ("**Reproduces itself** in every refereed space (reliability of the "
