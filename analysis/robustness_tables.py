@@ -46,7 +46,6 @@ from .study_export import study_frame
 
 STUDY = "robustness"  # conf/study/robustness.yaml
 NOT_RUN = "not run yet"
-NOT_PLANNED = "not planned"
 
 
 # -- where a reference stands ---------------------------------------------------------------------
@@ -170,7 +169,7 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
     """A dataset's verdict of one claim: the row of its study's verdicts CSV; "not run yet"
     while the CSV (or, for a study of `cfg.placeholders`, its config) does not exist."""
     if cell is None:
-        return Judged(None, NOT_PLANNED)
+        return Judged(None, "not planned")
     study = studies.get(cell.study)
     if study is None:
         if cell.study in cfg.placeholders:
@@ -261,11 +260,11 @@ def load(results: Path) -> Inputs:
     return Inputs(cfg, tuple(cells), states, models, _missing(cfg, studies, results))
 
 
-def _row_reading(cfg: Robustness, cells: tuple[Judged, ...]) -> str:
+def _row_reading(cfg: Robustness, row: Row, cells: tuple[Judged, ...]) -> str:
     titles = [*cfg.datasets.values(), *(r.title for r in cfg.references.values())]
     by = dict(zip(titles, (c.verdict for c in cells), strict=True))
     n = len(cfg.datasets)
-    unplanned = [t for t, c in zip(titles[:n], cells, strict=False) if c.text == NOT_PLANNED]
+    unplanned = [title for key, title in cfg.datasets.items() if row.cells[key] is None]
     return str(reading({t: by[t] for t in titles[:n]}, {t: by[t] for t in titles[n:]},
                        unplanned))
 
@@ -289,7 +288,7 @@ def robustness_block(inp: Inputs) -> str:
     cfg = inp.config
     rows, readings = [], []
     for row, cells in zip(cfg.rows, inp.cells, strict=True):
-        r = _row_reading(cfg, cells)
+        r = _row_reading(cfg, row, cells)
         readings.append(r.startswith("**robust**"))
         rows.append([f"`{row.id}`", f"{row.text} ({row.source})", *(c.text for c in cells), r])
     head = ["claim", "the paper says", *cfg.datasets.values(),

@@ -212,6 +212,14 @@ def parse_design(data: Mapping | None, n: int | None, where: str = "sequential")
     """The `sequential:` section of a plan as a `Design`; ValueError naming the field unless its
     looks are increasing fractions ending at 1 that give >= 2 new models per space each at the
     plan's `n_per_space`, its spending function is known and its futility rule allowed."""
+    design = design_of(data, where)
+    if n is None:
+        raise ValueError(f"{where}: needs the plan's n_per_space to place its looks")
+    return placed(design, n, f"{where}.looks")
+
+
+def design_of(data: Mapping | None, where: str = "sequential") -> Design:
+    """`parse_design` before its looks are placed on an n (`placed`): every field checked."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where}: {data!r} is not allowed; use a mapping with keys looks, "
                          "spending, futility, power")
@@ -231,10 +239,7 @@ def parse_design(data: Mapping | None, n: int | None, where: str = "sequential")
     power = data.get("power", 0.8)
     if isinstance(power, bool) or not isinstance(power, (int, float)) or not 0 < power < 1:
         raise ValueError(f"{where}.power: {power!r} is not allowed; use a number in (0, 1)")
-    design = Design(looks, spending, futility, float(power))
-    if n is None:
-        raise ValueError(f"{where}: needs the plan's n_per_space to place its looks")
-    return placed(design, n, f"{where}.looks")
+    return Design(looks, spending, futility, float(power))
 
 
 def placed(design: Design, n: int, where: str = "sequential.looks") -> Design:

@@ -3,13 +3,13 @@ section (conf/study/sequential.yaml replays the confirmatory study, sequential_f
 Fashion-MNIST one). Each replay's CSVs (`outputs`, written by ``dse-study NAME sequential``
 into its ``sequential.folder``) and its generated blocks of docs/ANALYSIS.md ("Sequential
 plans"), named ``<sequential.blocks>-verdicts``, ``-replay``, ``-saved`` and ``-simulation``,
-that read them back (`load`, `BLOCKS`). A replay whose files do not exist yet renders, in each of
+that read them back (`load`, `blocks`). A replay whose files do not exist yet renders, in each of
 its blocks, one line that says what to run."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from .sequential import (
     first_models,
     judge,
     models_trained,
-    parse_design,
+    placed,
     simulate,
 )
 from .study import StudyConfig, load_study, study_names
@@ -52,7 +52,7 @@ def resolved(study: StudyConfig) -> tuple[Plan, Design, int]:
                          f"has no n_per_space yet; set it in conf/plan/{study.plan}.yaml or give "
                          "sequential.n")
     n = plan.n_per_space
-    return plan, parse_design(q.spec, n, "sequential.design"), n
+    return plan, placed(q.design, n, "sequential.design.looks"), n
 
 
 def core_hours(models: pd.DataFrame) -> float:
@@ -174,10 +174,8 @@ def distinct(studies: Sequence[StudyConfig]) -> None:
             seen[value] = s.name
 
 
-@functools.cache
 def replays() -> tuple[StudyConfig, ...]:
-    """The studies of conf/study/ with a ``sequential:`` section, by name, checked `distinct`.
-    Memoized: the configs are read once per process."""
+    """The studies of conf/study/ with a ``sequential:`` section, by name, checked `distinct`."""
     found = tuple(s for s in (load_study(n) for n in study_names()) if s.sequential is not None)
     distinct(found)
     return found
@@ -272,22 +270,9 @@ def _render(kind: str, prefix: str, loaded: Mapping[str, Inputs | NotRun]) -> st
     return KINDS[kind](inp)
 
 
-class _Blocks(Mapping[str, Callable[[Mapping[str, Inputs | NotRun]], str]]):
-    """Every replay's blocks by name (`block_names`), each a function of `load`'s output;
-    the replays are read from conf/study/ when the mapping is first read (`replays`)."""
-
-    def _all(self) -> dict[str, Callable[[Mapping[str, Inputs | NotRun]], str]]:
-        return {name: functools.partial(_render, kind, s.sequential.blocks)
-                for s in replays() for kind, name in block_names(s).items()}
-
-    def __getitem__(self, name: str) -> Callable[[Mapping[str, Inputs | NotRun]], str]:
-        return self._all()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
-BLOCKS: Mapping[str, Callable[[Mapping[str, Inputs | NotRun]], str]] = _Blocks()
+def blocks() -> dict[str, Callable[[Mapping[str, Inputs | NotRun]], str]]:
+    """Every replay's blocks by name (`block_names`), each a function of `load`'s output. A
+    function, not a constant: the replays, and so the names, are read from conf/study/ when
+    the page is rendered (`analysis.study_cli.TableSet`), not when this module is imported."""
+    return {name: functools.partial(_render, kind, s.sequential.blocks)
+            for s in replays() for kind, name in block_names(s).items()}

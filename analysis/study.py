@@ -100,7 +100,7 @@ class Sequential:
     generated blocks are named `blocks`-verdicts, -replay, -saved and -simulation
     (`analysis.sequential_tables`); `fixed` is the study whose verdicts CSV holds the fixed-n
     verdicts it is read against. `n` None: the plan's n_per_space, read when the replay runs
-    (`spec`, the design as written, is placed on it then)."""
+    (the design's looks are placed on it then, `analysis.sequential.placed`)."""
 
     design: Any  # analysis.sequential.Design
     n: int | None
@@ -112,7 +112,6 @@ class Sequential:
     fixed: str
     folder: str = "sequential"
     blocks: str = "sequential"
-    spec: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -307,13 +306,8 @@ def _power_scale(scale: Mapping[str, Any]) -> dict[str, dict[str, float]] | None
     return out or None
 
 
-# A design whose n is the plan's is checked, until that n exists, with its looks placed on this
-# many models (every other field is checked as written).
-_SOME_N = 10**6
-
-
 def _sequential(value: Any, order: Sequence[str]) -> Sequential:
-    from .sequential import parse_design
+    from .sequential import design_of, placed
 
     q = _mapping("sequential", value, _SEQUENTIAL_KEYS)
     n = None if q.get("n") is None else _number("sequential.n", q["n"], 2, 10**6, integer=True)
@@ -322,8 +316,8 @@ def _sequential(value: Any, order: Sequence[str]) -> Sequential:
     if not _BLOCK.fullmatch(blocks):
         raise _bad("sequential.blocks", blocks, "give a block-name prefix of letters, digits, "
                    "'_' and '-' (e.g. sequential-fashion)")
-    spec = q.get("design")
-    return Sequential(design=parse_design(spec, _SOME_N if n is None else n, "sequential.design"),
+    design = design_of(q.get("design"), "sequential.design")
+    return Sequential(design=design if n is None else placed(design, n, "sequential.design.looks"),
                       n=n,
                       reps=_number("sequential.reps", q.get("reps"), 1, 10**7, integer=True),
                       seed=_number("sequential.seed", q.get("seed", 0), 0, 2**63 - 1,
@@ -335,8 +329,7 @@ def _sequential(value: Any, order: Sequence[str]) -> Sequential:
                                   for i, s in enumerate(pools)),
                       folder=_file("sequential.folder", q.get("folder", "sequential"),
                                    optional=False),
-                      blocks=blocks, fixed=_text("sequential.fixed", q.get("fixed")),
-                      spec=dict(spec))
+                      blocks=blocks, fixed=_text("sequential.fixed", q.get("fixed")))
 
 
 def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:

@@ -41,8 +41,8 @@ class TableSet:
 
 class _TableSets(Mapping[str, TableSet]):
     """The table sets by name, each from its module ``analysis.<module>`` (its `load` and
-    `BLOCKS`) and its page. A set's module is imported when the set is looked up: naming one
-    (``in``, the names) imports none."""
+    `BLOCKS`, or `blocks()` where the names come from configs) and its page. A set's module is
+    imported when the set is looked up: naming one (``in``, the names) imports none."""
 
     def __init__(self, sources: Mapping[str, tuple[str, str]]) -> None:
         self._sources = dict(sources)  # name -> (module, page)
@@ -50,7 +50,9 @@ class _TableSets(Mapping[str, TableSet]):
     def __getitem__(self, name: str) -> TableSet:
         module, doc = self._sources[name]
         tables = import_module(f"{__package__}.{module}")
-        return TableSet(tables.load, tables.BLOCKS, doc)
+        # a set whose block names come from configs gives them by a function, `blocks()`
+        found = tables.blocks() if hasattr(tables, "blocks") else tables.BLOCKS
+        return TableSet(tables.load, found, doc)
 
     def __contains__(self, name: object) -> bool:
         return name in self._sources

@@ -106,7 +106,7 @@ def _plan(config: DictConfig):
     return plan, plan.sequential
 
 
-def decisions(path: Path, plan: str, rows: Sequence[dict[str, Any]]) -> str:
+def decisions_text(path: Path, plan: str, rows: Sequence[dict[str, Any]]) -> str:
     """The text of ``sequential.csv`` with `plan`'s decisions replaced by `rows`: one file per
     sweep folder, a ``plan`` column keeping apart the plans that share the folder (issue 25's
     six plans share runs/paper and its shared arms). Rows of other plans are kept as read."""
@@ -168,7 +168,7 @@ def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[s
         except ValueError as e:
             _fail(f"sweep.plan: cannot judge look {k + 1}: {str(e).splitlines()[0]}")
         write_text_atomic(sweep_dir / DECISIONS_NAME,
-                          decisions(sweep_dir / DECISIONS_NAME, plan.name, verdict.rows))
+                          decisions_text(sweep_dir / DECISIONS_NAME, plan.name, verdict.rows))
         needed = verdict.needed
         open_ = sum(look is None for look in verdict.decided.values())
         still = (f"still training {', '.join(sorted(needed))}" if needed

@@ -75,7 +75,7 @@ def test_two_replay_configs_write_their_own_folders_and_blocks():
         "sequential-verdicts", "sequential-replay", "sequential-saved", "sequential-simulation"]
     assert st.block_names(fashion)["saved"] == "sequential-fashion-saved"
     assert {*st.block_names(confirmatory).values(), *st.block_names(fashion).values()} <= set(
-        st.BLOCKS)
+        st.blocks())
     clash = dataclasses.replace(fashion, sequential=dataclasses.replace(
         fashion.sequential, folder="sequential"))
     with pytest.raises(ValueError, match=r"^sequential.folder: 'sequential' of study "
@@ -92,9 +92,10 @@ def test_a_replay_not_run_yet_says_what_to_run(tmp_path):
         "does not exist; once it does, `dse-study sequential_fashion sequential`, then "
         "`dse-study sequential_fashion docs`.")
     loaded = st.load(tmp_path)  # every replay: here none has run
-    assert st.BLOCKS["sequential-fashion-verdicts"](loaded) == missing.text
-    assert st.BLOCKS["sequential-fashion-saved"](loaded) == "Not run yet."
-    assert st.BLOCKS["sequential-saved"](loaded) == "Not run yet."
+    blocks = st.blocks()
+    assert blocks["sequential-fashion-verdicts"](loaded) == missing.text
+    assert blocks["sequential-fashion-saved"](loaded) == "Not run yet."
+    assert blocks["sequential-saved"](loaded) == "Not run yet."
     (tmp_path / "fashion").mkdir()
     _frame().to_csv(tmp_path / "fashion" / "study.csv", index=False)
     assert st.read(fashion, tmp_path) == st.NotRun(

@@ -156,14 +156,14 @@ def test_a_plan_population_no_job_makes_is_one_line_and_trains_nothing(tmp_path)
 
 def test_plans_sharing_a_folder_keep_their_own_decisions(tmp_path):
     """issue 25's six plans share runs/paper: each rewrites only its own rows."""
-    from analysis.sweeper import decisions
+    from analysis.sweeper import decisions_text
 
     path = tmp_path / "sequential.csv"
-    path.write_text(decisions(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
+    path.write_text(decisions_text(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
                                             "decision": "continue"}]))
-    path.write_text(decisions(path, "blocks", [{"look": 1, "id": "x_best_block", "p": 0.2,
+    path.write_text(decisions_text(path, "blocks", [{"look": 1, "id": "x_best_block", "p": 0.2,
                                                 "decision": "continue"}]))
-    path.write_text(decisions(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
+    path.write_text(decisions_text(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
                                             "decision": "continue"},
                                            {"look": 2, "id": "y_better_x", "p": 1e-4,
                                             "decision": "rejected"}]))
@@ -174,7 +174,7 @@ def test_plans_sharing_a_folder_keep_their_own_decisions(tmp_path):
     # a file of the older format (no plan column) is replaced, not mixed in
     path.write_text("look,id,p,decision\n1,old,0.3,continue\n")
     assert pd.read_csv(path).pipe(lambda d: "plan" not in d.columns)
-    path.write_text(decisions(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
+    path.write_text(decisions_text(path, "se", [{"look": 1, "id": "y_better_x", "p": 0.5,
                                             "decision": "continue"}]))
     assert pd.read_csv(path)["plan"].tolist() == ["se"]
 
