@@ -277,9 +277,9 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
     again, at every look so far, with the bounds of their new level. With non-binding futility,
     a hypothesis whose Z falls below its futility bound at an interim look stops (it keeps its
     share of α). `pvalues[id][k]` is the one-sided p-value at look k (as many looks as are
-    done). One row per (look, hypothesis): its p, the local level in force after the look's
-    rejections and its bounds, the decision, and, for one rejected at this look, the level it
-    held when it was rejected (`rejected_at`; NaN otherwise)."""
+    done). One row per (look, hypothesis): its p, the local level and the bounds it was judged
+    against (for one rejected at this look, the level it held when rejected; else the level in
+    force after the look's rejections) and the decision."""
     ids = list(pvalues)
     done = {h: len(p) for h, p in pvalues.items()}
     n_looks = min(done.values()) if done else 0
@@ -305,11 +305,12 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
                 rejected[h] = k
                 held[h] = level
         open_ = [h for h in ids if h not in rejected]
-        level = alpha / len(open_) if open_ else alpha
-        eff, fut = bounds(level)
+        after = alpha / len(open_) if open_ else alpha
         for h in ids:
             if rejected.get(h, k) < k or futile.get(h, k) < k:
                 continue  # decided at an earlier look
+            level = held.get(h, after)
+            eff, fut = bounds(level)
             if h in rejected:
                 state = "rejected"
             elif k < last and float(norm.isf(pvalues[h][k])) < fut[k]:
@@ -321,8 +322,7 @@ def sequential_holm(pvalues: Mapping[str, Sequence[float]], alpha: float, design
                          "p": float(pvalues[h][k]), "level": level,
                          "efficacy_p": eff.nominal_p[k],
                          "futility_p": float(norm.sf(fut[k])) if k < last else math.nan,
-                         "decision": state,
-                         "rejected_at": held[h] if state == "rejected" else math.nan})
+                         "decision": state})
     return rows
 
 
@@ -509,7 +509,7 @@ def sequential_verdicts(df: pd.DataFrame, plan, design: Design | None = None,
     for h in plan.hypotheses:
         d = found[h.id]
         _covered(df, h, d)
-        claim, contra = (_judged_against(at.get((h.id, d.look, side)), design, d.look)
+        claim, contra = (_judged_against(at.get((h.id, d.look, side)))
                          for side in ("claim", "contra"))
         out.append({**per_look[d.look - 1].loc[h.id].to_dict(), "id": h.id,
                     "p_corrected": math.nan, "p_contra_corrected": math.nan,
@@ -519,18 +519,13 @@ def sequential_verdicts(df: pd.DataFrame, plan, design: Design | None = None,
     return pd.DataFrame(out, columns=[*COLUMNS, *SEQUENTIAL_COLUMNS])
 
 
-def _judged_against(row: Mapping[str, object] | None, design: Design, look: int
-                    ) -> tuple[float, float]:
-    """The local level and the efficacy bound (nominal p) at `look` that one direction's `row`
-    (`sequential_holm`'s, at that look) was judged against: the level it held when rejected,
-    else the level in force after the look's rejections; NaN for no row (that direction had
-    stopped for futility at an earlier look)."""
+def _judged_against(row: Mapping[str, object] | None) -> tuple[float, float]:
+    """The local level and the efficacy bound (nominal p) that one direction's `row`
+    (`sequential_holm`'s, at the deciding look) was judged against; NaN for no row (that
+    direction had stopped for futility at an earlier look)."""
     if row is None:
         return math.nan, math.nan
-    if row["decision"] != "rejected":
-        return float(row["level"]), float(row["efficacy_p"])
-    level = float(row["rejected_at"])
-    return level, design_bounds(design, level)[0].nominal_p[look - 1]
+    return float(row["level"]), float(row["efficacy_p"])
 
 
 def models_trained(plan, design: Design, n: int, decided: Mapping[str, int | None]

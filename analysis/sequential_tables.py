@@ -81,14 +81,13 @@ def saved_frame(frame: pd.DataFrame, trained: Mapping[str, int], n: int,
 
 def files(study: StudyConfig, frame: pd.DataFrame) -> dict[str, str]:
     """The study's sequential CSVs, by file name: the plan judged look by look on `frame`
-    (the models export; `judge`'s rows in the replay's columns, without ``rejected_at``, which
-    `sequential_verdicts` reads), the models each space would have needed and their machine time
-    (`saved_frame`), and the design's error rates by resampling each pool space's errors (null,
-    and `shift`ed for the power)."""
+    (the models export; `judge`'s rows in the replay's columns), the models each space would
+    have needed and their machine time (`saved_frame`), and the design's error rates by
+    resampling each pool space's errors (null, and `shift`ed for the power)."""
     q = study.sequential
     plan, design, n = resolved(study)
     verdict = judge(frame, plan, design, n)
-    replay = pd.DataFrame(list(verdict.rows)).drop(columns="rejected_at")
+    replay = pd.DataFrame(list(verdict.rows))
     trained = models_trained(plan, design, n, verdict.decided)
     saved = saved_frame(frame, trained, n, study.order)
     rows = []
