@@ -58,6 +58,7 @@ _SOURCES = {
     "ks_test": "stats",
     "load_plan": "plan",
     "load_sweep": "sweep",
+    "median_effects": "power_analysis",
     "metric_frame": "trainability",
     "newest_sweep": "provenance",
     "normalized_edf": "edf",

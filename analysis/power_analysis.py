@@ -161,6 +161,43 @@ def resample_study(pilots: Mapping[str, pd.DataFrame], effects: Mapping[str, flo
     return pd.concat(parts, ignore_index=True)
 
 
+def median_effects(plan: Plan, pilots: Mapping[str, pd.DataFrame],
+                   medians: Mapping[str, tuple[str, float]]) -> dict[str, float]:
+    """The `effects` that put each space's median error where a stated reading of the claims
+    puts it: ``medians[s] = (r, f)`` makes s's median f times r's (after r's own effect,
+    so a chain C → D → E scales step by step); a space not named keeps its pilot's median
+    (factor 1). Medians are the plan's errors (`pilot_errors`: its metric, column, classes and
+    worst error) of each space's pilot rows; errors name ``medians.<space>``."""
+    for space, (ref, factor) in medians.items():
+        for name, where in ((space, f"medians.{space}"), (ref, f"medians.{space}.of")):
+            if name not in pilots:
+                raise ValueError(f"{where}: no pilot rows for {name!r}; name a space of the "
+                                 f"pilots ({', '.join(pilots)})")
+        if not (isinstance(factor, (int, float)) and 0 < factor and math.isfinite(factor)):
+            raise ValueError(f"medians.{space}.factor: {factor!r} is not allowed; use a "
+                             "factor > 0")
+
+    def pilot_median(space: str) -> float:
+        return float(np.median(pilot_errors(pilots[space], None, plan.metric, plan.column,
+                                            plan.num_classes, plan.worst)))
+
+    target: dict[str, float] = {}
+
+    def target_of(space: str, seen: tuple[str, ...] = ()) -> float:
+        if space in seen:
+            raise ValueError(f"medians.{space}: the chain {' -> '.join((*seen, space))} comes "
+                             "back to itself; end it at a space not named in medians")
+        if space not in target:
+            if space in medians:
+                ref, factor = medians[space]
+                target[space] = float(factor) * target_of(ref, (*seen, space))
+            else:
+                target[space] = pilot_median(space)
+        return target[space]
+
+    return {space: target_of(space) / pilot_median(space) for space in medians}
+
+
 def _fit_columns(plan: Plan, scale: Mapping[str, Mapping[str, float]]) -> dict[str, set]:
     """Per space: the fit columns (`plan.FIT_COLUMNS`) its hypotheses or its scale read."""
     out: dict[str, set] = {}

@@ -25,7 +25,7 @@ _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
 _POWER_KEYS = ("out", "pilot", "regime", "seed", "shift", "target", "family_size", "pilots",
-               "effects", "grid", "reps", "n_boot", "scale")
+               "effects", "medians", "grid", "reps", "n_boot", "scale")
 _BLOCK = re.compile(r"[A-Za-z0-9][\w-]*")  # a generated block's name (analysis.docblocks.MARKER)
 _SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools", "folder", "blocks",
                     "fixed")
@@ -73,8 +73,11 @@ class Power:
     `pilots` (each space of the study's plan -> the pilot space that stands in for it) it is the
     power of the whole plan instead (`analysis.plan_sample_size`; "Power of a plan"): each
     space's errors times its `effects` factor (1 where absent), `reps` replicates with `n_boot`
-    resamples at each n of `grid`, until every hypothesis reaches `target`; `scale` (space ->
-    column -> factor) multiplies columns of a space's pilot rows (`analysis.scaled_pilots`)."""
+    resamples at each n of `grid`, until every hypothesis reaches `target`; `medians` (space ->
+    (other space, factor)) states effects as medians instead, f times the other's
+    (`analysis.median_effects`); `scale` (space -> column -> factor) multiplies columns of a
+    space's pilot rows (`analysis.scaled_pilots`). Without `pilots`, `grid` is the models per
+    space the sample size walks (`analysis.power_analysis.DEFAULT_GRID` when empty)."""
 
     out: str
     pilot: tuple[str, ...]
@@ -85,6 +88,7 @@ class Power:
     family_size: int | None
     pilots: Mapping[str, str] | None = None
     effects: Mapping[str, float] | None = None
+    medians: Mapping[str, tuple[str, float]] | None = None
     grid: tuple[int, ...] = ()
     reps: int = 200
     n_boot: int = 1000
@@ -269,9 +273,14 @@ def _power(value: Any) -> Power:
                   seed=_number("power.seed", p.get("seed"), 0, 2**63 - 1, integer=True),
                   target=_number("power.target", p.get("target"), 1e-9, 1 - 1e-9))
     if p.get("pilots") is None:
+        for key in ("effects", "medians", "reps", "n_boot", "scale"):
+            if p.get(key) is not None:
+                raise _bad(f"power.{key}", p[key], "give it with power.pilots (the power of a "
+                           "plan); a pilot's sample size reads shift and family_size")
         return Power(**common, shift=_number("power.shift", p.get("shift"), 1e-9, 1),
                      family_size=_number("power.family_size", p.get("family_size"), 1, 10**6,
-                                         integer=True))
+                                         integer=True),
+                     grid=_grid(p.get("grid", ()), required=False))
     for key in ("shift", "family_size"):  # the plan states its effects and its family
         if p.get(key) is not None:
             raise _bad(f"power.{key}", p[key], "leave it out with power.pilots (a plan's power "
@@ -279,20 +288,42 @@ def _power(value: Any) -> Power:
     pilots = _mapping("power.pilots", p["pilots"], [str(k) for k in p["pilots"]]
                       if isinstance(p["pilots"], Mapping) else ())
     effects = _mapping("power.effects", p.get("effects", {}), list(pilots))
+    medians = {k: _median(k, v, pilots) for k, v in
+               _mapping("power.medians", p.get("medians", {}), list(pilots)).items()}
+    if effects and medians:
+        raise _bad("power.medians", p["medians"], "give effects or medians, not both")
     scale = _mapping("power.scale", p.get("scale", {}), list(pilots))
-    grid = p.get("grid")
-    if not isinstance(grid, Sequence) or isinstance(grid, str) or not grid:
-        raise _bad("power.grid", grid, "give a non-empty list of models per space")
     return Power(**common, shift=None, family_size=None,
                  pilots={k: _text(f"power.pilots.{k}", v) for k, v in pilots.items()},
                  effects={k: _number(f"power.effects.{k}", v, 1e-9, 10)
                           for k, v in effects.items()},
-                 grid=tuple(_number(f"power.grid[{i}]", n, 2, 10**6, integer=True)
-                            for i, n in enumerate(grid)),
+                 medians=medians or None,
+                 grid=_grid(p.get("grid"), required=True),
                  reps=_number("power.reps", p.get("reps", 200), 1, 10**6, integer=True),
                  n_boot=_number("power.n_boot", p.get("n_boot", 1000), 100, 10**6,
                                 integer=True),
                  scale=_power_scale(scale))
+
+
+def _grid(grid: Any, required: bool) -> tuple[int, ...]:
+    """``power.grid``: models per space, a non-empty list (or absent where not `required`)."""
+    if not required and (grid is None or (isinstance(grid, Sequence) and not grid
+                                          and not isinstance(grid, str))):
+        return ()
+    if not isinstance(grid, Sequence) or isinstance(grid, str) or not grid:
+        raise _bad("power.grid", grid, "give a non-empty list of models per space")
+    return tuple(_number(f"power.grid[{i}]", n, 2, 10**6, integer=True)
+                 for i, n in enumerate(grid))
+
+
+def _median(space: str, value: Any, pilots: Mapping[str, Any]) -> tuple[str, float]:
+    """``power.medians.<space>``: ``{of: <space of the pilots>, factor: <f>}``."""
+    m = _mapping(f"power.medians.{space}", value, ("of", "factor"))
+    of = _text(f"power.medians.{space}.of", m.get("of"))
+    if of not in pilots:
+        raise _bad(f"power.medians.{space}.of", of, "name a space of power.pilots ("
+                   + ", ".join(pilots) + ")")
+    return of, _number(f"power.medians.{space}.factor", m.get("factor"), 1e-9, 10)
 
 
 def _power_scale(scale: Mapping[str, Any]) -> dict[str, dict[str, float]] | None:

@@ -26,6 +26,7 @@ from . import (
     comparison_table,
     fit_models,
     load_plan,
+    median_effects,
     ok_rows,
     pilot_errors,
     plan_sample_size,
@@ -214,7 +215,8 @@ def power_table(study: StudyConfig, results: Path) -> str:
     rows = []
     for space in [s for s in study.order if s in set(pilot["design_space"])]:
         e = pilot_errors(pilot, space)
-        r = sample_size(e, shift=cfg.shift, target=cfg.target, family_size=cfg.family_size)
+        r = sample_size(e, shift=cfg.shift, target=cfg.target, family_size=cfg.family_size,
+                        **({"grid": cfg.grid} if cfg.grid else {}))
         rows.append({"regime": cfg.regime, "design_space": space, "pilot_n": e.size,
                      "shift": cfg.shift, "target": cfg.target, "family_size": cfg.family_size,
                      "n": r.n, **{f"power_{n}": p for n, p in r.powers.items()}})
@@ -235,6 +237,8 @@ def _plan_power_table(study: StudyConfig, pilot: pd.DataFrame) -> str:
                              "need >= 2")
         pilots[space] = rows
     plan = load_plan(find_plan(study.plan))
-    table = plan_sample_size(plan, pilots, cfg.effects or {}, cfg.grid, cfg.target,
+    effects = (cfg.effects or {}) if cfg.medians is None else \
+        median_effects(plan, pilots, cfg.medians)
+    table = plan_sample_size(plan, pilots, effects, cfg.grid, cfg.target,
                              reps=cfg.reps, seed=cfg.seed, n_boot=cfg.n_boot, scale=cfg.scale)
     return _csv(table.assign(target=cfg.target))

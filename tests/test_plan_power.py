@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.plan import parse_plan
-from analysis.power_analysis import plan_power, plan_sample_size, plan_spaces
+from analysis.power_analysis import (
+    median_effects,
+    plan_power,
+    plan_sample_size,
+    plan_spaces,
+    resample_study,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,3 +81,33 @@ def test_every_space_of_the_plan_needs_a_pilot(pilot):
         plan_power(plan, {"y": pilot}, {}, n=8, reps=1)
     with pytest.raises(ValueError, match="n: 1 is not allowed"):
         plan_power(plan, {"y": pilot, "x": pilot}, {}, n=1, reps=1)
+
+
+def test_median_effects_put_each_median_where_the_reading_states(pilot):
+    """A chain x -> y -> z: y's median 0.8 of x's, z's 0.8 of y's (after y's effect), on the
+    committed errors; a space named nowhere keeps its own median."""
+    rx = pilot[pilot["design_space"] == "regnetx"]
+    ae = pilot[pilot["design_space"] == "anynetx_e"]
+    plan = _plan(BETTER, dict(BETTER, id="z_better", a="z", b="y"))
+    pilots = {"x": rx, "y": ae, "z": rx}
+    effects = median_effects(plan, pilots, {"y": ("x", 0.8), "z": ("y", 0.8)})
+    med = {s: float(p["error"].median()) for s, p in pilots.items()}
+    assert med["x"] != med["y"]
+    assert set(effects) == {"y", "z"}
+    assert effects["y"] * med["y"] == pytest.approx(0.8 * med["x"])
+    assert effects["z"] * med["z"] == pytest.approx(0.64 * med["x"])
+    # the simulated study then carries those medians: y's errors 0.8 of x's at the median
+    scaled = resample_study(pilots, effects, 4000, np.random.default_rng(0))
+    by = scaled.groupby("design_space")["error"].median()
+    assert by["y"] / by["x"] == pytest.approx(0.8, rel=0.05)
+
+
+def test_median_effects_name_the_bad_field(pilot):
+    rx = pilot[pilot["design_space"] == "regnetx"]
+    plan = _plan(BETTER)
+    with pytest.raises(ValueError, match=r"medians\.y\.of: no pilot rows for 'w'"):
+        median_effects(plan, {"y": rx, "x": rx}, {"y": ("w", 0.8)})
+    with pytest.raises(ValueError, match=r"medians\.y: the chain y -> x -> y comes back"):
+        median_effects(plan, {"y": rx, "x": rx}, {"y": ("x", 0.8), "x": ("y", 1.0)})
+    with pytest.raises(ValueError, match=r"medians\.y\.factor: -1"):
+        median_effects(plan, {"y": rx, "x": rx}, {"y": ("x", -1)})

@@ -63,6 +63,21 @@ def test_the_ablation_verdicts_and_the_pilot_power_regenerate_byte_for_byte():
     _assert_committed(_regenerated("confirmatory", "power"))
 
 
+def test_a_pilot_sample_size_walks_the_stated_grid():
+    """``power.grid`` without pilots: the pilot's sample size tries those n only, stopping at
+    the first powered one; the default grid's table is the committed power_pilot.csv."""
+    study = load_study("confirmatory", ["+power.grid=[24,40]"])
+    table = pd.read_csv(io.StringIO(study_cli.outputs(study, "power", RESULTS)[
+        RESULTS / "power_pilot.csv"]))
+    assert [c for c in table.columns if c.startswith("power_")] == ["power_24", "power_40"]
+    committed = pd.read_csv(RESULTS / "power_pilot.csv").set_index("design_space")
+    for row in table.itertuples():
+        before = committed.loc[row.design_space, "power_24"]
+        assert row.power_24 == before or pd.isna(before)  # seeded: the same power at n = 24
+        assert row.n in (24, 40) or (pd.isna(row.n) and row.power_40 < 0.8)
+    assert set(table["n"].dropna()) <= {24, 40} and table["n"].isna().any()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["ablation", "confirmatory"])
 def test_every_committed_file_of_a_study_regenerates_byte_for_byte(name):
@@ -174,6 +189,13 @@ def test_a_fidelity_export_replaces_its_rows_and_keeps_the_others(tmp_path):
                                                              "exactly one"]),
     (["ablation", "export", "exports.study.sweeps=[nowhere]"], ["nowhere"]),
     (["confirmatory", "power", "power.regime=nonesuch"], ["power.regime", "'nonesuch'"]),
+    (["confirmatory", "power", "+power.effects={anynetx_d: 0.8}"], ["power.effects",
+                                                                    "power.pilots"]),
+    (["confirmatory", "power", "+power.grid=[24,x]"], ["power.grid[1]", "'x'"]),
+    (["se", "power", "+power.medians={regnety: {of: resnet, factor: 0.9}}"],
+     ["power.medians.regnety.of", "'resnet'", "regnetx"]),
+    (["se", "power", "+power.medians={regnety: {of: regnetx, factor: 0.9}}"],
+     ["power.medians", "effects or medians"]),
     (["ablation", "verdicts", "--bogus"], ["--bogus"]),
 ])
 def test_bad_input_is_one_line_and_status_2(argv, names, tmp_path, capsys, monkeypatch):
