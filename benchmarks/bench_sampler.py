@@ -4,16 +4,29 @@ per-candidate rejection loop (draw raw parameters one by one, build the spec, ch
 constraint and `anynet.complexity`), measured in the same run.
 
     python benchmarks/bench_sampler.py [--n 2000] [--baseline-seconds 5] [--spaces a,b]
+        [--json PATH]
+
+``--json PATH`` also writes the figures per space and the machine (CPU model, cores, torch
+version, date; the committed run is ``results/bench_sampler.json``, for README "Benchmarks";
+run it on a quiet machine):
+
+    python benchmarks/bench_sampler.py --json results/bench_sampler.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
 from anynet import AnyNetSpec, adjust_compatibility, complexity, regnet_spec, regnet_stages
+from anynet.system import available_cpus, check_output_file, machine
 from sampling import AnyNetSpace, DesignSpace, load_design_space
 from sampling.constraints import NAMED
 
@@ -69,21 +82,76 @@ def fast_rate(space: DesignSpace, n: int) -> tuple[float, float]:
     return n / (time.perf_counter() - t0), pop.stats.acceptance_rate
 
 
-def main() -> None:
+def machine_facts() -> dict:
+    """Where the figures were measured: `anynet.system.machine` (CPU model, logical CPUs, code
+    commit) plus usable cores, the installed torch version and date (torch is not imported:
+    the sampler does not use it)."""
+    try:
+        torch_version: str | None = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    return {**machine(cpu_capability=None, torch_build=None), "cores": available_cpus(),
+            "torch": torch_version,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def space_figures(space: DesignSpace, fast: float, acceptance: float, slow: float, got: int,
+                  tried: int, baseline_seconds: float) -> dict:
+    """One space's JSON entry. With no accepted baseline sample the ratio is unknown
+    (``ratio`` null) but at least ``ratio_at_least`` (the baseline's rate is < 1/seconds)."""
+    return {"resolution": space.fixed.resolution,
+            "windows": [{"metric": w.metric, "low": w.low, "high": w.high}
+                        for w in space.windows],
+            "exact_per_s": fast, "exact_acceptance_rate": acceptance, "baseline_per_s": slow,
+            "baseline_accepted": got, "baseline_tried": tried,
+            "ratio": fast / slow if got else None,
+            "ratio_at_least": None if got else fast * baseline_seconds}
+
+
+def load_spaces(names: str) -> dict[str, DesignSpace]:
+    """The spaces of ``--spaces`` (comma-separated), each checked before anything is timed."""
+    listed = [n.strip() for n in names.split(",") if n.strip()]
+    if not listed:
+        raise ValueError(f"--spaces: {names!r} is empty; give comma-separated design spaces")
+    return {name: load_design_space(name) for name in listed}
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000, help="members drawn by the exact sampler")
     ap.add_argument("--baseline-seconds", type=float, default=5.0)
     ap.add_argument("--spaces", default=",".join(SPACES))
-    args = ap.parse_args()
+    ap.add_argument("--json", default=None, help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    try:
+        if args.n < 1:
+            raise ValueError(f"--n: {args.n} is not allowed; use an integer >= 1")
+        if not args.baseline_seconds > 0:
+            raise ValueError(f"--baseline-seconds: {args.baseline_seconds} is not allowed; "
+                             "use a number > 0")
+        spaces = load_spaces(args.spaces)
+        if args.json:
+            check_output_file(args.json, "--json")
+    except ValueError as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    except OSError as exc:  # check_output_file: "--json: cannot write PATH (REASON); ..."
+        ap.exit(1, f"{ap.prog}: error: {exc.strerror or exc}\n")
+    load0 = os.getloadavg()
+    figures: dict[str, dict] = {}
     print(f"{'space':16s} {'exact/s':>9s} {'accept':>8s} {'naive/s':>9s} "
           f"{'naive acc/tried':>16s} {'ratio':>8s}")
-    for name in args.spaces.split(","):
-        space = load_design_space(name)
+    for name, space in spaces.items():
         fast, acc = fast_rate(space, args.n)
         slow, got, tried = naive_rate(space, args.baseline_seconds)
+        figures[name] = space_figures(space, fast, acc, slow, got, tried, args.baseline_seconds)
         ratio = f"{fast / slow:8.0f}" if got else f">{fast * args.baseline_seconds:7.0f}"
         print(f"{name:16s} {fast:9.0f} {acc:8.2%} {slow:9.2f} {f'{got}/{tried}':>16s} {ratio}",
               flush=True)
+    if args.json:
+        out = {"n": args.n, "baseline_seconds": args.baseline_seconds, "seed": 0,
+               "spaces": figures, "load_before": load0[0], "load_after": os.getloadavg()[0],
+               "machine": machine_facts()}
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
