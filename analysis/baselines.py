@@ -10,14 +10,12 @@ conf/study/baselines.yaml, docs/DESIGN_SPACES.md "Scaled ResNe(X)t baselines").
   seed-to-seed noise (the instrument study's two-seed proxy runs of a space,
   ``results/instrument/small_geometry.csv``), with `analysis.power_analysis.power`.
 
-``python -m analysis.baselines`` writes ``results/paper/baselines_power.csv`` (``--check``:
-writes nothing, exit status 1 when it is stale).
+``dse-study baselines power`` writes ``results/paper/baselines_power.csv`` (`power_csv`;
+conf/study/baselines.yaml, ``power.kind: seeds``).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,25 +92,3 @@ def power_csv(results: Path) -> str:
     best = best_of(models)
     table = power_rows(runs, float(best["error"])).assign(best_index=int(best["index"]))
     return table.to_csv(index=False, float_format="%.4g")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m analysis.baselines [--check] [--results DIR]``."""
-    from .study_cli import emit
-
-    parser = argparse.ArgumentParser(prog="python -m analysis.baselines",
-                                     description="Write results/paper/baselines_power.csv.")
-    parser.add_argument("--check", action="store_true", help="write nothing; 1 when stale")
-    parser.add_argument("--results", default="results", help="the results folder")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    results = Path(args.results)
-    try:
-        text = power_csv(results)
-    except ValueError as exc:
-        print(f"python -m analysis.baselines: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    raise SystemExit(emit({results / POWER_CSV: text}, args.check))
-
-
-if __name__ == "__main__":
-    main()

@@ -24,8 +24,9 @@ _KEYS = ("experiment", "names", "short", "order", "exports", "models", "plan",
 _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
-_POWER_KEYS = ("out", "pilot", "regime", "seed", "shift", "target", "family_size", "pilots",
-               "effects", "medians", "grid", "reps", "n_boot", "scale")
+_POWER_KEYS = ("out", "kind", "pilot", "regime", "seed", "shift", "target", "family_size",
+               "pilots", "effects", "medians", "grid", "reps", "n_boot", "scale")
+POWER_KINDS = ("pilot", "seeds")
 _BLOCK = re.compile(r"[A-Za-z0-9][\w-]*")  # a generated block's name (analysis.docblocks.MARKER)
 _SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools", "folder", "blocks",
                     "fixed")
@@ -77,15 +78,19 @@ class Power:
     (other space, factor)) states effects as medians instead, f times the other's
     (`analysis.median_effects`); `scale` (space -> column -> factor) multiplies columns of a
     space's pilot rows (`analysis.scaled_pilots`). Without `pilots`, `grid` is the models per
-    space the sample size walks (`analysis.power_analysis.DEFAULT_GRID` when empty)."""
+    space the sample size walks (`analysis.power_analysis.DEFAULT_GRID` when empty).
+    `kind` ``seeds``: the seeds per model that [DDS] §5's comparison of one chosen model against
+    a baseline needs (`analysis.baselines.power_csv`, its rule and inputs fixed there and in
+    conf/plan/baselines.yaml); only `out` is read."""
 
     out: str
-    pilot: tuple[str, ...]
-    regime: str
-    seed: int
-    shift: float | None
-    target: float
-    family_size: int | None
+    pilot: tuple[str, ...] = ()
+    regime: str = ""
+    seed: int = 0
+    shift: float | None = None
+    target: float = 0.8
+    family_size: int | None = None
+    kind: str = "pilot"
     pilots: Mapping[str, str] | None = None
     effects: Mapping[str, float] | None = None
     medians: Mapping[str, tuple[str, float]] | None = None
@@ -264,6 +269,15 @@ def _tables(value: Any, order: Sequence[str]) -> Tables:
 
 def _power(value: Any) -> Power:
     p = _mapping("power", value, _POWER_KEYS)
+    kind = p.get("kind", "pilot")
+    if kind not in POWER_KINDS:
+        raise _bad("power.kind", kind, "use one of " + ", ".join(POWER_KINDS))
+    if kind == "seeds":
+        extra = [k for k in p if k not in ("out", "kind")]
+        if extra:
+            raise _bad(f"power.{extra[0]}", p[extra[0]], "leave it out with power.kind: seeds "
+                       "(its inputs are fixed in analysis.baselines)")
+        return Power(out=_file("power.out", p.get("out"), optional=False), kind=kind)
     pilot = _texts("power.pilot", p.get("pilot"))
     if not pilot:
         raise _bad("power.pilot", p.get("pilot"), "give at least one export of pilot runs")

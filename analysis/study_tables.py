@@ -198,8 +198,13 @@ def power_table(study: StudyConfig, results: Path) -> str:
     """``power.out``: per space of the study that the pilot has, the smallest n per space at
     which the one-sided Mann-Whitney U test finds a space `power.shift` lower in error with
     power >= `power.target` over `power.family_size` hypotheses (`analysis.sample_size`,
-    seeded), and the power at each n tried."""
+    seeded), and the power at each n tried; ``power.kind: seeds``: the seeds per model of
+    `analysis.baselines.power_csv`."""
     cfg = study.power
+    if cfg.kind == "seeds":
+        from .baselines import power_csv
+
+        return power_csv(results)
     sources = [results / f for f in cfg.pilot]
     # a plan's power resamples whole models, specs included (fit columns, `scaled_pilots`)
     runs = pd.concat([study_frame(p, study.data) if cfg.pilots is not None

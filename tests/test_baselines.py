@@ -13,7 +13,7 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from analysis import verdicts
-from analysis.baselines import best_of, main, power_csv, seed_pilot
+from analysis.baselines import best_of, power_csv, seed_pilot
 from analysis.plan import find_plan, load_plan
 from analysis.study import load_study
 from analysis.study_tables import verdict_table
@@ -198,13 +198,28 @@ def test_the_seed_pilot_has_one_runs_seed_noise():
         seed_pilot(runs, "regnety", 5.0)
 
 
-def test_the_power_command_names_a_missing_export(tmp_path, capsys):
+def test_the_power_step_names_a_missing_export(tmp_path, capsys, monkeypatch):
+    from analysis import study_cli
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
     with pytest.raises(SystemExit) as exc:
-        main(["--check", "--results", str(tmp_path)])
+        study_cli.main(["baselines", "power", "--check", "--results", str(tmp_path)])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("python -m analysis.baselines: error: results: ") and "\n" not in err
+    assert err.startswith("dse-study: error: results: ") and "\n" not in err
     assert "confirmatory.csv" in err and "dse-study confirmatory export" in err
+
+
+def test_the_power_step_regenerates_the_committed_file_and_takes_only_out():
+    from analysis import study_cli
+    from analysis.study import load_study
+
+    assert study_cli.run(["baselines", "power", "--check"]) == 0
+    with pytest.raises(ValueError, match=r"^power.regime: 'proxy' is not allowed; leave it out"):
+        load_study("baselines", ["+power.regime=proxy"])
+    with pytest.raises(ValueError, match=r"^power.kind: 'folds' is not allowed; use one of "
+                                         r"pilot, seeds"):
+        load_study("baselines", ["power.kind=folds"])
 
 
 def test_the_results_block_shows_each_models_committed_errors_and_mean():
