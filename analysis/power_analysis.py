@@ -32,10 +32,11 @@ factors (e.g. the 800MF side's flops x2, acts x sqrt(2)); a fit column (fit_w0, 
 that the plan or the scale reads is fitted once per pilot, from its ``spec`` column, before any
 replicate. See docs/ANALYSIS.md, "Power of a plan".
 
-A plan with a ``sequential:`` section (issue 24) is also judged, at its n_per_space and on the
-same simulated studies, by its sequential design (`analysis.sequential.sequential_verdicts`, the
-verdicts its ``dse-study NAME verdicts`` reports): the power of the design it will be trained by,
-beside the fixed design's, and the models per space it trains.
+A plan with a ``sequential:`` section (issue 24) is also judged, at its n_per_space and at every
+larger n, on the same simulated studies, by its sequential design with its looks placed on that n
+(`analysis.sequential.sequential_verdicts`, the verdicts its ``dse-study NAME verdicts``
+reports): the power of the design it will be trained by, beside the fixed design's, the models
+per space it trains, and so the n at which the sequential design too reaches the target.
 """
 
 from __future__ import annotations
@@ -261,13 +262,13 @@ def plan_power(plan: Plan, pilots: Mapping[str, pd.DataFrame], effects: Mapping[
     (``{space: {column: factor}}``) multiplies columns of a space's pilot rows
     (`scaled_pilots`): the effect a `best_shift` or `best_exponent` hypothesis claims.
 
-    A plan with a ``sequential:`` section is also judged at its own n (`n` = its n_per_space),
-    on the same simulated studies, by its design (`analysis.sequential.sequential_verdicts`):
-    ``power_sequential`` and ``contradicted_sequential`` are the same fractions under the
-    sequential verdicts, and ``models_sequential`` the mean models per space the sequential
-    design trains (`analysis.sequential.models_trained`, averaged over the plan's spaces and
-    the studies); at any other `n` these columns are empty (the design is the plan's, its looks
-    placed on its n_per_space)."""
+    A plan with a ``sequential:`` section is also judged at its own n and at any larger `n`, on
+    the same simulated studies, by its design with the looks placed on `n`
+    (`analysis.sequential.sequential_verdicts`): ``power_sequential`` and
+    ``contradicted_sequential`` are the same fractions under the sequential verdicts, and
+    ``models_sequential`` the mean models per space the sequential design trains
+    (`analysis.sequential.models_trained`, averaged over the plan's spaces and the studies);
+    below the plan's n these columns are empty (the plan is not run there)."""
     missing = [s for s in plan_spaces(plan) if s not in pilots]
     if missing:
         raise ValueError(f"pilots: no pilot rows for {missing}; give one frame per space of "
@@ -280,7 +281,7 @@ def plan_power(plan: Plan, pilots: Mapping[str, pd.DataFrame], effects: Mapping[
     pilots = scaled_pilots(plan, pilots, scale)
     quick = replace(plan, n_boot=int(n_boot))
     design = plan.sequential
-    judged = design is not None and int(n) == plan.n_per_space
+    judged = design is not None and int(n) >= plan.n_per_space
     rng = np.random.default_rng(seed)
     ids = [h.id for h in plan.hypotheses]
     hits, contra = dict.fromkeys(ids, 0), dict.fromkeys(ids, 0)
@@ -322,10 +323,11 @@ def plan_sample_size(plan: Plan, pilots: Mapping[str, pd.DataFrame],
                      **kw) -> pd.DataFrame:
     """`plan_power` at each n of the ascending `grid`, stopping at the first n where every
     hypothesis reaches `target` (the fixed design's power) and, for a plan with a
-    ``sequential:`` section, that is also at least its n_per_space, so that the table holds the
-    sequential design's power at the plan's n (an n_per_space that the grid does not hold is
-    walked as one more n of it); one row per (n, hypothesis). The pilots are fitted and scaled
-    once (`scaled_pilots`, keyword `scale`), not at every n."""
+    ``sequential:`` section, that is also at least its n_per_space and where the sequential
+    design's power reaches `target` too, so that the table holds the sequential design's power
+    at the plan's n and the n it needs (an n_per_space that the grid does not hold is walked as
+    one more n of it); one row per (n, hypothesis). The pilots are fitted and scaled once
+    (`scaled_pilots`, keyword `scale`), not at every n."""
     if not 0 < target < 1:
         raise ValueError(f"target: {target!r} is not allowed; use a power in (0, 1)")
     kw = dict(kw)
@@ -338,6 +340,9 @@ def plan_sample_size(plan: Plan, pilots: Mapping[str, pd.DataFrame],
     for n in ns:
         table = plan_power(plan, pilots, effects, n, **kw)
         out.append(table)
-        if (table["power"] >= target).all() and (least is None or n >= least):
+        done = (table["power"] >= target).all()
+        if least is not None:
+            done = done and n >= least and bool((table["power_sequential"] >= target).all())
+        if done:
             break
     return pd.concat(out, ignore_index=True)

@@ -193,3 +193,16 @@ def test_the_plans_power_adds_the_sequential_designs_at_its_n(regnetx):
     assert sorted(set(table["n"])) == [12, 16, 24]  # walked on up to the plan's n
     assert table.loc[table["n"] < 24, "power_sequential"].isna().all()
     assert table.loc[table["n"] == 24, "power_sequential"].notna().all()
+
+
+def test_the_walk_goes_on_until_the_sequential_design_is_powered_too(regnetx):
+    """A 10 % effect: the fixed design reaches 0.8 at 32 models per space, the sequential one
+    (judged at every n from the plan's on, its looks placed on that n) only at 48, so the table
+    says what n the sequential design needs."""
+    plan = _plan(BETTER, n=24)
+    table = plan_sample_size(plan, {"y": regnetx, "x": regnetx}, {"y": 0.9}, [24, 32, 48, 64],
+                             reps=40, seed=3, n_boot=200).set_index("n")
+    assert table["power_sequential"].notna().all()
+    assert table.loc[32, "power"] >= 0.8 > table.loc[32, "power_sequential"]
+    assert table.index.max() == 48 and table.loc[48, "power_sequential"] >= 0.8
+    assert table.loc[48, "models_sequential"] < 48
