@@ -20,6 +20,8 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -211,6 +213,20 @@ def machine(*, cpu_capability: str | None, torch_build: str | None,
             "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ},
             "torch_build": torch_build, "cuda_device": cuda_device,
             "code_commit": code_commit()}
+
+
+def benchmark_machine(*, cpu_capability: str | None = None, torch_build: str | None = None
+                      ) -> dict[str, Any]:
+    """Where a benchmark's figures were measured (the ``machine`` of a ``--json`` file under
+    benchmarks/): `machine`, plus the usable cores, the installed torch version (from the
+    package metadata: a torch-free benchmark does not import it) and the UTC date."""
+    try:
+        torch_version: str | None = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    return {**machine(cpu_capability=cpu_capability, torch_build=torch_build),
+            "cores": available_cpus(), "torch": torch_version,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def machine_label(machine: Any) -> str:

@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ import torch
 
 from anynet import AnyNetSpec, adjust_compatibility, complexity
 from anynet.measure import measured_complexity
-from anynet.system import available_cpus, check_cpu_count, check_output_file, machine
+from anynet.system import benchmark_machine, check_cpu_count, check_output_file
 
 
 def random_specs(n: int, seed: int) -> list[AnyNetSpec]:
@@ -54,15 +53,6 @@ def random_specs(n: int, seed: int) -> list[AnyNetSpec]:
 def fvcore_complexity(spec: AnyNetSpec, resolution: int) -> dict[str, int]:
     """Build the model and count pycls-convention flops and params with fvcore."""
     return measured_complexity(spec, resolution, acts=False)
-
-
-def machine_facts() -> dict:
-    """Where the figures were measured: `anynet.system.machine` (CPU model, logical CPUs,
-    torch's kernel path and build, code commit) plus usable cores, torch version and date."""
-    return {**machine(cpu_capability=torch.backends.cpu.get_cpu_capability(),
-                      torch_build=torch.version.git_version),
-            "cores": available_cpus(), "torch": torch.__version__,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -131,7 +121,9 @@ def main(argv: list[str] | None = None) -> None:
                "fvcore_s": t_fvcore, "fvcore_per_spec_ms": 1e3 * t_fvcore / n,
                "ratio": t_fvcore / t_analytic, "mismatches": mismatches,
                "load_before": load0[0], "load_after": os.getloadavg()[0],
-               "machine": machine_facts()}
+               "machine": benchmark_machine(
+                   cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                   torch_build=torch.version.git_version)}
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     if mismatches:
         raise SystemExit("analytic complexity disagrees with fvcore")

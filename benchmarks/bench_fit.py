@@ -31,8 +31,6 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,7 @@ import numpy as np
 from analysis import fit_regnet
 from analysis.testing import random_anynet_spec
 from anynet import AnyNetSpec
-from anynet.system import available_cpus, check_output_file, machine
+from anynet.system import benchmark_machine, check_output_file
 
 TARGET_S, TARGET_N = 60.0, 500  # docs/ANALYSIS.md "Timing": < 60 s for 500 networks
 MAX_DRAWS_PER_SPEC = 100  # distinct widths are drawn; give up after this many draws per spec
@@ -100,19 +98,6 @@ def pin_to_core(core: int | None) -> int | None:
     return core
 
 
-def machine_facts() -> dict:
-    """Where the figures were measured: `anynet.system.machine` (CPU model, logical CPUs, code
-    commit) plus usable cores (before pinning), the installed torch version and date (torch is
-    not imported: the fit does not use it)."""
-    try:
-        torch_version: str | None = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        torch_version = None
-    return {**machine(cpu_capability=None, torch_build=None), "cores": available_cpus(),
-            "torch": torch_version,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
 def check_args(args: argparse.Namespace) -> None:
     """Options checked before anything is measured; one-line ValueError or OSError."""
     if args.n < 1:
@@ -133,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     try:
         check_args(args)
-        facts = machine_facts()  # before pinning: "cores" is what the machine offers
+        facts = benchmark_machine()  # before pinning: "cores" is what the machine offers
         core = pin_to_core(args.core)
         draw = draw_specs(args.n, args.seed)
     except ValueError as exc:

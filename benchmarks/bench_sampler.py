@@ -19,14 +19,12 @@ import argparse
 import json
 import os
 import time
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from anynet import AnyNetSpec, adjust_compatibility, complexity, regnet_spec, regnet_stages
-from anynet.system import available_cpus, check_output_file, machine
+from anynet.system import benchmark_machine, check_output_file
 from sampling import AnyNetSpace, DesignSpace, load_design_space
 from sampling.constraints import NAMED
 
@@ -80,19 +78,6 @@ def fast_rate(space: DesignSpace, n: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     pop = space.sample_many(range(n), seed=0)
     return n / (time.perf_counter() - t0), pop.stats.acceptance_rate
-
-
-def machine_facts() -> dict:
-    """Where the figures were measured: `anynet.system.machine` (CPU model, logical CPUs, code
-    commit) plus usable cores, the installed torch version and date (torch is not imported:
-    the sampler does not use it)."""
-    try:
-        torch_version: str | None = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        torch_version = None
-    return {**machine(cpu_capability=None, torch_build=None), "cores": available_cpus(),
-            "torch": torch_version,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def space_figures(space: DesignSpace, fast: float, acceptance: float, slow: float, got: int,
@@ -150,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         out = {"n": args.n, "baseline_seconds": args.baseline_seconds, "seed": 0,
                "spaces": figures, "load_before": load0[0], "load_after": os.getloadavg()[0],
-               "machine": machine_facts()}
+               "machine": benchmark_machine()}
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
