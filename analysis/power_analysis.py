@@ -178,10 +178,9 @@ def median_effects(plan: Plan, pilots: Mapping[str, pd.DataFrame],
             raise ValueError(f"medians.{space}.factor: {factor!r} is not allowed; use a "
                              "factor > 0")
 
-    def pilot_median(space: str) -> float:
-        return float(np.median(pilot_errors(pilots[space], None, plan.metric, plan.column,
-                                            plan.num_classes, plan.worst)))
-
+    named = {s for pair in medians.items() for s in (pair[0], pair[1][0])}
+    median = {s: float(np.median(pilot_errors(pilots[s], None, plan.metric, plan.column,
+                                              plan.num_classes, plan.worst))) for s in named}
     target: dict[str, float] = {}
 
     def target_of(space: str, seen: tuple[str, ...] = ()) -> float:
@@ -193,10 +192,10 @@ def median_effects(plan: Plan, pilots: Mapping[str, pd.DataFrame],
                 ref, factor = medians[space]
                 target[space] = float(factor) * target_of(ref, (*seen, space))
             else:
-                target[space] = pilot_median(space)
+                target[space] = median[space]
         return target[space]
 
-    return {space: target_of(space) / pilot_median(space) for space in medians}
+    return {space: target_of(space) / median[space] for space in medians}
 
 
 def _fit_columns(plan: Plan, scale: Mapping[str, Mapping[str, float]]) -> dict[str, set]:

@@ -321,8 +321,7 @@ def _power(value: Any) -> Power:
 
 def _grid(grid: Any, required: bool) -> tuple[int, ...]:
     """``power.grid``: models per space, a non-empty list (or absent where not `required`)."""
-    if not required and (grid is None or (isinstance(grid, Sequence) and not grid
-                                          and not isinstance(grid, str))):
+    if not required and (grid is None or (isinstance(grid, (list, tuple)) and not grid)):
         return ()
     if not isinstance(grid, Sequence) or isinstance(grid, str) or not grid:
         raise _bad("power.grid", grid, "give a non-empty list of models per space")
