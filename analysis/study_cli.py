@@ -75,6 +75,7 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
     "baselines": ("baselines_tables", "docs/RESULTS.md"),
     "geometry7": ("geometry7_tables", "docs/RESULTS.md"),
     "robustness": ("robustness_tables", "docs/RESULTS.md"),
+    "benchmarks": ("bench_tables", "docs/DESIGN_SPACES.md"),
 })
 
 STEPS = {

@@ -48,8 +48,11 @@ def summary(name: str, pop: Population, network: str | None = None) -> str:
         vals = [s.complexity[m] for s in pop.samples]
         if vals:
             lines.append(f"  {m:6s} min {min(vals):>15,}  max {max(vals):>15,}")
+    # each check judges the candidates that passed the checks before it (`Stats`)
     for check, count in sorted(pop.stats.rejected.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  rejected by {check}: {count:,}")
+        judged = pop.stats.judged[check]
+        lines.append(f"  rejected by {check}: {count:,} of {judged:,} that reached it "
+                     f"({count / judged:.1%})")
     return "\n".join(lines)
 
 

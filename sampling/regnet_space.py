@@ -48,22 +48,28 @@ class RegNetSpace(DesignSpace):
         self.cums = [np.cumsum(dists[p].probs) for p in PARAMS]
 
     def _rule(self, d, w0, wa, wm, b, g) -> tuple[StageArrays, np.ndarray]:
-        n = self.n
-        widths = rule_widths(w0, wm, n, self.q)
+        n, size = self.n, len(d)
+        depths = np.ones((size, n), dtype=np.int64)
+        built = np.full((size, n), 8, dtype=np.int64)  # placeholders where the rule fails,
+        groups = built.copy()                           # never read (`DesignSpace._failures`)
         # the last block has the largest exponent: a cheap necessary test before the full rule
         k_last = stage_exponents(continuous_widths(w0, wa, d - 1), w0, wm)
-        valid = (k_last == n - 1) & (np.diff(widths, axis=1) > 0).all(axis=1)
-        depths = np.ones((len(d), n), dtype=np.int64)
-        rows = np.flatnonzero(valid)
+        rows = np.flatnonzero(k_last == n - 1)
+        widths = rule_widths(w0[rows], wm[rows], n, self.q)
+        keep = (np.diff(widths, axis=1) > 0).all(axis=1)
+        rows, widths = rows[keep], widths[keep]
         if len(rows):
             ks = rule_exponents(d[rows], w0[rows], wa[rows], wm[rows])
             dk = np.stack([(ks == k).sum(axis=1) for k in range(n)], axis=1)
             ok = (ks.max(axis=1) == n - 1) & (dk >= 1).all(axis=1) & (dk.sum(axis=1) == d[rows])
-            valid[rows] = ok
-            depths[rows] = np.where(ok[:, None], dk, 1)
-        widths, groups = adjust(np.where(valid[:, None], widths, 8), b[:, None], g[:, None])
+            rows, widths = rows[ok], widths[ok]
+            depths[rows] = dk[ok]
+            # block compatibility on the rows the stage rule admits
+            built[rows], groups[rows] = adjust(widths, b[rows, None], g[rows, None])
+        valid = np.zeros(size, dtype=bool)
+        valid[rows] = True
         ratios = np.repeat(b[:, None], n, axis=1)
-        return StageArrays(depths, widths, ratios, groups), valid
+        return StageArrays(depths, built, ratios, groups), valid
 
     def _candidates(self, u: np.ndarray) -> Candidates:
         vals = [self.dists[p].values[np.searchsorted(c, u[:, i] * c[-1])]
@@ -74,8 +80,10 @@ class RegNetSpace(DesignSpace):
         params = dict(zip(PARAMS, vals, strict=True))
         # built stages valid for the block type, judged where the stage rule holds (elsewhere
         # the widths are placeholders and the candidate fails as regnet_stages alone)
-        blocks = admitted(arrays.widths, arrays.ratios, arrays.groups,
-                          self.fixed.block_type).all(axis=1) | ~valid
+        rows = np.flatnonzero(valid)
+        blocks = np.ones(len(valid), dtype=bool)
+        blocks[rows] = admitted(arrays.widths[rows], arrays.ratios[rows], arrays.groups[rows],
+                                self.fixed.block_type).all(axis=1)
         return Candidates(arrays, {"regnet_stages": valid, MASK: blocks}, params)
 
     def contains(self, spec: AnyNetSpec) -> bool:

@@ -48,6 +48,17 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """One batch's checks as they ran (`DesignSpace._failures`): per check, the candidates it
+    rejected and those it judged; and flops, params and acts where they were counted (the rows
+    that reached the windows; -1 elsewhere), None without windows."""
+
+    fails: dict[str, np.ndarray]
+    judged: dict[str, np.ndarray]
+    complexity: dict[str, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
 class Sample:
     """One member of a population: its spec, complexity and (RegNet) generating parameters."""
 
@@ -64,19 +75,34 @@ class Sample:
 
 @dataclass
 class Stats:
-    """Candidates tried, members accepted, and how many candidates each check rejected."""
+    """Candidates tried, members accepted, and per check how many candidates it judged and
+    how many of those it rejected. The checks run in order (`DesignSpace._failures`), each on
+    the candidates that passed every check before it."""
 
     tried: int = 0
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    judged: dict[str, int] = field(default_factory=dict)
 
     @property
     def acceptance_rate(self) -> float:
         return self.accepted / self.tried if self.tried else 0.0
 
-    def reject(self, name: str, count: int) -> None:
+    def reject(self, name: str, count: int, judged: int) -> None:
+        """`name` judged `judged` more candidates and rejected `count` of them."""
+        if judged:
+            self.judged[name] = self.judged.get(name, 0) + int(judged)
         if count:
             self.rejected[name] = self.rejected.get(name, 0) + int(count)
+
+    def strictest(self) -> tuple[str, int, int] | None:
+        """(check, rejected, judged) of the check that rejected the largest share of the
+        candidates it judged (the most rejected on a tie); None before any rejection."""
+        if not self.rejected:
+            return None
+        name = max(self.rejected, key=lambda n: (self.rejected[n] / self.judged[n],
+                                                 self.rejected[n]))
+        return name, self.rejected[name], self.judged[name]
 
 
 @dataclass(frozen=True)
@@ -219,7 +245,7 @@ class DesignSpace(ABC):
     def sample_many(self, indices: Iterable[int], seed: int = 0) -> Population:
         """Members `indices` of population `seed` (each as `sample` gives it), drawn together
         in numpy batches; with acceptance statistics. ValueError when a member needs more than
-        `max_tries` candidates, naming the check that rejected the most."""
+        `max_tries` candidates, naming the strictest check (`Stats.strictest`)."""
         indices = list(indices)
         rngs = {i: self.rng(i, seed) for i in indices}
         tried = dict.fromkeys(indices, 0)
@@ -231,17 +257,23 @@ class DesignSpace(ABC):
         while pending:
             u = np.concatenate([rngs[i].random((batch, k)) for i in pending])
             cand = self._candidates(1.0 - u)  # uniforms in (0, 1]
-            fails = self._failures(cand)
-            ok = np.logical_and.reduce([~f for f in fails.values()]) if fails else \
-                np.ones(len(u), dtype=bool)
-            ok = self._guard_structural(cand, ok, fails)
+            checks = self._failures(cand)
+            ok = np.logical_and.reduce([~f for f in checks.fails.values()]) if checks.fails \
+                else np.ones(len(u), dtype=bool)
+            ok = self._guard_structural(cand, ok, checks)
+            # per check, running counts of rejected and judged rows: a member's share is a
+            # difference (one pass per batch, not one per member)
+            counts = {name: (_running(checks.fails[name]), _running(checks.judged[name]))
+                      for name in checks.fails}
             still = []
             for j, i in enumerate(pending):
                 lo = j * batch
-                sample, used = self._first_accepted(cand, ok, lo, lo + batch, i, seed, stats)
+                sample, used = self._first_accepted(cand, checks, ok, lo, lo + batch, i, seed,
+                                                    stats)
                 stats.tried += used
-                for name, mask in fails.items():
-                    stats.reject(name, mask[lo:lo + used].sum())
+                for name, (rejected, judged) in counts.items():
+                    stats.reject(name, rejected[lo + used] - rejected[lo],
+                                 judged[lo + used] - judged[lo])
                 tried[i] += used
                 if sample is not None:
                     found[i] = sample
@@ -254,61 +286,99 @@ class DesignSpace(ABC):
             batch = min(2 * batch, MAX_BATCH)
         return Population([found[i] for i in indices], stats)
 
-    def _failures(self, cand: Candidates) -> dict[str, np.ndarray]:
-        fails = {name: ~m for name, m in cand.masks.items()}
-        a = cand.arrays
+    def _failures(self, cand: Candidates) -> Checks:
+        """Per check, the candidates it rejects and those it judged, in order: the family's
+        own rules (`masks`), each switched-on named constraint, then the windows, each judging
+        only the candidates that passed every check before it (the costly complexity count
+        runs on the few the stage rules leave, and is kept for the members)."""
+        size = len(cand.arrays.depths)
+        rows = np.arange(size)
+        fails, judged = {}, {}
+
+        def judge(name: str, bad: np.ndarray) -> np.ndarray:
+            fails[name], judged[name] = _scatter(size, rows, bad), _scatter(size, rows, True)
+            return rows[~bad]
+
+        for name, mask in cand.masks.items():
+            rows = judge(name, ~mask[rows])
         for name in self.named:
             if name not in self.structural:
-                fails[name] = ~self.registry[name].mask(a)
-        if self.windows:
-            cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides,
-                                  self.fixed)
-            for w in self.windows:
-                fails[f"complexity.{w}"] = ~w.batch(w.values(cx))
-        return fails
+                rows = judge(name, ~self.registry[name].mask(_rows(cand.arrays, rows)))
+        if not self.windows:
+            return Checks(fails, judged)
+        a = _rows(cand.arrays, rows)
+        cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides, self.fixed)
+        counted = {k: np.full(size, -1, dtype=np.int64) for k in cx}
+        for k, v in cx.items():
+            counted[k][rows] = v
+        keep = np.arange(len(rows))  # the rows still judged, as positions in cx
+        for w in self.windows:
+            bad = ~w.batch(w.values(cx))[keep]
+            rows, keep = judge(f"complexity.{w}", bad), keep[~bad]
+        return Checks(fails, judged, counted)
 
-    def _guard_structural(self, cand: Candidates, ok: np.ndarray,
-                          fails: dict[str, np.ndarray]) -> np.ndarray:
+    def _guard_structural(self, cand: Candidates, ok: np.ndarray, checks: Checks
+                          ) -> np.ndarray:
         """`ok` less the rows, among those passing every other check, that fail a switched-on
         named constraint the family draws by construction (none unless its sampler is wrong);
-        a failure is recorded in `fails`. Testing only those rows keeps it cheap."""
+        a failure is recorded in `checks`. Testing only those rows keeps it cheap."""
         names = [n for n in self.named if n in self.structural]
         rows = np.flatnonzero(ok)
         if not names or not len(rows):
             return ok
-        a = cand.arrays
-        sub = StageArrays(depths=a.depths[rows], widths=a.widths[rows], ratios=a.ratios[rows],
-                          groups=a.groups[rows])
+        sub = _rows(cand.arrays, rows)
+        passed = ok
         ok = ok.copy()
         for name in names:
             bad = rows[~self.registry[name].mask(sub)]
             if len(bad):
-                fails[name] = np.zeros(len(ok), dtype=bool)
-                fails[name][bad] = True
+                checks.fails[name] = _scatter(len(ok), bad, True)
+                checks.judged[name] = passed
                 ok[bad] = False
         return ok
 
-    def _first_accepted(self, cand: Candidates, ok: np.ndarray, lo: int, hi: int, index: int,
-                        seed: int, stats: Stats) -> tuple[Sample | None, int]:
-        """First candidate in rows [lo, hi) passing every check, and how many rows it used."""
+    def _first_accepted(self, cand: Candidates, checks: Checks, ok: np.ndarray, lo: int,
+                        hi: int, index: int, seed: int, stats: Stats
+                        ) -> tuple[Sample | None, int]:
+        """First candidate in rows [lo, hi) passing every check, and how many rows it used; its
+        complexity is the batch's count where the windows made one (equal to `complexity`)."""
         for row in lo + np.flatnonzero(ok[lo:hi]):
             spec = self._spec(cand, int(row))
-            failed = [c.name for c in self.custom if not c.check(spec)]
-            for name in failed:
-                stats.reject(f"constraints.{name}", 1)
+            failed = {c.name for c in self.custom if not c.check(spec)}
+            for c in self.custom:
+                stats.reject(f"constraints.{c.name}", int(c.name in failed), 1)
             if not failed:
-                cx = complexity(spec, self.fixed.resolution)
+                cx = (complexity(spec, self.fixed.resolution) if checks.complexity is None
+                      else {k: int(v[row]) for k, v in checks.complexity.items()})
                 return Sample(index, seed, spec, cx, self._params(cand, int(row))), row - lo + 1
         return None, hi - lo
 
     def _unsatisfiable(self, index: int, tried: int, stats: Stats) -> ValueError:
-        worst, count = max(stats.rejected.items(), key=lambda kv: kv[1], default=("?", 0))
+        worst, count, judged = stats.strictest() or ("?", 0, 0)
         return ValueError(
             f"design space {self.name!r}: no network accepted for index {index} after "
             f"{tried:,} candidates (design_space.max_tries={self.max_tries:,}); observed "
             f"acceptance rate {stats.acceptance_rate:.4%} over {stats.tried:,} candidates; the "
-            f"constraint that rejected the most is {worst} ({count:,} of {stats.tried:,} "
-            "candidates). Widen it or switch it off.")
+            f"strictest check is {worst} (it rejected {count:,} of the {judged:,} candidates "
+            "that reached it). Widen it or switch it off.")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, resolution={self.fixed.resolution})"
+
+
+def _rows(a: StageArrays, rows: np.ndarray) -> StageArrays:
+    """The stage arrays of candidates `rows`."""
+    return StageArrays(depths=a.depths[rows], widths=a.widths[rows], ratios=a.ratios[rows],
+                       groups=a.groups[rows])
+
+
+def _scatter(size: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A bool array of `size`, `values` at `rows` and False elsewhere."""
+    out = np.zeros(size, dtype=bool)
+    out[rows] = values
+    return out
+
+
+def _running(mask: np.ndarray) -> np.ndarray:
+    """Running counts of True in `mask`: element i counts rows [0, i)."""
+    return np.concatenate(([0], np.cumsum(mask)))
