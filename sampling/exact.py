@@ -64,6 +64,23 @@ def draw_categorical(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Smallest index i with cum[i] ≥ u · cum[-1] for u in (0, 1]; `cum` is (V,) or (N, V)
     non-decreasing cumulative mass. Zero-mass cells are never drawn."""
     if cum.ndim == 1:
-        return np.searchsorted(cum, u * cum[-1], side="left")
+        return first_at_least(cum, u)
     t = u * cum[:, -1]
     return (cum < t[:, None]).sum(axis=1)
+
+
+def first_at_least(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(cum, u * cum[-1], side="left")`` for u in (0, 1], element for element,
+    by buckets: of m = 4·V equal buckets of (0, 1], u's bucket floor(u·m) starts the search at
+    the answer for the left edge of the bucket before it (never past u's own answer, a whole
+    bucket of margin against rounding), and each draw steps forward while cum[i] < u·cum[-1]:
+    a few vectorized steps instead of a binary search per draw."""
+    x = u * cum[-1]
+    m = 4 * len(cum)
+    starts = np.searchsorted(cum, np.arange(-1, m) * (cum[-1] / m), side="left")
+    i = starts[np.minimum((u * m).astype(np.int64), m)]
+    behind = np.flatnonzero(cum[i] < x)
+    while len(behind):
+        i[behind] += 1
+        behind = behind[cum[i[behind]] < x[behind]]
+    return i

@@ -24,6 +24,7 @@ from anynet.regnet import adjust, continuous_widths, rule_exponents, rule_widths
 
 from .constraints import StageArrays
 from .distributions import Categorical
+from .exact import draw_categorical
 from .space import Candidates, DesignSpace
 from .stage_rule import MASK, admitted
 
@@ -72,7 +73,7 @@ class RegNetSpace(DesignSpace):
         return StageArrays(depths, built, ratios, groups), valid
 
     def _candidates(self, u: np.ndarray) -> Candidates:
-        vals = [self.dists[p].values[np.searchsorted(c, u[:, i] * c[-1])]
+        vals = [self.dists[p].values[draw_categorical(c, u[:, i])]
                 for i, (p, c) in enumerate(zip(PARAMS, self.cums, strict=True))]
         d, w0, wa, wm, b, g = vals
         arrays, valid = self._rule(d, w0.astype(float), wa.astype(float), wm.astype(float),

@@ -17,6 +17,7 @@ from sampling import load_design_space
 from sampling.batch_complexity import FixedFields, batch_complexity
 from sampling.constraints import NAMED, StageArrays
 from sampling.distributions import make_distribution
+from sampling.exact import draw_categorical, first_at_least
 from sampling.regnet_space import PARAMS
 
 SPACES = ["anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnetx",
@@ -225,3 +226,22 @@ def test_chi_square_all_constraints_and_window():
     assert _chi2(counts, target, N) > 1e-3
     assert all(sp.contains(AnyNetSpec(depths=k[0], widths=k[1], bottleneck_ratios=k[2],
                                       group_widths=k[3], strides=[2] * 3)) for k in target)
+
+
+@pytest.mark.parametrize("probs", [
+    [1.0], [0.5, 0.5], [0.0, 1.0, 0.0, 2.0, 0.0], [1e-12, 1.0, 1e-12],
+    np.full(2559, 1.0 / 2559), np.geomspace(1.0, 1e-6, 300), [0.0] * 50 + [1.0] + [0.0] * 50])
+def test_first_at_least_is_searchsorted_element_for_element(probs):
+    """The bucketed search equals np.searchsorted on random uniforms and on the awkward ones:
+    1, the smallest, bucket edges k/m and the cells' own edges cum[i] / cum[-1]."""
+    cum = np.cumsum(np.asarray(probs, dtype=float))
+    m = 4 * len(cum)
+    rng = np.random.default_rng(0)
+    u = np.concatenate([1.0 - rng.random(20000), [1.0, np.nextafter(0, 1), 1e-300],
+                        np.arange(1, m + 1) / m, cum / cum[-1],
+                        np.nextafter(cum / cum[-1], 0), np.nextafter(cum / cum[-1], 2)])
+    u = u[(u > 0) & (u <= 1)]
+    want = np.searchsorted(cum, u * cum[-1], side="left")
+    np.testing.assert_array_equal(first_at_least(cum, u), want)
+    np.testing.assert_array_equal(draw_categorical(cum, u[::7]), want[::7])  # strided view too
+    assert (np.asarray(probs)[want] > 0).all()  # zero-mass cells never drawn
