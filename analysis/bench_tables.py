@@ -18,17 +18,32 @@ COMMAND = ("python benchmarks/bench_sampler.py --n 2000 --baseline-seconds 5 "
            "--json results/bench_sampler.json")
 
 
+TOP = ("n", "seed", "baseline_seconds", "spaces")  # what the block reads of the file ...
+SPACE = ("exact_per_s", "exact_acceptance_rate", "baseline_per_s", "baseline_accepted",
+         "baseline_tried", "ratio", "ratio_at_least")  # ... and of each space
+
+
 def load(results: Path) -> Mapping[str, Any]:
-    """The committed sampler benchmark; a missing or unreadable file is one line."""
+    """The committed sampler benchmark; a missing, unreadable or incomplete file is one line
+    naming what is wrong."""
     path = results / SAMPLER
     if not path.is_file():
         raise ValueError(f"results: {str(path)!r} does not exist; run {COMMAND}")
     try:
         found = json.loads(path.read_text())
-        found["spaces"].items()
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"results: {str(path)!r} is not a bench_sampler.py --json file "
-                         f"({type(e).__name__}); run {COMMAND}") from None
+    except ValueError:
+        raise ValueError(f"results: {str(path)!r} is not JSON; run {COMMAND}") from None
+    missing = [k for k in TOP if not isinstance(found, dict) or k not in found]
+    spaces = found.get("spaces") if isinstance(found, dict) else None
+    if not missing and not (isinstance(spaces, dict) and spaces):
+        missing = ["spaces (a non-empty mapping)"]
+    if not missing:
+        missing = [f"spaces.{name}.{k}" for name, s in spaces.items() for k in SPACE
+                   if not isinstance(s, dict) or k not in s]
+    if missing or not isinstance(found.get("machine", {}), dict):
+        what = missing[0] if missing else "machine (a mapping)"
+        raise ValueError(f"results: {str(path)!r} lacks {what}; it is not a bench_sampler.py "
+                         f"--json file; run {COMMAND}")
     return found
 
 

@@ -70,17 +70,20 @@ def draw_categorical(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def first_at_least(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(cum, u * cum[-1], side="left")`` for u in (0, 1], element for element,
-    by buckets: of m = 4·V equal buckets of (0, 1], u's bucket floor(u·m) starts the search at
-    the answer for the left edge of the bucket before it (never past u's own answer, a whole
-    bucket of margin against rounding), and each draw steps forward while cum[i] < u·cum[-1]:
-    a few vectorized steps instead of a binary search per draw."""
+    """``np.searchsorted(cum, u * cum[-1], side="left")`` for a 1-D array of u in (0, 1],
+    element for element, by buckets: of m = 4·V equal buckets of (0, 1], u's bucket floor(u·m)
+    starts the search at the answer for the left edge of the bucket before it (a whole bucket of
+    margin against rounding), and each draw steps forward while cum[i] < u·cum[-1]: a few
+    vectorized steps instead of a binary search per draw. A start past the answer (possible
+    only where rounding swallows the margin, e.g. a subnormal total) is searched again."""
     x = u * cum[-1]
     m = 4 * len(cum)
     starts = np.searchsorted(cum, np.arange(-1, m) * (cum[-1] / m), side="left")
-    i = starts[np.minimum((u * m).astype(np.int64), m)]
+    i = np.minimum(starts, len(cum) - 1)[np.minimum((u * m).astype(np.int64), m)]
     behind = np.flatnonzero(cum[i] < x)
     while len(behind):
         i[behind] += 1
         behind = behind[cum[i[behind]] < x[behind]]
+    past = np.flatnonzero((i > 0) & (cum[np.maximum(i - 1, 0)] >= x))
+    i[past] = np.searchsorted(cum, x[past], side="left")
     return i

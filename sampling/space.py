@@ -331,10 +331,8 @@ class DesignSpace(ABC):
         ok = ok.copy()
         for name in names:
             bad = rows[~self.registry[name].mask(sub)]
-            if len(bad):
-                checks.fails[name] = _scatter(len(ok), bad, True)
-                checks.judged[name] = passed
-                ok[bad] = False
+            checks.fails[name], checks.judged[name] = _scatter(len(ok), bad, True), passed
+            ok[bad] = False
         return ok
 
     def _first_accepted(self, cand: Candidates, checks: Checks, ok: np.ndarray, lo: int,
@@ -344,9 +342,12 @@ class DesignSpace(ABC):
         complexity is the batch's count where the windows made one (equal to `complexity`)."""
         for row in lo + np.flatnonzero(ok[lo:hi]):
             spec = self._spec(cand, int(row))
-            failed = {c.name for c in self.custom if not c.check(spec)}
-            for c in self.custom:
-                stats.reject(f"constraints.{c.name}", int(c.name in failed), 1)
+            failed = False
+            for c in self.custom:  # in order: each judges the specs the ones before passed
+                failed = not c.check(spec)
+                stats.reject(f"constraints.{c.name}", int(failed), 1)
+                if failed:
+                    break
             if not failed:
                 cx = (complexity(spec, self.fixed.resolution) if checks.complexity is None
                       else {k: int(v[row]) for k, v in checks.complexity.items()})

@@ -68,8 +68,19 @@ def test_missing_or_foreign_file_is_one_line(tmp_path):
     with pytest.raises(ValueError, match=r"does not exist; run python benchmarks/bench_sampler"):
         tables.load(tmp_path)
     (tmp_path / tables.SAMPLER).write_text('{"n": 3}')
-    with pytest.raises(ValueError, match=r"is not a bench_sampler.py --json file \(KeyError\)"):
+    with pytest.raises(ValueError, match=r"lacks seed; it is not a bench_sampler.py --json"):
+        tables.load(tmp_path)
+    good = json.loads((RESULTS / tables.SAMPLER).read_text())
+    del good["spaces"]["regnetx"]["baseline_tried"]
+    (tmp_path / tables.SAMPLER).write_text(json.dumps(good))
+    with pytest.raises(ValueError, match=r"lacks spaces.regnetx.baseline_tried;"):
+        tables.load(tmp_path)
+    (tmp_path / tables.SAMPLER).write_text(json.dumps({**good, "spaces": []}))
+    with pytest.raises(ValueError, match=r"lacks spaces \(a non-empty mapping\)"):
+        tables.load(tmp_path)
+    (tmp_path / tables.SAMPLER).write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"lacks n;"):
         tables.load(tmp_path)
     (tmp_path / tables.SAMPLER).write_text("{not json")
-    with pytest.raises(ValueError, match=r"is not a bench_sampler.py --json file"):
+    with pytest.raises(ValueError, match=r"is not JSON; run python benchmarks/bench_sampler"):
         tables.load(tmp_path)

@@ -51,6 +51,11 @@ def test_registered_constraint_is_enforced(base):
     step = 1 if base.startswith("anynet") else 10  # RegNet membership searches the grid
     assert all(space.contains(s) for s in specs[::step])
     assert pop.stats.rejected.get("last_shallow", 0) + pop.stats.rejected.get("even_depth", 0)
+    # in order: even_depth judges what last_shallow passed, which judged what the space's own
+    # rules passed (all of an AnyNet space's candidates)
+    st = pop.stats
+    assert st.judged["even_depth"] == st.judged["last_shallow"] - st.rejected["last_shallow"]
+    assert (st.judged["last_shallow"] == st.tried) == base.startswith("anynet")
     plain = load_design_space(base, ["design_space.resolution=28"])
     others = [s.spec for s in plain.sample_many(range(50), seed=1).samples]
     bad = [s for s in others if s.depths[-1] > s.depths[-2] or s.depth % 2]

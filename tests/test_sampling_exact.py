@@ -245,3 +245,11 @@ def test_first_at_least_is_searchsorted_element_for_element(probs):
     np.testing.assert_array_equal(first_at_least(cum, u), want)
     np.testing.assert_array_equal(draw_categorical(cum, u[::7]), want[::7])  # strided view too
     assert (np.asarray(probs)[want] > 0).all()  # zero-mass cells never drawn
+
+
+def test_first_at_least_is_exact_even_where_rounding_swallows_the_bucket_margin():
+    """A subnormal total: the bucket edges round past the answer, which is searched again."""
+    for cum in (np.array([0.0, 3e-323]), np.cumsum(np.full(5, 1e-323))):
+        u = np.concatenate([[1.0], 1.0 - np.random.default_rng(1).random(500)])
+        np.testing.assert_array_equal(first_at_least(cum, u),
+                                      np.searchsorted(cum, u * cum[-1], side="left"))
