@@ -55,6 +55,7 @@ class Checks:
 
     fails: dict[str, np.ndarray]
     judged: dict[str, np.ndarray]
+    passed: np.ndarray  # the candidates no check rejected
     complexity: dict[str, np.ndarray] | None = None
 
 
@@ -258,9 +259,7 @@ class DesignSpace(ABC):
             u = np.concatenate([rngs[i].random((batch, k)) for i in pending])
             cand = self._candidates(1.0 - u)  # uniforms in (0, 1]
             checks = self._failures(cand)
-            ok = np.logical_and.reduce([~f for f in checks.fails.values()]) if checks.fails \
-                else np.ones(len(u), dtype=bool)
-            ok = self._guard_structural(cand, ok, checks)
+            ok = self._guard_structural(cand, checks.passed, checks)
             # per check, running counts of rejected and judged rows: a member's share is a
             # difference (one pass per batch, not one per member)
             counts = {name: (_running(checks.fails[name]), _running(checks.judged[name]))
@@ -305,7 +304,7 @@ class DesignSpace(ABC):
             if name not in self.structural:
                 rows = judge(name, ~self.registry[name].mask(_rows(cand.arrays, rows)))
         if not self.windows:
-            return Checks(fails, judged)
+            return Checks(fails, judged, _scatter(size, rows, True))
         a = _rows(cand.arrays, rows)
         cx = batch_complexity(a.depths, a.widths, a.ratios, a.groups, self.strides, self.fixed)
         counted = {k: np.full(size, -1, dtype=np.int64) for k in cx}
@@ -315,7 +314,7 @@ class DesignSpace(ABC):
         for w in self.windows:
             bad = ~w.batch(w.values(cx))[keep]
             rows, keep = judge(f"complexity.{w}", bad), keep[~bad]
-        return Checks(fails, judged, counted)
+        return Checks(fails, judged, _scatter(size, rows, True), counted)
 
     def _guard_structural(self, cand: Candidates, ok: np.ndarray, checks: Checks
                           ) -> np.ndarray:
