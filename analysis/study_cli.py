@@ -296,7 +296,7 @@ def run(argv: Sequence[str]) -> int:
         finally:
             for w in caught:
                 print(f"{PROG}: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
-    return emit(files, args.check)
+    return emit(files, args.check or args.step == "check")  # the check step never writes
 
 
 @quiet_broken_pipe

@@ -103,6 +103,25 @@ def test_check_finds_a_stale_file_and_the_step_rewrites_it(tmp_path, capsys):
     assert study_cli.run([*argv, "--check"]) == 0
 
 
+def test_the_check_step_reports_a_stale_page_and_writes_nothing(tmp_path, capsys):
+    """`dse-study NAME check` is every step "as with --check": it never rewrites a file."""
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(RESULTS / "bench_sampler.json", results / "bench_sampler.json")
+    page = tmp_path / "DESIGN_SPACES.md"
+    committed = (ROOT / "docs" / "DESIGN_SPACES.md").read_text()
+    row = next(line for line in committed.splitlines() if line.startswith("| regnetx |"))
+    edited = committed.replace(row, row.replace("| regnetx |", "| regnetx | 1 |", 1))
+    page.write_text(edited)
+    argv = ["--results", str(results), "--doc", str(page)]
+    assert study_cli.run(["benchmarks", "check", *argv]) == 1
+    assert "DESIGN_SPACES.md: out of date (blocks sampler-speed)" in capsys.readouterr().err
+    assert page.read_text() == edited
+    assert study_cli.run(["benchmarks", "docs", *argv]) == 0
+    assert page.read_text() == committed
+    assert study_cli.run(["benchmarks", "check", *argv]) == 0
+
+
 def _sweeps(root: Path) -> tuple[Path, Path, list]:
     """Two sweeps of the same 2 x 4 models at the small-image geometry: regime proxy under
     seed 0, and proxy_long under seed 1."""
