@@ -34,7 +34,7 @@ VERDICTS = ("supported", "contradicted", "equivalent", "not resolved")
 DECIDED = ("supported", "contradicted", "equivalent")
 NOT_JUDGED = "not judged"  # a hypothesis the pilot cannot judge (its row says why)
 STAGE1 = "stage1"  # a reference chosen by the Fashion-MNIST screen's stage 1
-_KEYS = ("folder", "datasets", "placeholders", "references", "plans", "rows")
+_KEYS = ("folder", "datasets", "placeholders", "power", "references", "plans", "rows")
 _REFERENCE_KEYS = ("title", "runs", "regime", "seeds", "chosen_by", "spaces", "indices", "data")
 _ROW_KEYS = ("id", "text", "source", "reference")
 _CELL_KEYS = ("study", "id", "posthoc")
@@ -164,7 +164,9 @@ class PlanPart:
 class Robustness:
     """The study key ``robustness``: the folder of the references' files, the datasets'
     columns (key -> title, table order), studies a cell may name before their config exists
-    (`placeholders`), the references (table order), the plans judged on them and the rows."""
+    (`placeholders`), the references (table order), the plans judged on them, the rows, and
+    per study the plan-power CSV (`analysis.plan_power`) that says, beside a claim it does not
+    resolve, whether its n could have (`power`)."""
 
     folder: str
     datasets: Mapping[str, str]
@@ -172,6 +174,7 @@ class Robustness:
     references: Mapping[str, Reference]
     plans: tuple[PlanPart, ...]
     rows: tuple[Row, ...]
+    power: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def reference_ids(self) -> list[str]:
         """The hypotheses the rows read from the references' verdicts."""
@@ -289,7 +292,17 @@ def parse_robustness(value: Any) -> Robustness:
                                             cfg.get("placeholders") or []))),
         references={_name(f"robustness.references.{k}", k):
                     _reference(f"robustness.references.{k}", k, v) for k, v in refs.items()},
-        plans=_plans(cfg.get("plans")), rows=parsed)
+        plans=_plans(cfg.get("plans")), rows=parsed, power=_power(cfg.get("power")))
+
+
+def _power(value: Any) -> dict[str, str]:
+    """``robustness.power``: study -> its plan-power CSV under the results folder."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _bad("robustness.power", value, "give a mapping of study: its plan-power CSV")
+    return {_name(f"robustness.power.{k}", k): _file(f"robustness.power.{k}", v, optional=False)
+            for k, v in value.items()}
 
 
 # --- a reference's pilot -------------------------------------------------------------------------

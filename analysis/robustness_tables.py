@@ -185,7 +185,31 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
                          f"{cell.study!r} has " + ", ".join(ids))
     if not (results / study.verdicts).is_file():
         return Judged(None, NOT_RUN)
-    return _judged(verdict_row(study, cell.id, results, f"{where}.id"), cell.posthoc)
+    judged = _judged(verdict_row(study, cell.id, results, f"{where}.id"), cell.posthoc)
+    if judged.verdict != "not resolved" or cell.study not in cfg.power:
+        return judged
+    n = load_plan(find_plan(study.plan)).n_per_space
+    note = power_note(results / cfg.power[cell.study], cell.id, n,
+                      f"robustness.power.{cell.study}: write it with the study's power step")
+    return Judged(judged.verdict, f"{judged.text} ({note})")
+
+
+def power_note(path: Path, hypothesis: str, n: int | None, source: str) -> str:
+    """What a plan-power CSV (`analysis.plan_power`) says of `hypothesis` at the study's n:
+    "power 0.63 at n = 24, needs 48" (the first n of its grid that reaches the target, or
+    "> the largest"), so that an unresolved claim says whether its n could have resolved it."""
+    rows = read_csv(path, source)
+    mine = rows[rows["id"] == hypothesis]
+    at = mine[mine["n"] == n]
+    if at.empty:
+        raise ValueError(f"robustness.power: {str(path)!r} has no row for {hypothesis} at "
+                         f"n = {n}; {source}")
+    power, target = float(at["power"].iloc[0]), float(at["target"].iloc[0])
+    if power >= target:
+        return f"power {power:.2f} at n = {n}"
+    reach = mine[(mine["n"] >= n) & (mine["power"] >= target)]["n"]
+    needs = f"{int(reach.min())}" if len(reach) else f"> {int(mine['n'].max())}"
+    return f"not powered: {power:.2f} at n = {n}, needs {needs}"
 
 
 def reference_cell(row: Row, judged: pd.DataFrame | None, st: State) -> Judged:

@@ -255,6 +255,31 @@ def test_the_block_renders_the_fashion_columns_as_not_run_yet_or_not_planned(tmp
     assert "not judged on the pilot (no AnyNetX_B models in the pilot)" in d
 
 
+def test_an_unresolved_claim_says_whether_its_n_could_have_resolved_it(tmp_path):
+    """`robustness.power`: beside a "not resolved" cell, the plan power at the study's n (and
+    the n that reaches the target); a decided cell is left as it is."""
+    shutil.copy(RESULTS / "confirmatory_verdicts.csv", tmp_path / "v.csv")
+    rows = [("A_eq_B", 96, 0.5), ("A_eq_B", 128, 0.7), ("A_eq_B", 192, 0.85),
+            ("g_gt1_best", 96, 0.3), ("g_gt1_best", 128, 0.4),
+            ("depth_20", 96, 0.9), ("depth_20", 128, 0.95)]
+    pd.DataFrame([{"id": h, "n": n, "power": p, "target": 0.8} for h, n, p in rows]).to_csv(
+        tmp_path / "power.csv", index=False)
+    cfg = dataclasses.replace(load_study("robustness").robustness, power={"x": "power.csv"})
+    studies = {"x": StudyConfig(name="x", plan="refinement", verdicts="v.csv")}  # n 96
+
+    def text(hypothesis: str) -> str:
+        return rt.dataset_cell(Cell("x", hypothesis), cfg, studies, tmp_path, "w").text
+
+    assert text("A_eq_B").endswith("(not powered: 0.50 at n = 96, needs 192)")
+    assert text("g_gt1_best").endswith("(not powered: 0.30 at n = 96, needs > 128)")
+    assert text("depth_20").endswith("(power 0.90 at n = 96)")
+    assert "power" not in text("D_better_C")                    # supported: no note
+    with pytest.raises(ValueError, match=r"has no row for wm_2p5 at n = 96; robustness.power.x"):
+        text("wm_2p5")
+    (tmp_path / "power.csv").unlink()
+    with pytest.raises(ValueError, match=r"power.csv' does not exist; robustness.power.x: write"):
+        text("A_eq_B")
+
 def test_bad_config_is_one_line():
     cfg = load_study("robustness")
     good = {"folder": "r", "datasets": {"m": "M"}, "references": {
@@ -265,6 +290,8 @@ def test_bad_config_is_one_line():
         "plans": [{"plan": "refinement"}],
         "rows": [{"id": "x", "text": "t", "source": "s", "m": {"study": "a", "id": "b"}}]}
     assert parse_robustness(good).rows[0].cells["m"] == Cell("a", "b")
+    assert parse_robustness(good).power == {}
+    assert parse_robustness({**good, "power": {"a": "p.csv"}}).power == {"a": "p.csv"}
     assert cfg.robustness.references["fashion_reference"].chosen_by == "stage1"
     bad = [({"rows": [{"id": "x", "text": "t", "source": "s"}]}, "robustness.rows[0].m"),
            ({"folder": "/abs"}, "robustness.folder"),
@@ -274,7 +301,9 @@ def test_bad_config_is_one_line():
            ({"references": {"ref": {**good["references"]["ref"], "seeds": [0, 0]}}},
             "robustness.references.ref.seeds"),
            ({"rows": [{**good["rows"][0], "m": {"study": "a", "id": "b", "posthoc": "yes"}}]},
-            "robustness.rows[0].m.posthoc")]
+            "robustness.rows[0].m.posthoc"),
+           ({"power": ["x.csv"]}, "robustness.power"),
+           ({"power": {"a": "../x.csv"}}, "robustness.power.a")]
     for change, field in bad:
         with pytest.raises(ValueError) as err:
             parse_robustness({**good, **change})
