@@ -34,7 +34,9 @@ VERDICTS = ("supported", "contradicted", "equivalent", "not resolved")
 DECIDED = ("supported", "contradicted", "equivalent")
 NOT_JUDGED = "not judged"  # a hypothesis the pilot cannot judge (its row says why)
 STAGE1 = "stage1"  # a reference chosen by the Fashion-MNIST screen's stage 1
-_KEYS = ("folder", "datasets", "placeholders", "power", "references", "plans", "rows")
+_KEYS = ("folder", "datasets", "placeholders", "power", "cost", "references", "plans", "rows")
+_COST_KEYS = ("title", "dataset", "kind", "runs", "sequential")
+COST_KINDS = ("instrument", "study")
 _REFERENCE_KEYS = ("title", "runs", "regime", "seeds", "chosen_by", "spaces", "indices", "data")
 _ROW_KEYS = ("id", "text", "source", "reference")
 _CELL_KEYS = ("study", "id", "posthoc")
@@ -161,12 +163,27 @@ class PlanPart:
 
 
 @dataclass(frozen=True)
+class CostPart:
+    """One part of the two-dataset study's machine time (issue 21, item 6): its runs export
+    (`runs`, with each run's own ``wall_seconds``), whether it built an instrument or is a study
+    (`kind`), its dataset (a key of ``datasets``) and, for a study replayed look by look, the
+    replay's models CSV (`sequential`: ``fixed_core_hours`` and ``sequential_core_hours`` per
+    space)."""
+
+    title: str
+    dataset: str
+    kind: str
+    runs: str
+    sequential: str | None = None
+
+
+@dataclass(frozen=True)
 class Robustness:
     """The study key ``robustness``: the folder of the references' files, the datasets'
     columns (key -> title, table order), studies a cell may name before their config exists
     (`placeholders`), the references (table order), the plans judged on them, the rows, and
     per study the plan-power CSV (`analysis.plan_power`) that says, beside a claim it does not
-    resolve, whether its n could have (`power`)."""
+    resolve, whether its n could have (`power`), and the parts of the machine time (`cost`)."""
 
     folder: str
     datasets: Mapping[str, str]
@@ -175,6 +192,7 @@ class Robustness:
     plans: tuple[PlanPart, ...]
     rows: tuple[Row, ...]
     power: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    cost: tuple[CostPart, ...] = ()
 
     def reference_ids(self) -> list[str]:
         """The hypotheses the rows read from the references' verdicts."""
@@ -292,7 +310,31 @@ def parse_robustness(value: Any) -> Robustness:
                                             cfg.get("placeholders") or []))),
         references={_name(f"robustness.references.{k}", k):
                     _reference(f"robustness.references.{k}", k, v) for k, v in refs.items()},
-        plans=_plans(cfg.get("plans")), rows=parsed, power=_power(cfg.get("power")))
+        plans=_plans(cfg.get("plans")), rows=parsed, power=_power(cfg.get("power")),
+        cost=_cost(cfg.get("cost"), datasets))
+
+
+def _cost(value: Any, datasets: Collection[str]) -> tuple[CostPart, ...]:
+    """``robustness.cost``: a list of {title, dataset, kind, runs, sequential}."""
+    if value is None:
+        return ()
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise _bad("robustness.cost", value, "give a list of {title, dataset, kind, runs, "
+                   "sequential}")
+    out = []
+    for i, part in enumerate(value):
+        where = f"robustness.cost[{i}]"
+        c = _mapping(where, part, _COST_KEYS)
+        if c.get("dataset") not in datasets:
+            raise _bad(f"{where}.dataset", c.get("dataset"), "give one of the datasets: "
+                       + ", ".join(datasets))
+        if c.get("kind") not in COST_KINDS:
+            raise _bad(f"{where}.kind", c.get("kind"), "give " + " or ".join(COST_KINDS))
+        out.append(CostPart(title=_text(f"{where}.title", c.get("title")),
+                            dataset=c["dataset"], kind=c["kind"],
+                            runs=_file(f"{where}.runs", c.get("runs"), optional=False),
+                            sequential=_file(f"{where}.sequential", c.get("sequential"))))
+    return tuple(out)
 
 
 def _power(value: Any) -> dict[str, str]:

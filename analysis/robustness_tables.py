@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import fashion_tables as ft
 from .claims import verdict_row
+from .cost_tables import PartCost, cost_block, costs
 from .docblocks import read_csv, space_name, table
 from .plan import find_plan, load_plan
 from .robustness import (
@@ -243,6 +244,7 @@ class Inputs:
     states: Mapping[str, State]
     models: Mapping[str, pd.DataFrame | None]
     missing: Mapping[str, str]  # a study not run yet -> why
+    cost: tuple[PartCost, ...] = ()  # the parts of robustness.cost (issue 21, item 6)
 
 
 def _missing(cfg: Robustness, studies: Mapping[str, StudyConfig], results: Path
@@ -281,7 +283,8 @@ def load(results: Path) -> Inputs:
         cells.append((*(dataset_cell(row.cells[d], cfg, studies, results, f"{where}.{d}")
                         for d in cfg.datasets),
                       *(reference_cell(row, verdicts_[n], states[n]) for n in cfg.references)))
-    return Inputs(cfg, tuple(cells), states, models, _missing(cfg, studies, results))
+    return Inputs(cfg, tuple(cells), states, models, _missing(cfg, studies, results),
+                  costs(cfg.cost, results))
 
 
 def _row_reading(cfg: Robustness, row: Row, cells: tuple[Judged, ...]) -> str:
@@ -327,4 +330,10 @@ def robustness_block(inp: Inputs) -> str:
     return "\n\n".join(parts)
 
 
-BLOCKS: dict[str, Callable[[Inputs], str]] = {"robustness": robustness_block}
+def two_dataset_cost_block(inp: Inputs) -> str:
+    """The machine time of the parts of ``robustness.cost`` (`analysis.cost_tables`)."""
+    return cost_block(inp.cost, dict(inp.config.datasets))
+
+
+BLOCKS: dict[str, Callable[[Inputs], str]] = {"robustness": robustness_block,
+                                              "two-dataset-cost": two_dataset_cost_block}
