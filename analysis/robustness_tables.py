@@ -16,6 +16,7 @@ yet" until its study's verdicts CSV exists. The rule is `analysis.robustness.rea
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -142,10 +143,13 @@ def _check_reference_ids(cfg: Robustness, judged: pd.DataFrame) -> None:
 # -- the datasets' cells --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Judged:
-    """One cell: its verdict (None: none yet) and how it reads."""
+    """One cell: its verdict (None: none yet), how it reads, and for a claim its study left
+    unresolved, what its plan's power said (`power_note`; None: no power analysis)."""
 
     verdict: str | None
     text: str
+    power: str | None = None
+    posthoc: bool = False
 
 
 def _num(v: Any) -> str:
@@ -158,7 +162,7 @@ def _judged(row: Mapping[str, Any], posthoc: bool = False) -> Judged:
     v = str(row["verdict"])
     word = v if v == "not resolved" else f"**{v}**"
     text = f"{word}: {_num(row['estimate'])} [{_num(row['low'])}, {_num(row['high'])}]"
-    return Judged(v, text + (" (post hoc)" if posthoc else ""))
+    return Judged(v, text + (" (post hoc)" if posthoc else ""), posthoc=posthoc)
 
 
 def _plan_ids(name: str) -> list[str]:
@@ -192,7 +196,7 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
     n = load_plan(find_plan(study.plan)).n_per_space
     note = power_note(results / cfg.power[cell.study], cell.id, n,
                       f"robustness.power.{cell.study}: write it with the study's power step")
-    return Judged(judged.verdict, f"{judged.text} ({note})")
+    return dataclasses.replace(judged, text=f"{judged.text} ({note})", power=note)
 
 
 def power_note(path: Path, hypothesis: str, n: int | None, source: str) -> str:
@@ -287,7 +291,8 @@ def load(results: Path) -> Inputs:
                   costs(cfg.cost, results))
 
 
-def _row_reading(cfg: Robustness, row: Row, cells: tuple[Judged, ...]) -> str:
+def row_reading(cfg: Robustness, row: Row, cells: tuple[Judged, ...]) -> str:
+    """The rule's reading of one claim (`analysis.robustness.reading`) from its cells."""
     titles = [*cfg.datasets.values(), *(r.title for r in cfg.references.values())]
     by = dict(zip(titles, (c.verdict for c in cells), strict=True))
     n = len(cfg.datasets)
@@ -315,7 +320,7 @@ def robustness_block(inp: Inputs) -> str:
     cfg = inp.config
     rows, readings = [], []
     for row, cells in zip(cfg.rows, inp.cells, strict=True):
-        r = _row_reading(cfg, row, cells)
+        r = row_reading(cfg, row, cells)
         readings.append(r.startswith("**robust**"))
         rows.append([f"`{row.id}`", f"{row.text} ({row.source})", *(c.text for c in cells), r])
     head = ["claim", "the paper says", *cfg.datasets.values(),

@@ -76,6 +76,7 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
     "geometry7": ("geometry7_tables", "docs/RESULTS.md"),
     "robustness": ("robustness_tables", "docs/RESULTS.md"),
     "benchmarks": ("bench_tables", "docs/DESIGN_SPACES.md"),
+    "readme": ("readme_tables", "README.md"),
 })
 
 STEPS = {
