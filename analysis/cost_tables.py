@@ -14,15 +14,15 @@ import pandas as pd
 
 from .docblocks import table
 from .robustness import CostPart
+from .sequential_tables import core_hours
 
-HOUR = 3600.0
 NOT_RUN = "not run yet"
 
 
 @dataclass(frozen=True)
 class PartCost:
-    """What one part cost: None where its export (runs) or its replay (sequential) does not
-    exist yet."""
+    """What one part cost: None where its export (runs) does not exist or has no run yet, or
+    its replay (sequential) does not exist yet."""
 
     part: CostPart
     runs: int | None = None
@@ -39,11 +39,20 @@ class PartCost:
 
 
 def _read(path: Path, columns: Sequence[str], where: str) -> pd.DataFrame:
-    frame = pd.read_csv(path)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{where}: {str(path)!r} has no column {missing[0]}; give the export "
-                         "it names")
+    """A committed CSV with numeric `columns` on every row; anything else is one line."""
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{where}: {str(path)!r} is not a CSV export "
+                         f"({str(err).splitlines()[0]})") from None
+    for column in columns:
+        if column not in frame.columns:
+            raise ValueError(f"{where}: {str(path)!r} has no column {column}; give an export "
+                             f"with {', '.join(columns)} on every row")
+        bad = int(pd.to_numeric(frame[column], errors="coerce").isna().sum())
+        if bad:
+            raise ValueError(f"{where}: {str(path)!r} has {bad} rows without a number in "
+                             f"{column}; give an export with {', '.join(columns)} on every row")
     return frame
 
 
@@ -52,16 +61,17 @@ def part_cost(part: CostPart, results: Path, where: str) -> PartCost:
     path = results / part.runs
     if not path.is_file():
         return PartCost(part)
-    seconds = pd.to_numeric(_read(path, ["wall_seconds"], f"{where}.runs")["wall_seconds"],
-                            errors="coerce")
+    runs = _read(path, ["wall_seconds"], f"{where}.runs")
+    if runs.empty:  # exported before any run finished: not run yet
+        return PartCost(part)
     fixed = seq = None
     if part.sequential is not None and (results / part.sequential).is_file():
         replay = _read(results / part.sequential, ["fixed_core_hours", "sequential_core_hours"],
                        f"{where}.sequential")
         fixed = float(replay["fixed_core_hours"].sum())
         seq = float(replay["sequential_core_hours"].sum())
-    return PartCost(part, len(seconds), float(seconds.sum()) / HOUR, float(seconds.median()),
-                    fixed, seq)
+    return PartCost(part, len(runs), core_hours(runs),
+                    float(pd.to_numeric(runs["wall_seconds"]).median()), fixed, seq)
 
 
 def costs(parts: Sequence[CostPart], results: Path) -> tuple[PartCost, ...]:
@@ -84,8 +94,8 @@ def cost_block(parts: Sequence[PartCost], datasets: dict[str, str]) -> str:
             continue
         replay = ("–" if p.sequential is None else
                   "not replayed yet" if c.sequential_hours is None else
-                  f"{_h(c.sequential_hours)} of {_h(c.fixed_hours)} "
-                  f"({c.saved_hours / c.fixed_hours:.0%} less)")
+                  f"{_h(c.sequential_hours)} of {_h(c.fixed_hours)}"
+                  + (f" ({c.saved_hours / c.fixed_hours:.0%} less)" if c.fixed_hours else ""))
         rows.append([p.title, datasets[p.dataset], p.kind, f"results/{p.runs}", f"{c.runs:,}",
                      _h(c.core_hours), f"{c.median_seconds:.1f}", replay])
     head = ["part", "dataset", "kind", "runs (CSV)", "runs", "core-hours",
@@ -100,7 +110,7 @@ def cost_block(parts: Sequence[PartCost], datasets: dict[str, str]) -> str:
              f"({by_data}): the studies {by_kind['study']:.2f}, building the instruments "
              f"{by_kind['instrument']:.2f}."]
     replayed = [c for c in done if c.saved_hours is not None]
-    if replayed:
+    if replayed and total > 0 and sum(c.fixed_hours for c in replayed) > 0:
         fixed = sum(c.fixed_hours for c in replayed)
         saved = sum(c.saved_hours for c in replayed)
         names = ", ".join(c.part.title for c in replayed)
@@ -113,8 +123,9 @@ def cost_block(parts: Sequence[PartCost], datasets: dict[str, str]) -> str:
     if waiting:
         lines.append("Not complete yet: " + ", ".join(waiting) + " (its export or its replay "
                      "does not exist).")
-    lines.append("A core-hour is the runs' own `wall_seconds` (each run trained on one core; "
-                 "runs ran side by side, one per core, on a shared 2-core machine) summed and "
-                 "divided by 3,600, not elapsed time; the sweeps' elapsed times are the rows of "
-                 "`results/wall_times.csv`.")
+    lines.append("A core-hour is the runs' own `wall_seconds` (each run trained on one core "
+                 "with one torch thread, beside another run or alone) summed and divided by "
+                 "3,600, not elapsed time; a run in flight while its sweep was paused (SIGSTOP, "
+                 "for the test suite or a benchmark) counts the pause, so the sums are upper "
+                 "bounds. The sweeps' elapsed times are the rows of `results/wall_times.csv`.")
     return table(head, rows) + "\n\n" + " ".join(lines)

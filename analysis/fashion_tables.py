@@ -313,6 +313,7 @@ def stage_three(inp: Inputs) -> str:
         lines.append(f"`{c}`: score {_num(j.score, 3)} (mean single-run ρ(proxy, reference) "
                      f"over {len(SPACES)} spaces × {len(rs.PROXY_SEEDS)} seeds), least trained "
                      f"fraction {_num(j.trained_min)}.")
+        lines.append(_cost(c, runs[c]))
     chosen = rs.choose_proxy(judged)
     base, alt = judged[rs.PROXY], judged[rs.PROXY_T5K]
     why = (f"`{rs.PROXY_T5K}` trains ≥ {rs.TRAINED_MIN:g} in every space and scores "

@@ -325,14 +325,17 @@ def _cost(value: Any, datasets: Collection[str]) -> tuple[CostPart, ...]:
     for i, part in enumerate(value):
         where = f"robustness.cost[{i}]"
         c = _mapping(where, part, _COST_KEYS)
-        if c.get("dataset") not in datasets:
+        if not isinstance(c.get("dataset"), str) or c["dataset"] not in datasets:
             raise _bad(f"{where}.dataset", c.get("dataset"), "give one of the datasets: "
                        + ", ".join(datasets))
         if c.get("kind") not in COST_KINDS:
             raise _bad(f"{where}.kind", c.get("kind"), "give " + " or ".join(COST_KINDS))
+        runs = _file(f"{where}.runs", c.get("runs"), optional=False)
+        if runs in (p.runs for p in out):
+            raise _bad(f"{where}.runs", runs, "give each export once (its runs would count "
+                       "twice)")
         out.append(CostPart(title=_text(f"{where}.title", c.get("title")),
-                            dataset=c["dataset"], kind=c["kind"],
-                            runs=_file(f"{where}.runs", c.get("runs"), optional=False),
+                            dataset=c["dataset"], kind=c["kind"], runs=runs,
                             sequential=_file(f"{where}.sequential", c.get("sequential"))))
     return tuple(out)
 

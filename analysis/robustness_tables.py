@@ -48,6 +48,7 @@ from .study_export import study_frame
 
 STUDY = "robustness"  # conf/study/robustness.yaml
 NOT_RUN = "not run yet"
+FALSE_POSITIVE = 0.05  # a plan power no higher than this at every n: no effect to find
 
 
 # -- where a reference stands ---------------------------------------------------------------------
@@ -201,19 +202,32 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
 
 def power_note(path: Path, hypothesis: str, n: int | None, source: str) -> str:
     """What a plan-power CSV (`analysis.plan_power`) says of `hypothesis` at the study's n:
-    "power 0.63 at n = 24, needs 48" (the first n of its grid that reaches the target, or
-    "> the largest"), so that an unresolved claim says whether its n could have resolved it."""
+    "power 0.90 at n = 24", or "not powered: 0.63 at n = 24, needs 48" (the first n of its
+    grid from the study's n on that reaches the target, or "> the largest"); where the power
+    stays at the level of a false positive (≤ 0.05) at every n of the grid, the pilot shows no
+    such effect, and more models would not help: it says so instead of "needs"."""
     rows = read_csv(path, source)
+    missing = [c for c in ("id", "n", "power", "target") if c not in rows.columns]
+    if missing:
+        raise ValueError(f"robustness.power: {str(path)!r} has no column {missing[0]}; give "
+                         "the CSV of the study's plan-power step (id, n, power, target)")
     mine = rows[rows["id"] == hypothesis]
     at = mine[mine["n"] == n]
     if at.empty:
         raise ValueError(f"robustness.power: {str(path)!r} has no row for {hypothesis} at "
                          f"n = {n}; {source}")
     power, target = float(at["power"].iloc[0]), float(at["target"].iloc[0])
+    if not 0 <= power <= 1 or not 0 < target <= 1:
+        raise ValueError(f"robustness.power: {str(path)!r} gives {hypothesis} at n = {n} power "
+                         f"{power} and target {target}; give numbers in [0, 1]")
     if power >= target:
         return f"power {power:.2f} at n = {n}"
-    reach = mine[(mine["n"] >= n) & (mine["power"] >= target)]["n"]
-    needs = f"{int(reach.min())}" if len(reach) else f"> {int(mine['n'].max())}"
+    grid = mine[mine["n"] >= n]
+    if float(grid["power"].max()) <= FALSE_POSITIVE:
+        return (f"not powered: {power:.2f} at n = {n}; the pilot shows no such effect (power "
+                f"≤ {FALSE_POSITIVE:g} up to n = {int(grid['n'].max())})")
+    reach = grid[grid["power"] >= target]["n"]
+    needs = f"{int(reach.min())}" if len(reach) else f"> {int(grid['n'].max())}"
     return f"not powered: {power:.2f} at n = {n}, needs {needs}"
 
 
@@ -273,6 +287,10 @@ def load(results: Path) -> Inputs:
     named = {c.study for r in cfg.rows for c in r.cells.values() if c is not None}
     known = set(study_names())
     studies = {n: load_study(n) for n in sorted(named & known)}
+    unknown = sorted(set(cfg.power) - named)
+    if unknown:
+        raise ValueError(f"robustness.power.{unknown[0]}: {unknown[0]!r} is not allowed; give "
+                         f"a study a dataset's cell names ({', '.join(sorted(named))})")
     states, verdicts_, models = {}, {}, {}
     for name, ref in cfg.references.items():
         states[name] = state(ref, _runs(ref, results))

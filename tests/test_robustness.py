@@ -259,9 +259,10 @@ def test_an_unresolved_claim_says_whether_its_n_could_have_resolved_it(tmp_path)
     """`robustness.power`: beside a "not resolved" cell, the plan power at the study's n (and
     the n that reaches the target); a decided cell is left as it is."""
     shutil.copy(RESULTS / "confirmatory_verdicts.csv", tmp_path / "v.csv")
-    rows = [("A_eq_B", 96, 0.5), ("A_eq_B", 128, 0.7), ("A_eq_B", 192, 0.85),
-            ("g_gt1_best", 96, 0.3), ("g_gt1_best", 128, 0.4),
-            ("depth_20", 96, 0.9), ("depth_20", 128, 0.95)]
+    rows = [("A_eq_B", 64, 0.9), ("A_eq_B", 96, 0.5), ("A_eq_B", 128, 0.7),   # 64: below n
+            ("A_eq_B", 192, 0.85), ("g_gt1_best", 96, 0.3), ("g_gt1_best", 128, 0.4),
+            ("depth_20", 96, 0.9), ("depth_20", 128, 0.95),
+            ("wm_2p5", 96, 0.0), ("wm_2p5", 128, 0.05)]
     pd.DataFrame([{"id": h, "n": n, "power": p, "target": 0.8} for h, n, p in rows]).to_csv(
         tmp_path / "power.csv", index=False)
     cfg = dataclasses.replace(load_study("robustness").robustness, power={"x": "power.csv"})
@@ -273,12 +274,22 @@ def test_an_unresolved_claim_says_whether_its_n_could_have_resolved_it(tmp_path)
     assert text("A_eq_B").endswith("(not powered: 0.50 at n = 96, needs 192)")
     assert text("g_gt1_best").endswith("(not powered: 0.30 at n = 96, needs > 128)")
     assert text("depth_20").endswith("(power 0.90 at n = 96)")
+    assert text("wm_2p5").endswith("(not powered: 0.00 at n = 96; the pilot shows no such "
+                                    "effect (power ≤ 0.05 up to n = 128))")
     assert "power" not in text("D_better_C")                    # supported: no note
-    with pytest.raises(ValueError, match=r"has no row for wm_2p5 at n = 96; robustness.power.x"):
-        text("wm_2p5")
+    with pytest.raises(ValueError, match=r"has no row for B_eq_C at n = 96; robustness.power.x"):
+        text("B_eq_C")
+    pd.DataFrame({"id": ["A_eq_B"], "n": [96], "power": [float("nan")], "target": [0.8]}
+                 ).to_csv(tmp_path / "power.csv", index=False)
+    with pytest.raises(ValueError, match=r"gives A_eq_B at n = 96 power nan and target 0.8"):
+        text("A_eq_B")
+    pd.DataFrame({"id": ["A_eq_B"], "n": [96]}).to_csv(tmp_path / "power.csv", index=False)
+    with pytest.raises(ValueError, match=r"power.csv' has no column power; give the CSV"):
+        text("A_eq_B")
     (tmp_path / "power.csv").unlink()
     with pytest.raises(ValueError, match=r"power.csv' does not exist; robustness.power.x: write"):
         text("A_eq_B")
+
 
 def test_bad_config_is_one_line():
     cfg = load_study("robustness")

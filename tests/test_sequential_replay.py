@@ -119,10 +119,9 @@ def _plan(tmp_path: Path, n: int | None) -> str:
 
 
 def test_a_null_n_is_the_plans_n_per_space(tmp_path):
-    committed = load_study("sequential_fashion")
-    assert committed.sequential.n == 24  # rule 1 of conf/plan/fashion.yaml, as committed
-    fashion = dataclasses.replace(committed,
-                                  sequential=dataclasses.replace(committed.sequential, n=None))
+    fashion = load_study("sequential_fashion")
+    assert fashion.sequential.n is None
+    assert st.resolved(fashion)[2] == 24  # the committed plan's n_per_space (rule 1)
     with pytest.raises(ValueError, match=r"^sequential.n: null .* has no n_per_space yet; "):
         st.resolved(dataclasses.replace(fashion, plan=_plan(tmp_path, None)))
     plan, design, n = st.resolved(dataclasses.replace(fashion, plan=_plan(tmp_path, 48)))
