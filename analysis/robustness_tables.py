@@ -282,15 +282,21 @@ def _missing(cfg: Robustness, studies: Mapping[str, StudyConfig], results: Path
     return out
 
 
+def check_power_keys(cfg: Robustness, named: set[str]) -> None:
+    """Each study of ``robustness.power`` is one the datasets' cells name (a typo would turn
+    its notes off without a word)."""
+    unknown = sorted(set(cfg.power) - named)
+    if unknown:
+        raise ValueError(f"robustness.power.{unknown[0]}: {unknown[0]!r} is not allowed; give "
+                         f"a study a dataset's cell names ({', '.join(sorted(named))})")
+
+
 def load(results: Path) -> Inputs:
     cfg: Robustness = load_study(STUDY).robustness
     named = {c.study for r in cfg.rows for c in r.cells.values() if c is not None}
     known = set(study_names())
     studies = {n: load_study(n) for n in sorted(named & known)}
-    unknown = sorted(set(cfg.power) - named)
-    if unknown:
-        raise ValueError(f"robustness.power.{unknown[0]}: {unknown[0]!r} is not allowed; give "
-                         f"a study a dataset's cell names ({', '.join(sorted(named))})")
+    check_power_keys(cfg, named)
     states, verdicts_, models = {}, {}, {}
     for name, ref in cfg.references.items():
         states[name] = state(ref, _runs(ref, results))

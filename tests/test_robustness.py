@@ -287,6 +287,10 @@ def test_an_unresolved_claim_says_whether_its_n_could_have_resolved_it(tmp_path)
     with pytest.raises(ValueError, match=r"power.csv' has no column power; give the CSV"):
         text("A_eq_B")
     (tmp_path / "power.csv").unlink()
+    rt.check_power_keys(cfg, {"x", "confirmatory"})
+    with pytest.raises(ValueError, match=r"^robustness.power.x: 'x' is not allowed; give a "
+                                         r"study a dataset's cell names \(confirmatory\)$"):
+        rt.check_power_keys(cfg, {"confirmatory"})
     with pytest.raises(ValueError, match=r"power.csv' does not exist; robustness.power.x: write"):
         text("A_eq_B")
 
