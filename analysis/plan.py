@@ -352,11 +352,16 @@ COLUMNS = ["id", "kind", "family", "metric", "text", "estimand", "estimate", "lo
            "n_a", "n_b", "p", "p_corrected", "p_contra", "p_contra_corrected", "verdict"]
 
 
+class TooFewModels(ValueError):
+    """A side of a hypothesis holds fewer than 2 usable models: it cannot be judged on this
+    table (a sequential look before a rare subgroup has 2 models may still judge it later)."""
+
+
 def _errors(frame: pd.DataFrame, side: Side, column: str) -> np.ndarray:
     rows = side.select(frame)
     e = finite(rows[column])
     if e.size < 2:
-        raise ValueError(f"{side}: {e.size} usable models in the sweep; need >= 2")
+        raise TooFewModels(f"{side}: {e.size} usable models in the sweep; need >= 2")
     return e
 
 
@@ -397,7 +402,7 @@ def _paired(frame: pd.DataFrame, side: Side, column: str, covariate: str
     c = pd.to_numeric(rows[covariate], errors="coerce").to_numpy(float)
     ok = np.isfinite(e) & np.isfinite(c)
     if ok.sum() < 2:
-        raise ValueError(f"{side}: {int(ok.sum())} usable models in the sweep; need >= 2")
+        raise TooFewModels(f"{side}: {int(ok.sum())} usable models in the sweep; need >= 2")
     return e[ok], c[ok]
 
 
@@ -440,7 +445,7 @@ def _best_rows(frame: pd.DataFrame, side: Side, columns: tuple[str, ...],
     e = _column(rows, column)
     keep = np.isfinite(e) & np.logical_and.reduce([np.isfinite(v) for v in values])
     if keep.sum() < 2:
-        raise ValueError(f"{side}: {int(keep.sum())} usable models; need >= 2")
+        raise TooFewModels(f"{side}: {int(keep.sum())} usable models; need >= 2")
     return rows[keep], e[keep]
 
 
@@ -564,7 +569,8 @@ def claimed(kind: str) -> str:
     return "equivalent" if kind == "equivalent" else "supported"
 
 
-def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFrame:
+def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping, too_few: str = "raise"
+             ) -> pd.DataFrame:
     """One row per hypothesis of `plan` (a `Plan`, a YAML path or its mapping) tested on the
     `load_sweep` table `df`: estimand, estimate and `ci`% interval, models used, the raw
     p-value of the claim (`p`) and of its opposite (`p_contra`), both corrected within each
@@ -573,7 +579,13 @@ def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFram
     - ``supported`` (``equivalent`` for kind ``equivalent``): p_corrected < alpha;
     - ``contradicted``: p_contra_corrected < alpha;
     - ``not resolved``: neither. No significant difference is never read as equivalence.
+
+    A hypothesis with a side of fewer than 2 usable models (`TooFewModels`) is an error, or
+    with ``too_few="skip"`` (a sequential look, `analysis.sequential.look_verdicts`) a row of
+    NaN estimate and p-values, "not resolved".
     """
+    if too_few not in ("raise", "skip"):
+        raise ValueError(f"too_few: {too_few!r} is not allowed; use raise or skip")
     if not isinstance(plan, Plan):
         plan = load_plan(plan) if isinstance(plan, (str, Path)) else parse_plan(plan)
     frames: dict[str, pd.DataFrame] = {}
@@ -585,6 +597,11 @@ def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFram
                                           plan.worst)
         try:
             res = PLAN_KINDS[h.kind].judge(frames[metric], h.params, plan, plan.column)
+        except TooFewModels as exc:
+            if too_few == "raise":
+                raise ValueError(f"hypothesis {h.id!r}: {exc}") from None
+            res = {"estimand": "", **dict.fromkeys(("estimate", "low", "high", "n_a", "n_b",
+                                                    "p", "p_contra"), math.nan)}
         except ValueError as exc:
             raise ValueError(f"hypothesis {h.id!r}: {exc}") from None
         rows.append({"id": h.id, "kind": h.kind, "family": h.family, "metric": metric,
@@ -592,9 +609,10 @@ def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping) -> pd.DataFram
     out = pd.DataFrame(rows)
     for col in ("p", "p_contra"):
         adjusted = out[col].astype(float)
-        if plan.correction == "holm":
+        if plan.correction == "holm":  # over the hypotheses judged (a skipped one: NaN)
             for _, idx in out.groupby("family", sort=False).groups.items():
-                adjusted.loc[idx] = holm(out.loc[idx, col].astype(float))
+                judged = [i for i in idx if np.isfinite(adjusted.loc[i])]
+                adjusted.loc[judged] = holm(out.loc[judged, col].astype(float))
         out[f"{col}_corrected"] = adjusted
     support = out["kind"].map(claimed).to_numpy()
     out["verdict"] = np.select(

@@ -415,7 +415,9 @@ def look_verdicts(df: pd.DataFrame, plan, design: Design, n: int,
     """At each of the first `looks_done` looks of `design` (all by default), placed on `n`
     models per space: the plan's fixed-n verdicts (`analysis.verdicts`) uncorrected (the raw p
     of each claim and of its opposite), on the first n_k models of each space (`first_models`),
-    indexed by hypothesis id."""
+    indexed by hypothesis id. A hypothesis a look cannot judge yet (a side, e.g. a rare
+    subgroup, with fewer than 2 models) has NaN p-values there: `sequential_holm` neither
+    rejects it nor stops it for futility at that look, and it is judged at the next."""
     from dataclasses import replace
 
     from .plan import verdicts
@@ -423,7 +425,8 @@ def look_verdicts(df: pd.DataFrame, plan, design: Design, n: int,
     sizes = design.sizes(n)
     done = len(sizes) if looks_done is None else looks_done
     raw = replace(plan, correction="none")
-    return [verdicts(first_models(df, m), raw).set_index("id") for m in sizes[:done]]
+    return [verdicts(first_models(df, m), raw, too_few="skip").set_index("id")
+            for m in sizes[:done]]
 
 
 def _judged(per_look: Sequence[pd.DataFrame], plan, design: Design, n: int) -> Judgement:

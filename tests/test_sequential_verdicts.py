@@ -206,3 +206,31 @@ def test_the_walk_goes_on_until_the_sequential_design_is_powered_too(regnetx):
     assert table.loc[32, "power"] >= 0.8 > table.loc[32, "power_sequential"]
     assert table.index.max() == 48 and table.loc[48, "power_sequential"] >= 0.8
     assert table.loc[48, "models_sequential"] < 48
+
+
+def test_a_look_before_a_subgroup_has_two_models_judges_it_later():
+    """A rare subgroup (here g == 1 only from index 20 on) cannot be judged at look 1 (12
+    models): its p-values there are NaN, neither a rejection nor a futility stop, and the
+    hypothesis is judged from the look that holds 2 of its models; the fixed-n verdicts on
+    such a table are still an error."""
+    df = _frame({"y": 1.0})
+    df["g"] = np.where(df["index"] >= 20, 1, 4)
+    df.loc[df["g"] == 1, "error"] *= 2.0                      # g = 1 clearly worse
+    hyp = {"id": "g_gt1", "text": "g > 1 better", "kind": "better",
+           "a": {"space": "y", "where": "g > 1"}, "b": {"space": "y", "where": "g == 1"}}
+    plan = _plan(hyp)
+    early = first_models(df, 12)
+    with pytest.raises(ValueError, match=r"^hypothesis 'g_gt1': .*0 usable models"):
+        verdicts(early, plan)
+    skipped = verdicts(early, plan, too_few="skip").iloc[0]
+    assert skipped["verdict"] == "not resolved" and math.isnan(skipped["p"])
+    assert math.isnan(skipped["p_contra"]) and math.isnan(skipped["estimate"])
+    with pytest.raises(ValueError, match=r"^too_few: 'maybe' is not allowed"):
+        verdicts(early, plan, too_few="maybe")
+    judged = judge(df, plan, plan.sequential, N)
+    first = [r for r in judged.rows if r["look"] == 1]
+    assert len(first) == 2 and all(math.isnan(r["p"]) and r["decision"] == "continue"
+                                   for r in first)
+    assert judged.decided["g_gt1"] is not None and judged.decided["g_gt1"] >= 2
+    row = sequential_verdicts(df, plan).iloc[0]
+    assert row["verdict"] == "supported" and int(row["look"]) == judged.decided["g_gt1"]
