@@ -163,7 +163,8 @@ def test_the_wall_time_is_read_and_judged_against_the_budget(tmp_path, seconds, 
 
 def test_readme_and_status_quote_the_committed_confirmatory_rows():
     """The wall time and the verdict counts typed in README.md and in RESULTS.md's status are
-    those of results/wall_times.csv and results/confirmatory_verdicts.csv."""
+    those of results/wall_times.csv, results/confirmatory_verdicts.csv and (the status's
+    Fashion-MNIST sentence) results/fashion/study_verdicts.csv."""
     words = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven",
                             "eight", "nine", "ten"]))
     readme = (ROOT / "README.md").read_text()
@@ -183,6 +184,13 @@ def test_readme_and_status_quote_the_committed_confirmatory_rows():
         assert f"**supports** {words[int(counts.get('supported', 0))]}" in doc
         assert f"**contradicts** {words[int(counts.get('contradicted', 0))]}" in doc
         assert f"{words[int(counts.get('not resolved', 0))]} neither way" in doc
+    fashion = pd.read_csv(RESULTS / "fashion" / "study_verdicts.csv")["verdict"].value_counts()
+    words.update({0: "none", 11: "eleven"})   # as the sentence reads ("contradicts none")
+    assert (f"of its plan's {words[int(fashion.sum())]} hypotheses (the ten and E vs D at equal "
+            f"activations) it **supports** {words[int(fashion.get('supported', 0))]}, finds "
+            f"**equivalent** {words[int(fashion.get('equivalent', 0))]}, **contradicts** "
+            f"{words[int(fashion.get('contradicted', 0))]} and resolves "
+            f"{words[int(fashion.get('not resolved', 0))]} neither way") in " ".join(status.split())
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(1_218.0, "20 min 18 s"), (59.6, "1 min 00 s"),
