@@ -78,6 +78,20 @@ def costs(parts: Sequence[CostPart], results: Path) -> tuple[PartCost, ...]:
     return tuple(part_cost(p, results, f"robustness.cost[{i}]") for i, p in enumerate(parts))
 
 
+def cost_frame(parts: Sequence[PartCost]) -> pd.DataFrame:
+    """One row per part (``results/robustness/cost.csv``): its runs export, runs, core-hours,
+    median seconds per run, and a replayed study's fixed-n and sequential core-hours (empty
+    where not run or not replayed)."""
+    return pd.DataFrame([{"part": c.part.title, "dataset": c.part.dataset, "kind": c.part.kind,
+                          "runs_csv": f"results/{c.part.runs}", "runs": c.runs,
+                          "core_hours": c.core_hours, "median_seconds": c.median_seconds,
+                          "fixed_core_hours": c.fixed_hours,
+                          "sequential_core_hours": c.sequential_hours} for c in parts],
+                        columns=["part", "dataset", "kind", "runs_csv", "runs", "core_hours",
+                                 "median_seconds", "fixed_core_hours",
+                                 "sequential_core_hours"]).astype({"runs": "Int64"})
+
+
 def _h(hours: float | None) -> str:
     return "–" if hours is None else f"{hours:.2f}"
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import fashion_tables as ft
 from .claims import verdict_row
-from .cost_tables import PartCost, cost_block, costs
+from .cost_tables import PartCost, cost_block, cost_frame, costs
 from .docblocks import read_csv, space_name, table
 from .plan import find_plan, load_plan
 from .robustness import (
@@ -112,7 +112,8 @@ def _plans(cfg: Robustness) -> dict[str, Any]:
 
 def files(study: StudyConfig, results: Path) -> dict[str, str]:
     """``dse-study robustness references``: per reference whose pilot is complete, its models
-    and its verdicts, by path under the results folder (a reference still running has none)."""
+    and its verdicts, by path under the results folder (a reference still running has none),
+    and the machine time's parts (``cost.csv``, `analysis.cost_tables.cost_frame`)."""
     cfg: Robustness = study.robustness
     plans = _plans(cfg)
     out = {}
@@ -129,6 +130,9 @@ def files(study: StudyConfig, results: Path) -> dict[str, str]:
         out[f"{cfg.folder}/{name}_models.csv"] = models
         out[f"{cfg.folder}/{name}_verdicts.csv"] = judged.to_csv(index=False,
                                                                  float_format="%.4g")
+    if cfg.cost:  # the parts of the machine time, one row each (issue 21, item 6)
+        out[f"{cfg.folder}/cost.csv"] = cost_frame(costs(cfg.cost, results)).to_csv(
+            index=False, float_format="%.4f")
     return out
 
 

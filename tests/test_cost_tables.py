@@ -111,3 +111,12 @@ def test_the_committed_parts_cover_both_datasets_and_both_kinds():
     for p in parts:   # every part's export, and every replay named, is a committed file
         assert (ROOT / "results" / p.runs).is_file(), p
         assert p.sequential is None or (ROOT / "results" / p.sequential).is_file(), p
+
+
+def test_the_parts_are_a_csv_with_empty_cells_where_not_run(tmp_path):
+    _runs(tmp_path / "study.csv", [60.0, 120.0])
+    parts = [CostPart("done", "m", "study", "study.csv"), CostPart("later", "f", "study", "x.csv")]
+    frame = ct.cost_frame(ct.costs(parts, tmp_path))
+    text = frame.to_csv(index=False, float_format="%.4f")
+    assert text.splitlines()[1:] == ["done,m,study,results/study.csv,2,0.0500,90.0000,,",
+                                     "later,f,study,results/x.csv,,,,,"]
