@@ -75,6 +75,7 @@ def part_cost(part: CostPart, results: Path, where: str) -> PartCost:
 
 
 def costs(parts: Sequence[CostPart], results: Path) -> tuple[PartCost, ...]:
+    """Each part of ``robustness.cost`` costed (`part_cost`), in order."""
     return tuple(part_cost(p, results, f"robustness.cost[{i}]") for i, p in enumerate(parts))
 
 

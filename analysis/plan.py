@@ -611,7 +611,7 @@ def verdicts(df: pd.DataFrame, plan: Plan | str | Path | Mapping, too_few: str =
         adjusted = out[col].astype(float)
         if plan.correction == "holm":  # over the hypotheses judged (a skipped one: NaN)
             for _, idx in out.groupby("family", sort=False).groups.items():
-                judged = [i for i in idx if np.isfinite(adjusted.loc[i])]
+                judged = [i for i in idx if too_few == "raise" or np.isfinite(adjusted.loc[i])]
                 adjusted.loc[judged] = holm(out.loc[judged, col].astype(float))
         out[f"{col}_corrected"] = adjusted
     support = out["kind"].map(claimed).to_numpy()
