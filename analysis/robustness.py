@@ -311,10 +311,10 @@ def parse_robustness(value: Any) -> Robustness:
         references={_name(f"robustness.references.{k}", k):
                     _reference(f"robustness.references.{k}", k, v) for k, v in refs.items()},
         plans=_plans(cfg.get("plans")), rows=parsed, power=_power(cfg.get("power")),
-        cost=_cost(cfg.get("cost"), datasets))
+        cost=parse_cost(cfg.get("cost"), datasets))
 
 
-def _cost(value: Any, datasets: Collection[str]) -> tuple[CostPart, ...]:
+def parse_cost(value: Any, datasets: Collection[str]) -> tuple[CostPart, ...]:
     """``robustness.cost``: a list of {title, dataset, kind, runs, sequential}."""
     if value is None:
         return ()

@@ -170,10 +170,6 @@ def _judged(row: Mapping[str, Any], posthoc: bool = False) -> Judged:
     return Judged(v, text + (" (post hoc)" if posthoc else ""), posthoc=posthoc)
 
 
-def _plan_ids(name: str) -> list[str]:
-    return [h.id for h in load_plan(find_plan(name)).hypotheses]
-
-
 def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, StudyConfig],
                  results: Path, where: str) -> Judged:
     """A dataset's verdict of one claim: the row of its study's verdicts CSV; "not run yet"
@@ -189,7 +185,8 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
     if study.verdicts is None or study.plan is None:
         raise ValueError(f"{where}.study: {cell.study!r} is not allowed; give a study with "
                          "verdicts and a plan")
-    ids = _plan_ids(study.plan)
+    plan = load_plan(find_plan(study.plan))  # read once: its ids here, its n for the note
+    ids = [h.id for h in plan.hypotheses]
     if cell.id not in ids:
         raise ValueError(f"{where}.id: {cell.id!r} is not allowed; plan {study.plan!r} of study "
                          f"{cell.study!r} has " + ", ".join(ids))
@@ -198,8 +195,7 @@ def dataset_cell(cell: Cell | None, cfg: Robustness, studies: Mapping[str, Study
     judged = _judged(verdict_row(study, cell.id, results, f"{where}.id"), cell.posthoc)
     if judged.verdict != "not resolved" or cell.study not in cfg.power:
         return judged
-    n = load_plan(find_plan(study.plan)).n_per_space
-    note = power_note(results / cfg.power[cell.study], cell.id, n,
+    note = power_note(results / cfg.power[cell.study], cell.id, plan.n_per_space,
                       f"robustness.power.{cell.study}: write it with the study's power step")
     return dataclasses.replace(judged, text=f"{judged.text} ({note})", power=note)
 

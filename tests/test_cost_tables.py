@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import cost_tables as ct
-from analysis.robustness import CostPart, parse_robustness
+from analysis.robustness import CostPart, parse_cost
 from analysis.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,17 +90,9 @@ def test_a_replay_of_zero_hours_divides_nothing(tmp_path):
 ])
 def test_a_malformed_part_names_its_field(part, field):
     good = {"title": "t", "dataset": "mnist5k", "kind": "study", "runs": "r.csv"}
-    raw = {"folder": "r", "datasets": {"mnist5k": "M"}, "references": {
-        "ref": {"title": "t", "runs": "x.csv", "regime": "long", "seeds": [0, 1],
-                "spaces": ["anynetx_a"], "indices": 4,
-                "data": {"resolution": 28, "in_channels": 1, "num_classes": 10,
-                         "stem_width": 32}}},
-        "plans": [{"plan": "refinement"}],
-        "rows": [{"id": "x", "text": "t", "source": "s", "mnist5k": None}]}
-    assert parse_robustness({**raw, "cost": [good]}).cost == (
-        CostPart("t", "mnist5k", "study", "r.csv"),)
+    assert parse_cost([good], ["mnist5k"]) == (CostPart("t", "mnist5k", "study", "r.csv"),)
     with pytest.raises(ValueError) as err:
-        parse_robustness({**raw, "cost": [good, {**good, **part}]})
+        parse_cost([good, {**good, **part}], ["mnist5k"])
     assert str(err.value).startswith(field) and "\n" not in str(err.value)
 
 
