@@ -20,7 +20,7 @@ import conf
 EXPORT_KINDS = ("models", "runs", "timing", "fidelity")
 _KEYS = ("experiment", "names", "short", "order", "exports", "models", "plan",
          "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs", "claims",
-         "search", "robustness")
+         "search", "robustness", "cost")
 _EXPORT_KEYS = ("kind", "out", "sweeps", "candidate")
 _DATA_KEYS = ("resolution", "in_channels", "num_classes", "stem_width")
 _TABLE_KEYS = ("folder", "proposed", "pairs", "best_of", "top")
@@ -145,6 +145,7 @@ class StudyConfig:
     claims: Any = None  # analysis.claims.Catalogue: the paper's claims (conf/study/claims.yaml)
     search: Any = None  # analysis.search_efficiency.Search ([DDS] Fig. 9 right)
     robustness: Any = None  # analysis.robustness.Robustness (issue 21: two datasets)
+    cost: Any = None  # analysis.study_costs.Costs (issue 25: each study's machine time)
 
     def name_of(self, space: str) -> str:
         """`space` as the docs' tables print it (a space without a display name: its id)."""
@@ -414,7 +415,8 @@ def parse_study(name: str, data: Mapping[str, Any]) -> StudyConfig:
         docs=_text("docs", cfg.get("docs"), True),
         claims=None if cfg.get("claims") is None else _claims(cfg["claims"]),
         search=None if cfg.get("search") is None else _search(cfg["search"], order),
-        robustness=None if cfg.get("robustness") is None else _robustness(cfg["robustness"]))
+        robustness=None if cfg.get("robustness") is None else _robustness(cfg["robustness"]),
+        cost=None if cfg.get("cost") is None else _cost(cfg["cost"]))
 
 
 def _claims(value: Any) -> Any:
@@ -430,6 +432,14 @@ def _search(value: Any, order: Sequence[str]) -> Any:
     from .search_efficiency import parse_search
 
     return parse_search(value, order)
+
+
+def _cost(value: Any) -> Any:
+    """The key ``cost``: `analysis.study_costs.parse_costs` (imported here: it uses this
+    module's checks)."""
+    from .study_costs import parse_costs
+
+    return parse_costs(value)
 
 
 def _robustness(value: Any) -> Any:

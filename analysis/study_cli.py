@@ -75,6 +75,7 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
     "baselines": ("baselines_tables", "docs/RESULTS.md"),
     "geometry7": ("geometry7_tables", "docs/RESULTS.md"),
     "robustness": ("robustness_tables", "docs/RESULTS.md"),
+    "paper": ("study_costs", "docs/RESULTS.md"),
     "benchmarks": ("bench_tables", "docs/DESIGN_SPACES.md"),
     "readme": ("readme_tables", "README.md"),
 })
@@ -88,9 +89,10 @@ STEPS = {
     "sequential": "its models judged look by look, and the design's error rates by resampling",
     "search": "the chance that k random models contain a good one, and the claim's verdict",
     "references": "the plans' verdicts on each dataset's reference pilot models",
+    "cost": "each study's models and machine time, and their sum",
     "docs": "the generated blocks of the docs page it feeds",
-    "check": "verdicts, tables, power, sequential, search, references and docs as with --check "
-             "(export needs the sweeps)",
+    "check": "verdicts, tables, power, sequential, search, references, cost and docs as with "
+             "--check (export needs the sweeps)",
 }
 USAGE = (f"usage: {PROG} NAME STEP [EXPORT ...] [KEY=VALUE ...] [--results DIR] [--doc PAGE] "
          "[--check]")
@@ -124,7 +126,7 @@ def _parser() -> _Parser:
 
 def _lacks(study: StudyConfig, step: str) -> ValueError:
     has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "search",
-                       "references", "docs") if _has(study, s)]
+                       "references", "cost", "docs") if _has(study, s)]
     return ValueError(f"{step}: study {study.name!r} has no {step} in conf/study/"
                       f"{study.name}.yaml; its steps are {', '.join(has) or 'none'}")
 
@@ -133,7 +135,7 @@ def _has(study: StudyConfig, step: str) -> bool:
     return bool({"export": study.exports, "verdicts": study.verdicts, "tables": study.tables,
                  "power": study.power, "sequential": study.sequential,
                  "search": study.search, "references": study.robustness,
-                 "docs": study.docs}[step])
+                 "cost": study.cost, "docs": study.docs}[step])
 
 
 def _table_set_name(study: StudyConfig) -> str:
@@ -193,9 +195,9 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
         steps = [s for s in ("verdicts", "tables", "power", "sequential", "search",
-                             "references", "docs")
+                             "references", "cost", "docs")
                  if _has(study, s) and not (s in ("verdicts", "sequential")
-                                            and _not_run(study, results))]
+                                            and not has_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
         raise _lacks(study, step)
@@ -227,15 +229,31 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
 
         return {results / name: text
                 for name, text in robustness_tables.files(study, results).items()}
+    if step == "cost":
+        from .study_costs import files as cost_files
+
+        return cost_files(study, results)
     return _docs(study, results, doc)
 
 
-def _not_run(study: StudyConfig, results: Path) -> bool:
-    """A planned study before its runs: neither its models export nor its verdicts (where it
-    has some) exist, so ``check`` has no verdicts or sequential replay to compare (its plan,
-    power and docs are still checked; a replay's blocks then say what to run)."""
-    return not (results / study.models).is_file() and not (
-        study.verdicts is not None and (results / study.verdicts).is_file())
+def has_run(study: StudyConfig, results: Path) -> bool:
+    """Whether ``check`` has verdicts or a sequential replay of `study` to compare. Not for a
+    planned study before its runs (its plan, power and docs are still checked; a replay's
+    blocks then say what to run): its verdicts (where it has some) do not exist, and neither
+    does its models export, or its plan is sequential. A sequential sweep stops each
+    population at the look its plan decides (docs/SWEEPS.md "Sequential sweeps"), and several
+    plans' populations share one export (the issue-25 studies' results/paper/models.csv), so
+    that export says nothing about whether one plan's looks are complete: its verdicts CSV,
+    written once they are, does."""
+    if study.verdicts is not None and (results / study.verdicts).is_file():
+        return True
+    if not (results / study.models).is_file():
+        return False
+    if study.plan is None or study.verdicts is None:
+        return True
+    from .plan import find_plan, load_plan
+
+    return load_plan(find_plan(study.plan)).sequential is None
 
 
 def _current(path: Path) -> str | None:

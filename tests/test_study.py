@@ -122,6 +122,23 @@ def test_the_check_step_reports_a_stale_page_and_writes_nothing(tmp_path, capsys
     assert study_cli.run(["benchmarks", "check", *argv]) == 0
 
 
+def test_a_sequential_plan_has_run_once_its_verdicts_exist_not_its_shared_export(tmp_path):
+    """The issue-25 plans share one export (results/paper/models.csv) and their sequential
+    sweeps stop at different looks, so a partial export (se decided, activation training) must
+    not make `check` judge activation's populations: a sequential plan has run once its
+    verdicts CSV exists; a fixed-n study once its models export does."""
+    se, activation, ablation = (load_study(n) for n in ("se", "activation", "ablation"))
+    assert se.models == activation.models
+    assert not study_cli.has_run(se, tmp_path) and not study_cli.has_run(ablation, tmp_path)
+    (tmp_path / "paper").mkdir()
+    (tmp_path / se.models).write_text("design_space,index,error\nregnetx,0,5.0\n")
+    (tmp_path / ablation.models).write_text("design_space,index,error\nanynetx_a,0,5.0\n")
+    assert not study_cli.has_run(se, tmp_path) and not study_cli.has_run(activation, tmp_path)
+    assert study_cli.has_run(ablation, tmp_path)
+    (tmp_path / se.verdicts).write_text("id,verdict\ny_better_x,not resolved\n")
+    assert study_cli.has_run(se, tmp_path) and not study_cli.has_run(activation, tmp_path)
+
+
 def _sweeps(root: Path) -> tuple[Path, Path, list]:
     """Two sweeps of the same 2 x 4 models at the small-image geometry: regime proxy under
     seed 0, and proxy_long under seed 1."""
