@@ -74,7 +74,11 @@ def _read(path: Path, where: str) -> pd.DataFrame:
 
 def _decided_looks(path: Path, ids: Sequence[str], where: str) -> dict[str, int | None]:
     """Per hypothesis of a sequential plan, the look its verdicts CSV says decided it."""
-    verdicts = pd.read_csv(path)
+    try:
+        verdicts = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{where}: {str(path)!r} is not a verdicts CSV "
+                         f"({str(err).splitlines()[0]})") from None
     if "look" not in verdicts.columns or "id" not in verdicts.columns:
         raise ValueError(f"{where}: {str(path)!r} has no look column; write it with "
                          "dse-study NAME verdicts (a sequential plan's verdicts)")

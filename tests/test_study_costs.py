@@ -99,4 +99,7 @@ def test_a_study_without_a_plan_or_an_export_without_times_is_one_line(tmp_path)
     (tmp_path / "paper" / "se_verdicts.csv").write_text("id,verdict\ny_better_x,supported\n")
     with pytest.raises(ValueError, match="se_verdicts.csv' has no look column"):
         _costs(tmp_path, ["se"])
+    (tmp_path / "paper" / "se_verdicts.csv").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ValueError, match="se_verdicts.csv' is not a verdicts CSV"):
+        _costs(tmp_path, ["se"])
     assert load_study("paper").cost.studies[0] == "se"
