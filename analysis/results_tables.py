@@ -137,19 +137,27 @@ def verdict_table(verdicts_: pd.DataFrame) -> str:
 
 
 def _population(s: Study) -> str:
-    df, cfg = s.models, s.config
+    return population_table(s.models, s.config)
+
+
+def population_table(df: pd.DataFrame, cfg: StudyConfig) -> str:
+    """Per population of `cfg`'s order that `df` (a models export) has: its models, those not
+    finished, the trained fraction (error below half of chance) with its exact interval, those
+    above 20 %, the finished models' error summary and the median seconds per model."""
     frac = trained_fractions(df).set_index("design_space")
     rows = []
-    for space in cfg.order:
+    for space in (x for x in cfg.order if (df["design_space"] == x).any()):
         g = df[df["design_space"] == space]
         e = g.loc[g["status"] == "ok", "error"].to_numpy(float)
         f = frac.loc[space]
-        q1, q3 = np.percentile(e, [25, 75])
+        summary = ["–"] * 4
+        if len(e):
+            q1, q3 = np.percentile(e, [25, 75])
+            summary = [f"{e.min():.2f}", f"{np.median(e):.2f}", f"{e.mean():.1f}",
+                       f"{q1:.1f}–{q3:.1f}"]
         rows.append([cfg.name_of(space), str(len(g)), str(int((g["status"] != "ok").sum())),
                      f"{f['fraction']:.2f} [{f['low']:.2f}, {f['high']:.2f}]",
-                     str(int((e > 20).sum())), f"{e.min():.2f}", f"{np.median(e):.2f}",
-                     f"{e.mean():.1f}", f"{q1:.1f}–{q3:.1f}",
-                     f"{g['wall_seconds'].median():.1f}"])
+                     str(int((e > 20).sum())), *summary, f"{g['wall_seconds'].median():.1f}"])
     return table(["space", "n", "not finished", "trained (< 45 %) [95 % exact]", "> 20 %",
                   "min", "median", "mean", "IQR", "median s"], rows)
 

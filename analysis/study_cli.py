@@ -75,7 +75,7 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
     "baselines": ("baselines_tables", "docs/RESULTS.md"),
     "geometry7": ("geometry7_tables", "docs/RESULTS.md"),
     "robustness": ("robustness_tables", "docs/RESULTS.md"),
-    "paper": ("study_costs", "docs/RESULTS.md"),
+    "paper": ("paper_tables", "docs/RESULTS.md"),
     "benchmarks": ("bench_tables", "docs/DESIGN_SPACES.md"),
     "readme": ("readme_tables", "README.md"),
 })
@@ -237,14 +237,14 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
 
 
 def has_run(study: StudyConfig, results: Path) -> bool:
-    """Whether ``check`` has verdicts or a sequential replay of `study` to compare. Not for a
-    planned study before its runs (its plan, power and docs are still checked; a replay's
-    blocks then say what to run): its verdicts (where it has some) do not exist, and neither
-    does its models export, or its plan is sequential. A sequential sweep stops each
-    population at the look its plan decides (docs/SWEEPS.md "Sequential sweeps"), and several
-    plans' populations share one export (the issue-25 studies' results/paper/models.csv), so
-    that export says nothing about whether one plan's looks are complete: its verdicts CSV,
-    written once they are, does."""
+    """Whether ``check`` has verdicts or a sequential replay of `study` to compare: yes once
+    its verdicts CSV (where it has one) exists; no without its models export; for a fixed-n
+    plan (or none), yes once that export exists. Several sequential plans share one export
+    (the issue-25 studies' results/paper/models.csv) and each stops its populations at its own
+    looks (docs/SWEEPS.md "Sequential sweeps"), so for a sequential plan the export says so
+    only once it reaches the looks that decide every hypothesis (`sequential_verdicts` judges
+    it without a one-line ValueError): a decided plan whose verdicts were never written is
+    then reported stale, one still training is not judged."""
     if study.verdicts is not None and (results / study.verdicts).is_file():
         return True
     if not (results / study.models).is_file():
@@ -253,7 +253,17 @@ def has_run(study: StudyConfig, results: Path) -> bool:
         return True
     from .plan import find_plan, load_plan
 
-    return load_plan(find_plan(study.plan)).sequential is None
+    plan = load_plan(find_plan(study.plan))
+    if plan.sequential is None:
+        return True
+    from .sequential import sequential_verdicts
+    from .study_tables import models_frame
+
+    try:
+        sequential_verdicts(models_frame(study, results), plan)
+    except ValueError:
+        return False
+    return True
 
 
 def _current(path: Path) -> str | None:

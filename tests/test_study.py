@@ -122,21 +122,29 @@ def test_the_check_step_reports_a_stale_page_and_writes_nothing(tmp_path, capsys
     assert study_cli.run(["benchmarks", "check", *argv]) == 0
 
 
-def test_a_sequential_plan_has_run_once_its_verdicts_exist_not_its_shared_export(tmp_path):
+def test_a_sequential_plan_has_run_once_its_looks_decide_not_when_its_shared_export_exists(
+        tmp_path):
     """The issue-25 plans share one export (results/paper/models.csv) and their sequential
     sweeps stop at different looks, so a partial export (se decided, activation training) must
     not make `check` judge activation's populations: a sequential plan has run once its
-    verdicts CSV exists; a fixed-n study once its models export does."""
+    verdicts CSV exists or the export reaches the looks that decide it (then `check` reports
+    verdicts never written); a fixed-n study once its models export exists."""
     se, activation, ablation = (load_study(n) for n in ("se", "activation", "ablation"))
     assert se.models == activation.models
     assert not study_cli.has_run(se, tmp_path) and not study_cli.has_run(ablation, tmp_path)
     (tmp_path / "paper").mkdir()
-    (tmp_path / se.models).write_text("design_space,index,error\nregnetx,0,5.0\n")
     (tmp_path / ablation.models).write_text("design_space,index,error\nanynetx_a,0,5.0\n")
-    assert not study_cli.has_run(se, tmp_path) and not study_cli.has_run(activation, tmp_path)
     assert study_cli.has_run(ablation, tmp_path)
+    committed = pd.read_csv(RESULTS / se.models)
+    first = committed[committed["design_space"].isin(["regnetx", "regnety"])
+                      & (committed["index"] < 12)]  # look 1 of se: it decides nothing there
+    first.to_csv(tmp_path / se.models, index=False)
+    assert not study_cli.has_run(se, tmp_path) and not study_cli.has_run(activation, tmp_path)
     (tmp_path / se.verdicts).write_text("id,verdict\ny_better_x,not resolved\n")
     assert study_cli.has_run(se, tmp_path) and not study_cli.has_run(activation, tmp_path)
+    (tmp_path / se.verdicts).unlink()
+    committed.to_csv(tmp_path / se.models, index=False)  # se's looks reached, its CSV unwritten
+    assert study_cli.has_run(se, tmp_path)
 
 
 def _sweeps(root: Path) -> tuple[Path, Path, list]:

@@ -10,7 +10,7 @@ import io
 import pandas as pd
 import pytest
 
-from analysis import study_cli
+from analysis import study_cli, study_costs
 from analysis.study import load_study, parse_study
 from analysis.study_costs import DECIDED, NOT_RUN, TOTAL, UNDECIDED, cost_block, cost_frame
 
@@ -42,17 +42,17 @@ def test_a_decided_sequential_study_counts_its_models_up_to_the_deciding_look(tm
     table = _costs(tmp_path).set_index("study")
     se = table.loc["se"]
     assert se["status"] == DECIDED and se["design"] == "sequential, looks at 12/24/36/48"
-    assert (se["populations"], se["models"], se["fixed_models"]) == (2, 48, 96)
+    assert (se["populations"], se["runs"], se["fixed_runs"]) == (2, 48, 96)
     assert se["core_hours"] == pytest.approx(2 * sum(10.0 + i for i in range(24)) / HOUR)
     assert se["median_seconds"] == pytest.approx(21.5)
     act = table.loc["activation"]
-    assert act["status"] == UNDECIDED and act["models"] == 40 + 12  # regnetx and Swish so far
-    assert table.loc["epochs", "status"] == NOT_RUN and table.loc["epochs", "models"] == 0
+    assert act["status"] == UNDECIDED and act["runs"] == 40 + 12  # regnetx and Swish so far
+    assert table.loc["epochs", "status"] == NOT_RUN and table.loc["epochs", "runs"] == 0
     total = table.loc[TOTAL]
-    assert total["models"] == 92  # every run of the export once, though two studies judge regnetx
+    assert total["runs"] == 92  # every run of the export once, though two studies judge regnetx
     assert total["core_hours"] == pytest.approx(
         (2 * sum(10.0 + i for i in range(40)) + sum(10.0 + i for i in range(12))) / HOUR)
-    assert total["models_csv"] == "results/paper/models.csv"
+    assert total["runs_csv"] == "results/paper/models.csv"
 
 
 def test_the_block_states_the_sum_and_what_the_sequential_design_saved(tmp_path):
@@ -66,7 +66,7 @@ def test_the_block_states_the_sum_and_what_the_sequential_design_saved(tmp_path)
     assert f"**In all:** 96 runs, {hours:.2f} core-hours" in block
     assert "judged 24 models where their fixed-n designs would have trained 96 (75% fewer)" \
         in block
-    assert "activation (48 models of its populations so far)" in block  # its regnetx
+    assert "activation (not run yet; 48 runs of populations it shares)" in block  # regnetx
     assert "epochs (not run yet)" in block
     assert cost_block(None) == "Not costed yet: run `dse-study paper cost`."
 
@@ -97,9 +97,42 @@ def test_a_study_without_a_plan_or_an_export_without_times_is_one_line(tmp_path)
         _costs(tmp_path, ["se"])
     _export(tmp_path / "paper" / "models.csv", {"regnetx": 12, "regnety": 12})
     (tmp_path / "paper" / "se_verdicts.csv").write_text("id,verdict\ny_better_x,supported\n")
-    with pytest.raises(ValueError, match="se_verdicts.csv' has no look column"):
+    with pytest.raises(ValueError, match="se_verdicts.csv' has no column look"):
         _costs(tmp_path, ["se"])
     (tmp_path / "paper" / "se_verdicts.csv").write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(ValueError, match="se_verdicts.csv' is not a verdicts CSV"):
+    with pytest.raises(ValueError, match="se_verdicts.csv' is not a sequential plan's verdicts"):
         _costs(tmp_path, ["se"])
+
+
+@pytest.mark.parametrize("looks", [[0], [5], [2.5], ["x"], [2, 2], []])
+def test_a_verdicts_look_that_is_not_one_of_the_plans_is_one_line(tmp_path, looks):
+    _export(tmp_path / "paper" / "models.csv", {"regnetx": 48, "regnety": 48})
+    pd.DataFrame({"id": ["y_better_x"] * len(looks) or ["other"], "look": looks or [1]}).to_csv(
+        tmp_path / "paper" / "se_verdicts.csv", index=False)
+    with pytest.raises(ValueError, match=r"gives hypothesis y_better_x the look\(s\) .*; want "
+                       r"one look of 1 to 4") as err:
+        _costs(tmp_path, ["se"])
+    assert "\n" not in str(err.value)
+
+
+def test_verdicts_that_judged_more_models_than_the_export_holds_are_one_line(tmp_path):
+    """se's verdicts say look 2 (24 models per space), but the export holds 12 of RegNetY."""
+    _export(tmp_path / "paper" / "models.csv", {"regnetx": 24, "regnety": 12})
+    pd.DataFrame([{"id": "y_better_x", "look": 2}]).to_csv(
+        tmp_path / "paper" / "se_verdicts.csv", index=False)
+    with pytest.raises(ValueError, match="has 12 models of regnety, but the plan's verdicts "
+                       "judged its first 24; export the sweep again"):
+        _costs(tmp_path, ["se"])
+
+
+def test_a_cost_table_without_its_total_or_unreadable_is_one_line(tmp_path):
+    path = tmp_path / "paper" / "cost.csv"
+    path.parent.mkdir()
+    path.write_text("")
+    with pytest.raises(ValueError, match="is not a cost table"):
+        study_costs.load(tmp_path)
+    _costs(tmp_path, ["se"]).iloc[:-1].to_csv(path, index=False)
+    with pytest.raises(ValueError, match="has no single 'all runs' row"):
+        study_costs.load(tmp_path)
+    assert study_costs.load(tmp_path / "nowhere") is None
     assert load_study("paper").cost.studies[0] == "se"
