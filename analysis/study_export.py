@@ -25,7 +25,8 @@ from .fidelity import fidelity, load_runs
 from .study import Data, Export
 from .sweep import load_sweep
 
-STAGES = [f"{k}{i}" for k in "dwbg" for i in range(1, 5)]
+PAPER_STAGES = 4  # the stage columns every export has, d1..d4, w1..w4, b1..b4, g1..g4
+STAGES = [f"{k}{i}" for k in "dwbg" for i in range(1, PAPER_STAGES + 1)]
 MODEL_COLUMNS = ["design_space", "index", "status", "error", "min_error", "flops", "params",
                  "acts", "depth", *STAGES, "wall_seconds", "regime_name", "train_seed",
                  "stem_stride", "strides"]
@@ -36,7 +37,22 @@ PAPER_GEOMETRY = (2, "2,2,2,2")  # stem stride, strides of an export that predat
 FIDELITY_CHANCE = 90.0  # 10 classes: "trained" below 45 %
 
 
+def stage_count(df: pd.DataFrame) -> int:
+    """The most stages of any model in `df`: its highest ``d<i>`` column with a value (a
+    3-stage model's row beside 4-stage ones leaves the fourth stage's columns empty)."""
+    i = 0
+    while f"d{i + 1}" in df.columns and df[f"d{i + 1}"].notna().any():
+        i += 1
+    return i
+
+
 def _columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`columns` that `df` has, the stage columns extended to its `stage_count` (a sweep with
+    five-stage models exports d5, w5, b5 and g5; other sweeps' exports are unchanged)."""
+    extra = [f"{k}{i}" for k in "dwbg" for i in range(PAPER_STAGES + 1, stage_count(df) + 1)]
+    if extra and STAGES[-1] in columns:
+        at = columns.index(STAGES[-1]) + 1
+        columns = [*columns[:at], *extra, *columns[at:]]
     return df[[c for c in columns if c in df.columns]]
 
 
@@ -103,29 +119,37 @@ def export(entry: Export, results: Path) -> str:
     return fidelity_rows(entry.candidate, sweeps, out.read_text() if out.is_file() else None)
 
 
+def _spec(row: pd.Series, n: int, data: Data) -> dict:
+    """The spec dict of one export row: its stages are those of the first `n` with a depth
+    (three, four or five, as its ``strides`` say)."""
+    stages = [i for i in range(1, n + 1) if pd.notna(row[f"d{i}"])]
+    return {"depths": [int(row[f"d{i}"]) for i in stages],
+            "widths": [int(row[f"w{i}"]) for i in stages],
+            "bottleneck_ratios": [float(row[f"b{i}"]) for i in stages],
+            "group_widths": [int(row[f"g{i}"]) for i in stages],
+            "strides": [int(v) for v in str(row["strides"]).split(",")],
+            "stem_stride": int(row["stem_stride"]), "stem_width": data.stem_width,
+            "in_channels": data.in_channels, "num_classes": data.num_classes}
+
+
 def study_frame(path: Path, data: Data) -> pd.DataFrame:
     """A ``models`` export read back with what `load_sweep` derives from a record: shared b and
     g (the max over stages, pycls's anynet_b / anynet_g), the stage width ratios, the spec's
-    stage lists, and what `data` says of every model. The geometry is the export's
-    ``stem_stride`` and ``strides`` columns; an export that predates them (results/study.csv)
-    has the paper's (`PAPER_GEOMETRY`). A missing file is a ValueError."""
+    stage lists (3 to 5 stages, `stage_count`), and what `data` says of every model. The
+    geometry is the export's ``stem_stride`` and ``strides`` columns; an export that predates
+    them (results/study.csv) has the paper's (`PAPER_GEOMETRY`). A missing file is a
+    ValueError."""
     if not path.is_file():
         raise ValueError(f"results: {str(path)!r} does not exist; export it first "
                          "(dse-study NAME export)")
     df = pd.read_csv(path)
     if "stem_stride" not in df:
         df["stem_stride"], df["strides"] = PAPER_GEOMETRY
-    df["b"] = df[[f"b{i}" for i in range(1, 5)]].max(axis=1)
-    df["g"] = df[[f"g{i}" for i in range(1, 5)]].max(axis=1)
-    df["spec"] = [{"depths": [int(r[f"d{i}"]) for i in range(1, 5)],
-                   "widths": [int(r[f"w{i}"]) for i in range(1, 5)],
-                   "bottleneck_ratios": [float(r[f"b{i}"]) for i in range(1, 5)],
-                   "group_widths": [int(r[f"g{i}"]) for i in range(1, 5)],
-                   "strides": [int(v) for v in str(r["strides"]).split(",")],
-                   "stem_stride": int(r["stem_stride"]), "stem_width": data.stem_width,
-                   "in_channels": data.in_channels, "num_classes": data.num_classes}
-                  for _, r in df.iterrows()]
-    for i in range(1, 4):
+    n = stage_count(df)
+    df["b"] = df[[f"b{i}" for i in range(1, n + 1)]].max(axis=1)
+    df["g"] = df[[f"g{i}" for i in range(1, n + 1)]].max(axis=1)
+    df["spec"] = [_spec(r, n, data) for _, r in df.iterrows()]
+    for i in range(1, n):
         df[f"wr{i}"] = df[f"w{i + 1}"] / df[f"w{i}"]
     df["se_ratio"], df["stem_width"], df["resolution"] = 0.0, data.stem_width, data.resolution
     df["num_classes"] = data.num_classes

@@ -267,3 +267,40 @@ def test_a_study_config_is_validated():
                                             "sweeps": ["runs/x"]}}})
     with pytest.raises(ValueError, match="power.out"):
         parse_study("x", {"power": {"out": "../p.csv", "pilot": ["runs.csv"]}})
+
+
+def test_an_export_of_three_four_and_five_stage_models_reads_back_each_models_stages(tmp_path):
+    """The stages plan's sweep holds RegNetX at 3, 4 and 5 stages under their population labels:
+    its models export extends the stage columns to d5..g5 (empty for fewer stages, as d4 is for
+    three) and `study_frame` reads each model back with its own stage lists, shared b and g and
+    width ratios; an export of 4-stage models keeps exactly the columns it always had."""
+    from test_variant_analysis import population  # real draws, real records
+
+    from analysis.study import Data, Export
+    from analysis.study_export import MODEL_COLUMNS
+
+    sweep = tmp_path / "runs"
+    for stages in (3, 4, 5):
+        population(sweep, "regnetx", [f"design_space.stages={stages}"],
+                   [5.0 + stages + i / 10 for i in range(2)])
+    text = export(Export("m", "models", "m.csv", (str(sweep),)), tmp_path)
+    header = text.splitlines()[0].split(",")
+    at = header.index("g4") + 1
+    assert header[at:at + 4] == ["d5", "w5", "b5", "g5"] and header[at + 4] == "wall_seconds"
+    (tmp_path / "m.csv").write_text(text)
+    df = study_frame(tmp_path / "m.csv", Data(32, 3, 10, 16)).set_index("design_space")
+    for label, n in (("regnetx[3 stages]", 3), ("regnetx", 4), ("regnetx[5 stages]", 5)):
+        rows = df.loc[[label]]
+        assert len(rows) == 2
+        for _, r in rows.iterrows():
+            spec = r["spec"]
+            assert len(spec["depths"]) == len(spec["widths"]) == len(spec["strides"]) == n
+            assert sum(spec["depths"]) == r["depth"]
+            assert r["b"] == max(spec["bottleneck_ratios"]) and r["g"] == max(spec["group_widths"])
+            assert r[f"wr{n - 1}"] == pytest.approx(spec["widths"][-1] / spec["widths"][-2])
+    assert df.loc["regnetx[3 stages]", "d4"].isna().all()
+    assert df.loc[["regnetx", "regnetx[3 stages]"], "d5"].isna().all()
+    only = tmp_path / "four"  # a sweep of 4-stage models exports no fifth stage
+    population(only, "regnetx", [], [5.0, 6.0])
+    assert export(Export("m", "models", "m.csv", (str(only),)), tmp_path).splitlines()[0] == (
+        ",".join(MODEL_COLUMNS))
