@@ -95,6 +95,29 @@ def test_a_committed_row_shows_its_verdict_csvs_numbers(catalogue, studies):
     assert "0.0077" in e_d[6]  # its opposite p, Holm
 
 
+def test_a_planned_row_whose_sequential_study_ran_shows_its_verdicts_look(catalogue, studies):
+    """A planned claim reads as the verdict of the study that ran its plan (results/paper/
+    <plan>_verdicts.csv: se and activation so far): the estimate at the deciding look, its n and
+    the look."""
+    rows = resolve(catalogue, studies, RESULTS)
+    seen = set()
+    for r in rows:
+        if not isinstance(r.claim.test, Planned):
+            continue
+        ran = [s for s in studies.values() if s.plan == r.claim.test.plan and s.verdicts
+               and (RESULTS / s.verdicts).is_file()]
+        if not ran:
+            continue
+        v = pd.read_csv(RESULTS / ran[0].verdicts).set_index("id").loc[r.claim.test.hypothesis]
+        cells = claims_tables.row(r)
+        assert cells[4] == f"{int(v.n_a)} / {int(v.n_b)}" and int(v.n_a) == int(v.n_look)
+        assert cells[5].startswith(f"{_num(v.estimate)} [{_num(v.low)}, {_num(v.high)}]")
+        assert v.verdict in cells[6]
+        assert cells[6].endswith(f"look {int(v.look)}, {int(v.n_look)} models per space)")
+        seen.add(ran[0].name)
+    assert {"se", "activation"} <= seen
+
+
 def test_the_committed_block_is_the_catalogue_after_the_lead_tables(catalogue):
     text = DOC.read_text()
     blocks = {m.group(1): m.group(2) for m in MARKER.finditer(text)}
