@@ -165,9 +165,12 @@ def cost_frame(costs: Costs, results: Path) -> pd.DataFrame:
         if s.plan is None or s.models is None:
             raise ValueError(f"cost.studies[{i}]: study {s.name!r} has no plan or no models "
                              "export; give a study whose plan judges a models export")
-    named = Counter(x for s in studies for x in plan_spaces(load_plan(find_plan(s.plan))))
-    shared = {x for x, k in named.items() if k > 1}
-    rows = [study_row(s, results, shared, f"cost.studies[{i}]") for i, s in enumerate(studies)]
+    # a population is one label in one export: RegNetX of the proxy (results/paper/models.csv)
+    # and of proxy_long (results/paper/epochs.csv) are two
+    named = Counter((s.models, x) for s in studies
+                    for x in plan_spaces(load_plan(find_plan(s.plan))))
+    rows = [study_row(s, results, {x for (m, x), k in named.items() if k > 1 and m == s.models},
+                      f"cost.studies[{i}]") for i, s in enumerate(studies)]
     exports = [results / m for m in dict.fromkeys(s.models for s in studies)
                if (results / m).is_file()]
     runs = [_read(p, "cost") for p in exports]

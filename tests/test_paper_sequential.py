@@ -29,7 +29,8 @@ from analysis.study_export import study_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANS = ("se", "activation", "domains", "blocks", "stages", "flops")  # one sweep, runs/paper
-SEQUENTIAL = (*PLANS, "epochs")  # epochs: its own sweep (proxy_long), conf/experiment/epochs.yaml
+# epochs: its own sweep (proxy_long), conf/experiment/epochs.yaml; activation_long: the same sweep
+SEQUENTIAL = (*PLANS, "epochs", "activation_long")
 
 # Per plan: the errors multiplied to plant a large effect, the hypotheses it settles, and the
 # populations no other hypothesis needs once they are settled (these must stop training).
@@ -47,6 +48,7 @@ PLANTED = {
     "epochs": ({"anynetx_e": 3.0, "anynetx_a": 9.0},
                {"order_more_epochs", "e_better_a_more_epochs"},
                {"regnetx", "anynetx_e", "anynetx_a"}),
+    "activation_long": ({"regnetx": 3.0}, {"swish_better_x_long"}, {"regnetx", "regnetx[silu]"}),
 }
 
 # A Hydra grid is a product: the populations a plan's command also makes, which no plan judges
@@ -111,8 +113,10 @@ def test_every_paper_plan_has_the_replays_sequential_design():
     for name in SEQUENTIAL:
         plan = _plan(name)
         assert plan.sequential == design, name
-        # epochs shares no population with the paper sweep; its n is its own power's
-        n, sizes = (64, (16, 32, 48, 64)) if name == "epochs" else (48, (12, 24, 36, 48))
+        # epochs and activation_long share no population with the paper sweep; their n is
+        # their own power's
+        n, sizes = {"epochs": (64, (16, 32, 48, 64)),
+                    "activation_long": (24, (6, 12, 18, 24))}.get(name, (48, (12, 24, 36, 48)))
         assert plan.n_per_space == n
         assert plan.sequential.sizes(plan.n_per_space) == sizes
 
@@ -181,7 +185,10 @@ def test_one_sequential_command_per_plan_covers_the_paper_sweep():
 
 # epochs' command is its experiment alone (the sweeper and plan are in it); its folder and its
 # first sample index (indices 0-23 are the proxy_long pilot of results/instrument/)
-OWN = {"epochs": (["+experiment=epochs"], "runs/epochs", 24)}
+OWN = {"epochs": (["+experiment=epochs"], "runs/epochs", 24),
+       "activation_long": (["+experiment=epochs", "sweep.plan=activation_long",
+                            "design_space=regnetx", "design_space.activation=relu,silu",
+                            "sample.index=range(24,48)"], "runs/epochs", 24)}
 
 
 def _command(name: str) -> tuple[list[str], str, int]:
@@ -222,14 +229,16 @@ def test_a_plans_command_composes_and_makes_its_populations(name):
     assert all(labels.count(label) == plan.n_per_space for label in set(labels))
 
 
-def test_the_epochs_sweep_judges_none_of_its_pilots_models():
-    """conf/plan/epochs.yaml's power reads the proxy_long runs of results/instrument/
-    small_geometry.csv (conf/study/epochs.yaml); the sweep's sample indices start after theirs,
-    under the regime and seed the power reads."""
-    study = load_study("epochs")
+@pytest.mark.parametrize("name", ["epochs", "activation_long"])
+def test_the_epochs_sweep_judges_none_of_its_pilots_models(name):
+    """conf/plan/epochs.yaml's and activation_long.yaml's power read the proxy_long runs of
+    results/instrument/small_geometry.csv (their conf/study/ files); the sweep's sample indices
+    start after theirs, under the regime and seed the power reads."""
+    study = load_study(name)
     runs = pd.read_csv(ROOT / "results" / study.power.pilot[0])
     pilot = runs[(runs["regime_name"] == study.power.regime)
                  & (runs["train_seed"] == study.power.seed)]
     assert study.power.regime == "proxy_long"
-    assert pilot.groupby("design_space").size().loc[list(study.order)].tolist() == [24, 24, 24]
-    assert pilot["index"].max() < OWN["epochs"][2]
+    pilots = sorted(set(study.power.pilots.values()))
+    assert pilot.groupby("design_space").size().loc[pilots].eq(24).all()
+    assert pilot["index"].max() < OWN[name][2]

@@ -55,6 +55,18 @@ def test_a_decided_sequential_study_counts_its_models_up_to_the_deciding_look(tm
     assert total["runs_csv"] == "results/paper/models.csv"
 
 
+def test_a_label_is_shared_only_within_one_export(tmp_path):
+    """regnetx[silu] of the proxy sweep (activation) and of the proxy_long sweep
+    (activation_long) are two populations: activation_long's own Swish runs make it started."""
+    _export(tmp_path / "paper" / "models.csv", {"regnetx": 12, "regnetx[silu]": 12})
+    _export(tmp_path / "paper" / "epochs.csv", {"regnetx": 6, "regnetx[silu]": 3})
+    table = _costs(tmp_path, ("activation", "epochs", "activation_long")).set_index("study")
+    assert table.loc["activation_long", "status"] == UNDECIDED
+    assert table.loc["activation_long", "runs"] == 9
+    assert table.loc["epochs", "status"] == NOT_RUN  # only regnetx, shared with activation_long
+    assert table.loc[TOTAL, "runs"] == 24 + 9
+
+
 def test_the_block_states_the_sum_and_what_the_sequential_design_saved(tmp_path):
     _export(tmp_path / "paper" / "models.csv", {"regnetx": 48, "regnety": 48})
     pd.DataFrame([{"id": "y_better_x", "verdict": "not resolved", "look": 1}]).to_csv(
