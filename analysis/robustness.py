@@ -41,9 +41,10 @@ _REFERENCE_KEYS = ("title", "runs", "regime", "seeds", "chosen_by", "spaces", "i
 _ROW_KEYS = ("id", "text", "source", "reference")
 _CELL_KEYS = ("study", "id", "posthoc")
 _ID = re.compile(r"^[A-Za-z_]\w*$")
-# What a pilot's model keeps of its first seed's run: its complexity, stages and geometry.
+# What a pilot's model keeps of its first seed's run: its complexity, stages (up to five, those
+# its runs export has: `study_export.stage_count`) and geometry.
 SPEC_COLUMNS = ["flops", "params", "acts", "depth",
-                *(f"{k}{i}" for k in "dwbg" for i in range(1, 5)), "stem_stride", "strides"]
+                *(f"{k}{i}" for k in "dwbg" for i in range(1, 6)), "stem_stride", "strides"]
 
 
 # --- the rule ------------------------------------------------------------------------------------
