@@ -38,22 +38,31 @@ class PartCost:
         return self.fixed_hours - self.sequential_hours
 
 
-def _read(path: Path, columns: Sequence[str], where: str) -> pd.DataFrame:
-    """A committed CSV with numeric `columns` on every row; anything else is one line."""
+def read_table(path: Path, where: str, columns: Sequence[str], numeric: Sequence[str] = (),
+               what: str = "a CSV export", give: str = "an export") -> pd.DataFrame:
+    """A committed CSV with `columns`, numbers on every row in `numeric`; an unreadable one
+    ("is not `what`"), a missing column or a missing number is one line naming the file
+    (the cost tables' one reader: this module's and `analysis.study_costs`')."""
     try:
         frame = pd.read_csv(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{where}: {str(path)!r} is not a CSV export "
+        raise ValueError(f"{where}: {str(path)!r} is not {what} "
                          f"({str(err).splitlines()[0]})") from None
     for column in columns:
         if column not in frame.columns:
-            raise ValueError(f"{where}: {str(path)!r} has no column {column}; give an export "
+            raise ValueError(f"{where}: {str(path)!r} has no column {column}; give {give} "
                              f"with {', '.join(columns)} on every row")
+    for column in numeric:
         bad = int(pd.to_numeric(frame[column], errors="coerce").isna().sum())
         if bad:
             raise ValueError(f"{where}: {str(path)!r} has {bad} rows without a number in "
-                             f"{column}; give an export with {', '.join(columns)} on every row")
+                             f"{column}; give {give} with {', '.join(numeric)} on every row")
     return frame
+
+
+def _read(path: Path, columns: Sequence[str], where: str) -> pd.DataFrame:
+    """A committed CSV with numeric `columns` on every row (`read_table`)."""
+    return read_table(path, where, columns, columns)
 
 
 def part_cost(part: CostPart, results: Path, where: str) -> PartCost:

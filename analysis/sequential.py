@@ -464,13 +464,17 @@ SEQUENTIAL_COLUMNS = ["look", "n_look", "stop", "level", "efficacy_p", "level_co
                       "efficacy_p_contra"]
 
 
+class NotTrainedYet(ValueError):
+    """A sequential plan's verdict needs models its sweep table does not hold yet."""
+
+
 def _covered(df: pd.DataFrame, h, decision: Decision) -> None:
     """Refuse a hypothesis decided at a look whose models some space of it lacks (a sweep not
     trained that far): the look would have been judged on fewer models than it states."""
     for space in spaces_of(h.params):
         have = int(df.loc[df["design_space"] == space, "index"].nunique())
         if have < decision.n:
-            raise ValueError(f"sequential: hypothesis {h.id!r} is decided at look "
+            raise NotTrainedYet(f"sequential: hypothesis {h.id!r} is decided at look "
                              f"{decision.look} on {decision.n} models per space, but "
                              f"{space!r} has {have} in the sweep table; train the plan's "
                              "sequential sweep up to that look first")
@@ -495,7 +499,7 @@ def sequential_verdicts(df: pd.DataFrame, plan, design: Design | None = None,
     bounds, when the p of an earlier look crossed that look's bound), ``level_contra`` and
     ``efficacy_p_contra`` its opposite's (empty where that direction had already stopped for
     futility). A hypothesis decided at a look that some of its spaces do not reach in `df` is
-    a one-line ValueError (the sweep is not trained that far)."""
+    a one-line `NotTrainedYet` (the sweep is not trained that far)."""
     from .plan import COLUMNS
 
     design = plan.sequential if design is None else design

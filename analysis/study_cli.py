@@ -125,8 +125,7 @@ def _parser() -> _Parser:
 
 
 def _lacks(study: StudyConfig, step: str) -> ValueError:
-    has = [s for s in ("export", "verdicts", "tables", "power", "sequential", "search",
-                       "references", "cost", "docs") if _has(study, s)]
+    has = [s for s in STEPS if s != "check" and _has(study, s)]
     return ValueError(f"{step}: study {study.name!r} has no {step} in conf/study/"
                       f"{study.name}.yaml; its steps are {', '.join(has) or 'none'}")
 
@@ -194,10 +193,8 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
             doc: str | None = None) -> dict[Path, str]:
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
-        steps = [s for s in ("verdicts", "tables", "power", "sequential", "search",
-                             "references", "cost", "docs")
-                 if _has(study, s) and not (s in ("verdicts", "sequential")
-                                            and not has_run(study, results))]
+        steps = [s for s in STEPS if s not in ("export", "check") and _has(study, s)
+                 and (s not in ("verdicts", "sequential") or has_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
         raise _lacks(study, step)
@@ -243,8 +240,8 @@ def has_run(study: StudyConfig, results: Path) -> bool:
     (the issue-25 studies' results/paper/models.csv) and each stops its populations at its own
     looks (docs/SWEEPS.md "Sequential sweeps"), so for a sequential plan the export says so
     only once it reaches the looks that decide every hypothesis (`sequential_verdicts` judges
-    it without a one-line ValueError): a decided plan whose verdicts were never written is
-    then reported stale, one still training is not judged."""
+    it without `NotTrainedYet`): a decided plan whose verdicts were never written is then
+    reported stale, one still training is not judged; a bad export is still an error."""
     if study.verdicts is not None and (results / study.verdicts).is_file():
         return True
     if not (results / study.models).is_file():
@@ -256,12 +253,12 @@ def has_run(study: StudyConfig, results: Path) -> bool:
     plan = load_plan(find_plan(study.plan))
     if plan.sequential is None:
         return True
-    from .sequential import sequential_verdicts
+    from .sequential import NotTrainedYet, sequential_verdicts
     from .study_tables import models_frame
 
     try:
         sequential_verdicts(models_frame(study, results), plan)
-    except ValueError:
+    except NotTrainedYet:
         return False
     return True
 

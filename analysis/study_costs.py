@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .cost_tables import read_table
 from .docblocks import table
 from .power_analysis import plan_spaces
 from .sequential import first_models, models_trained, placed
@@ -59,36 +60,18 @@ def parse_costs(value: Any) -> Costs:
     return Costs(out=_file("cost.out", c.get("out"), optional=False), studies=names)
 
 
-def _csv(path: Path, what: str, columns: Sequence[str], where: str) -> pd.DataFrame:
-    """A committed CSV with `columns`; an unreadable one is one line naming it."""
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{where}: {str(path)!r} is not {what} "
-                         f"({str(err).splitlines()[0]})") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{where}: {str(path)!r} has no column {missing[0]}; give {what} "
-                         f"with {', '.join(columns)}")
-    return frame
-
-
 def _read(path: Path, where: str) -> pd.DataFrame:
     """A models export with ``design_space``, ``index`` and numeric ``wall_seconds``."""
-    frame = _csv(path, "a models export (dse-study NAME export)",
-                 ("design_space", "index", "wall_seconds"), where)
-    bad = int(pd.to_numeric(frame["wall_seconds"], errors="coerce").isna().sum())
-    if bad:
-        raise ValueError(f"{where}: {str(path)!r} has {bad} rows without a number in "
-                         "wall_seconds; give an export with one on every row")
-    return frame
+    return read_table(path, where, ("design_space", "index", "wall_seconds"), ("wall_seconds",),
+                      "a models export (dse-study NAME export)", "a models export")
 
 
 def _decided_looks(path: Path, ids: Sequence[str], looks: int, where: str) -> dict[str, int]:
     """Per hypothesis of a sequential plan, the look (1 … `looks`) its verdicts CSV says
     decided it."""
-    verdicts = _csv(path, "a sequential plan's verdicts CSV (dse-study NAME verdicts)",
-                    ("id", "look"), where)
+    verdicts = read_table(path, where, ("id", "look"),
+                          what="a sequential plan's verdicts CSV (dse-study NAME verdicts)",
+                          give="its verdicts CSV")
     out: dict[str, int] = {}
     for h in ids:
         rows = verdicts.loc[verdicts["id"] == h, "look"]
@@ -200,7 +183,8 @@ def load(results: Path) -> pd.DataFrame | None:
     path = results / load_study("paper").cost.out
     if not path.is_file():
         return None
-    frame = _csv(path, "a cost table (dse-study paper cost)", COLUMNS, "paper.cost.out")
+    frame = read_table(path, "paper.cost.out", COLUMNS, what="a cost table (dse-study paper cost)",
+                       give="a cost table")
     total = frame[frame["study"] == TOTAL]
     if len(total) != 1 or pd.isna(total["runs"].iloc[0]):
         raise ValueError(f"paper.cost.out: {str(path)!r} has no single {TOTAL!r} row with its "
