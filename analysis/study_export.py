@@ -4,7 +4,9 @@ one reader of a models export (`study_frame`): the home of the export formats th
 
 - ``models``: one row per model of one sweep (`MODEL_COLUMNS`: design_space, index, status,
   error, min_error, complexity, the spec's stage lists, wall_seconds and, since the instrument
-  study, regime, training seed and geometry); ``%.6g``.
+  study, regime, training seed and geometry); ``%.6g``. The committed file's rows of models the
+  sweep folder lacks (`MODEL_KEY`: a sweep folder lost with its machine, or pruned) are kept:
+  ``runs/`` is not committed, so the export is the only copy of those runs.
 - ``runs``: one row per run of several sweeps (`RUN_COLUMNS`), sorted by regime, seed, space,
   index; ``timing``: the same for ``RULE=DIR`` sweeps, with the window rule as ``scale``.
 - ``fidelity``: `analysis.fidelity.fidelity` rows (trained fractions and Spearman ρ with 95 %
@@ -17,6 +19,7 @@ Every function returns the file's text; `dse-study` writes it (or checks it, ``-
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +27,7 @@ import pandas as pd
 from .fidelity import fidelity, load_runs
 from .study import Data, Export
 from .sweep import load_sweep
+from .sweep_warning import SweepWarning
 
 PAPER_STAGES = 4  # the stage columns every export has, d1..d4, w1..w4, b1..b4, g1..g4
 STAGES = [f"{k}{i}" for k in "dwbg" for i in range(1, PAPER_STAGES + 1)]
@@ -33,6 +37,7 @@ MODEL_COLUMNS = ["design_space", "index", "status", "error", "min_error", "flops
 RUN_COLUMNS = ["regime_name", "train_seed", "design_space", "index", "status", "error",
                "wall_seconds", "stem_stride", "strides", "resolution", "flops", "params", "acts",
                "depth", *STAGES, "threads", "precision", "images_per_second"]
+MODEL_KEY = ["design_space", "index", "regime_name", "train_seed", "stem_stride", "strides"]
 PAPER_GEOMETRY = (2, "2,2,2,2")  # stem stride, strides of an export that predates them
 FIDELITY_CHANCE = 90.0  # 10 classes: "trained" below 45 %
 
@@ -56,9 +61,30 @@ def _columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df[[c for c in columns if c in df.columns]]
 
 
-def models(sweep: str) -> str:
-    """A ``models`` export: the one sweep folder `sweep`, one row per model."""
-    return _columns(load_sweep(sweep), MODEL_COLUMNS).to_csv(index=False, float_format="%.6g")
+def models(sweep: str, old: str | None = None) -> str:
+    """A ``models`` export: the one sweep folder `sweep`, one row per model, merged into the
+    file's text `old`: the sweep's rows replace those of the same `MODEL_KEY`, the file's other
+    rows are kept. A replaced row whose status or error changes is a `SweepWarning` (the same
+    record trained again on another machine: CPU kernels are exact on one machine only)."""
+    text = _columns(load_sweep(sweep), MODEL_COLUMNS).to_csv(index=False, float_format="%.6g")
+    if old is None:
+        return text
+    new, kept = pd.read_csv(io.StringIO(text)), pd.read_csv(io.StringIO(old))
+    key = [c for c in MODEL_KEY if c in new.columns and c in kept.columns]
+    both = kept.merge(new, on=key, suffixes=("", "_new"))
+    same_error = (both["error"] == both["error_new"]) | (both["error"].isna()
+                                                         & both["error_new"].isna())
+    changed = both[(both["status"] != both["status_new"]) | ~same_error]
+    if len(changed):
+        first = changed.iloc[0]
+        warnings.warn(SweepWarning(
+            f"export: {len(changed)} of the sweep's models differ from the committed export "
+            f"(first: {first['design_space']}#{first['index']}, error {first['error']:g} -> "
+            f"{first['error_new']:g}); the sweep's records replace them"), stacklevel=2)
+    ours = kept.set_index(key).index.isin(new.set_index(key).index)
+    merged = pd.concat([new, kept[~ours]], ignore_index=True)
+    merged = merged.sort_values(key[:2], kind="stable")
+    return _columns(merged, MODEL_COLUMNS).to_csv(index=False, float_format="%.6g")
 
 
 def runs(sweeps: list[str]) -> str:
@@ -98,8 +124,8 @@ def fidelity_rows(candidate: str, sweeps: list[str], old: str | None) -> str:
 
 
 def export(entry: Export, results: Path) -> str:
-    """The text of `entry`'s CSV from its sweeps (`results` holds the file a ``fidelity``
-    export merges into). An entry without the sweeps its kind needs is a ValueError."""
+    """The text of `entry`'s CSV from its sweeps (`results` holds the file a ``models`` or
+    ``fidelity`` export merges into). An entry without the sweeps its kind needs is a ValueError."""
     sweeps = list(entry.sweeps)
     where = f"exports.{entry.name}"
     need = {"models": (1, "exactly one sweep folder"), "fidelity": (2, "a reference sweep and "
@@ -107,16 +133,17 @@ def export(entry: Export, results: Path) -> str:
     if len(sweeps) < need[0] or (entry.kind == "models" and len(sweeps) != 1):
         raise ValueError(f"{where}.sweeps: {sweeps!r} is not allowed; a {entry.kind} export "
                          f"needs {need[1]}")
+    out = results / entry.out
+    old = out.read_text() if out.is_file() else None
     if entry.kind == "models":
-        return models(sweeps[0])
+        return models(sweeps[0], old)
     if entry.kind == "runs":
         return runs(sweeps)
     if entry.kind == "timing":
         return timing(sweeps)
     if entry.candidate is None:
         raise ValueError(f"{where}.candidate: None is not allowed; give the label of its rows")
-    out = results / entry.out
-    return fidelity_rows(entry.candidate, sweeps, out.read_text() if out.is_file() else None)
+    return fidelity_rows(entry.candidate, sweeps, old)
 
 
 def _spec(row: pd.Series, n: int, data: Data) -> dict:

@@ -16,6 +16,7 @@ import pytest
 from analysis import study_cli
 from analysis.study import load_study, parse_study, study_names
 from analysis.study_export import RUN_COLUMNS, export, study_frame
+from analysis.sweep_warning import SweepWarning
 from analysis.testing import random_anynet_spec, write_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +179,28 @@ def test_a_models_export_keeps_its_geometry(tmp_path):
         assert got["depths"] == list(spec.depths) and got["widths"] == list(spec.widths)
     old = study_frame(RESULTS / "study.csv", data)
     assert set(old["stem_stride"]) == {2} and old["spec"].iloc[0]["stem_stride"] == 2
+
+
+def test_a_models_export_keeps_the_committed_rows_its_sweep_folder_lacks(tmp_path):
+    """runs/ is not committed: exporting from a sweep folder that has lost a population (a new
+    machine, a pruned folder) keeps that population's committed rows byte for byte, and a model
+    trained again with another error replaces its row with a warning naming it."""
+    a, _, specs = _sweeps(tmp_path)
+    results = tmp_path / "results"
+    (results / "x").mkdir(parents=True)
+    argv = ["ablation", "export", "exports.study.out=x/models.csv",
+            f"exports.study.sweeps=[{a}]", "--results", str(results)]
+    assert study_cli.run(argv) == 0
+    first = (results / "x" / "models.csv").read_text()
+    shutil.rmtree(a / "anynetx_a")
+    assert study_cli.run(argv) == 0
+    assert (results / "x" / "models.csv").read_text() == first
+    shutil.rmtree(a / "anynetx_e")
+    write_sweep(a, "anynetx_e", specs, [5.0, 6.5, 7.0, 8.0])
+    with pytest.warns(SweepWarning, match=r"1 of the sweep's models .*anynetx_e#1, error 6 -> 6.5"):
+        text = export(load_study("ablation", argv[2:4]).exports["study"], results)
+    rows = pd.read_csv(io.StringIO(text)).set_index(["design_space", "index"])["error"]
+    assert rows[("anynetx_e", 1)] == 6.5 and rows[("anynetx_a", 1)] == 6.0 and len(rows) == 8
 
 
 def test_runs_and_timing_exports_keep_every_run(tmp_path):
