@@ -325,5 +325,5 @@ def test_an_export_of_three_four_and_five_stage_models_reads_back_each_models_st
     assert df.loc[["regnetx", "regnetx[3 stages]"], "d5"].isna().all()
     only = tmp_path / "four"  # a sweep of 4-stage models exports no fifth stage
     population(only, "regnetx", [], [5.0, 6.0])
-    assert export(Export("m", "models", "m.csv", (str(only),)), tmp_path).splitlines()[0] == (
+    assert export(Export("m", "models", "four.csv", (str(only),)), tmp_path).splitlines()[0] == (
         ",".join(MODEL_COLUMNS))
