@@ -17,7 +17,7 @@ import yaml
 
 import conf
 
-EXPORT_KINDS = ("models", "runs", "timing", "fidelity")
+EXPORT_KINDS = ("models", "runs", "timing", "fidelity", "records")
 _KEYS = ("experiment", "names", "short", "order", "exports", "models", "plan",
          "verdicts", "data", "tables", "power", "budget_hours", "sequential", "docs", "claims",
          "search", "robustness", "cost")
@@ -34,9 +34,10 @@ _SEQUENTIAL_KEYS = ("design", "n", "reps", "seed", "shift", "family", "pools", "
 
 @dataclass(frozen=True)
 class Export:
-    """One committed CSV made from sweep folders: `kind` ``models`` (one row per model of one
-    sweep), ``runs`` (one row per run of several), ``timing`` (runs of ``RULE=DIR`` sweeps) or
-    ``fidelity`` (rows of `candidate`: the first sweep against each other one)."""
+    """One committed file made from sweep folders: `kind` ``models`` (one row per model of one
+    sweep), ``runs`` (one row per run of several), ``timing`` (runs of ``RULE=DIR`` sweeps),
+    ``fidelity`` (rows of `candidate`: the first sweep against each other one) or ``records``
+    (every run record of one sweep, `analysis.record_archive`)."""
 
     name: str
     kind: str

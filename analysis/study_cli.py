@@ -83,6 +83,8 @@ TABLE_SETS: Mapping[str, TableSet] = _TableSets({
 STEPS = {
     "export": "its exports from the sweep folders its config names (those that name some, or "
               "the EXPORTs named)",
+    "restore": "the run records of its records exports written back into their sweep folders "
+               "(those missing there), so a sweep moved to another machine resumes",
     "verdicts": "the plan's verdicts on its models export",
     "tables": "its tables: summary, comparisons, best parameters, e_fit, width line, proposal",
     "power": "the pilot's models per space",
@@ -131,6 +133,8 @@ def _lacks(study: StudyConfig, step: str) -> ValueError:
 
 
 def _has(study: StudyConfig, step: str) -> bool:
+    if step == "restore":
+        return any(e.kind == "records" for e in study.exports.values())
     return bool({"export": study.exports, "verdicts": study.verdicts, "tables": study.tables,
                  "power": study.power, "sequential": study.sequential,
                  "search": study.search, "references": study.robustness,
@@ -176,6 +180,20 @@ def _exports(study: StudyConfig, names: Sequence[str], results: Path) -> dict[Pa
     return {results / e.out: export(e, results) for e in chosen}
 
 
+def _restored(study: StudyConfig, results: Path) -> dict[Path, str]:
+    from .record_archive import restore
+
+    files: dict[Path, str] = {}
+    for e in study.exports.values():
+        if e.kind == "records":
+            out = results / e.out
+            if not out.is_file():
+                raise ValueError(f"exports.{e.name}.out: {str(out)!r} does not exist; "
+                                 f"export it first (dse-study {study.name} export)")
+            files.update(restore(out.read_text(), e.sweeps[0], str(out)))
+    return files
+
+
 def _docs(study: StudyConfig, results: Path, doc: str | None) -> dict[Path, str]:
     from .docblocks import bind, render
 
@@ -193,13 +211,15 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
             doc: str | None = None) -> dict[Path, str]:
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
-        steps = [s for s in STEPS if s not in ("export", "check") and _has(study, s)
+        steps = [s for s in STEPS if s not in ("export", "restore", "check") and _has(study, s)
                  and (s not in ("verdicts", "sequential") or has_run(study, results))]
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
         raise _lacks(study, step)
     if step == "export":
         return _exports(study, names, results)
+    if step == "restore":
+        return _restored(study, results)
     if step == "verdicts":
         from .study_tables import verdict_table
 

@@ -12,6 +12,8 @@ one reader of a models export (`study_frame`): the home of the export formats th
 - ``fidelity``: `analysis.fidelity.fidelity` rows (trained fractions and Spearman ρ with 95 %
   percentile-bootstrap intervals over models), replacing the file's rows of the same comparison
   and keeping the others; ``%.4f``.
+- ``records``: every run record of one sweep, one JSON line each (`analysis.record_archive`),
+  merged like a ``models`` export; `dse-study NAME restore` writes them back.
 
 Every function returns the file's text; `dse-study` writes it (or checks it, ``--check``).
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .fidelity import fidelity, load_runs
+from .record_archive import archive
 from .study import Data, Export
 from .sweep import load_sweep
 from .sweep_warning import SweepWarning
@@ -128,15 +131,18 @@ def export(entry: Export, results: Path) -> str:
     ``fidelity`` export merges into). An entry without the sweeps its kind needs is a ValueError."""
     sweeps = list(entry.sweeps)
     where = f"exports.{entry.name}"
-    need = {"models": (1, "exactly one sweep folder"), "fidelity": (2, "a reference sweep and "
-            "at least one other")}.get(entry.kind, (1, "at least one sweep folder"))
-    if len(sweeps) < need[0] or (entry.kind == "models" and len(sweeps) != 1):
+    need = {"models": (1, "exactly one sweep folder"), "records": (1, "exactly one sweep folder"),
+            "fidelity": (2, "a reference sweep and at least one other")}.get(
+        entry.kind, (1, "at least one sweep folder"))
+    if len(sweeps) < need[0] or (entry.kind in ("models", "records") and len(sweeps) != 1):
         raise ValueError(f"{where}.sweeps: {sweeps!r} is not allowed; a {entry.kind} export "
                          f"needs {need[1]}")
     out = results / entry.out
     old = out.read_text() if out.is_file() else None
     if entry.kind == "models":
         return models(sweeps[0], old)
+    if entry.kind == "records":
+        return archive(sweeps[0], old, str(out))
     if entry.kind == "runs":
         return runs(sweeps)
     if entry.kind == "timing":
