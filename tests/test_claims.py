@@ -56,9 +56,18 @@ def test_every_paper_topic_has_a_claim_in_the_papers_order(catalogue):
     assert set(claimed) == set(topics), set(topics) ^ set(claimed)
     # in §7's order: a topic's claims stand together
     assert list(dict.fromkeys(claimed)) == topics
-    # the rows the brief splits: the generalization row is six claims, each its own source
+    # the rows the brief splits: the generalization row is ten claims, each its own source: the
+    # order RegNetX > E > A under four conditions, one claim per link (a verdict never covers
+    # half of its row's text), X best of the blocks, and residuals not helping V
     general = [c for c in catalogue.claims if c.topic == "generalization"]
-    assert len(general) == 6 and len({c.test for c in general}) == 6
+    assert len(general) == 10 and len({c.test for c in general}) == 10
+    links = {c.test.plan: [] for c in general if "RegNetX > AnyNetX_E > AnyNetX_A" in c.text}
+    for c in general:
+        if c.test.plan in links and "link" in c.text:
+            links[c.test.plan].append(c.test.hypothesis)
+    assert sorted(links) == ["blocks", "epochs", "flops", "stages"]
+    assert all(len(ids) == 2 and any(i.startswith("e_better_a") for i in ids)
+               for ids in links.values()), links
     kinds = {type(c.test) for c in catalogue.claims}
     assert {Committed, Planned, Untestable} <= kinds
 
