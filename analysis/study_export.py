@@ -127,8 +127,9 @@ def fidelity_rows(candidate: str, sweeps: list[str], old: str | None) -> str:
 
 
 def export(entry: Export, results: Path) -> str:
-    """The text of `entry`'s CSV from its sweeps (`results` holds the file a ``models`` or
-    ``fidelity`` export merges into). An entry without the sweeps its kind needs is a ValueError."""
+    """The text of `entry`'s file from its sweeps (`results` holds the file a ``models``,
+    ``records`` or ``fidelity`` export merges into). An entry without the sweeps its kind needs
+    is a ValueError."""
     sweeps = list(entry.sweeps)
     where = f"exports.{entry.name}"
     need = {"models": (1, "exactly one sweep folder"), "records": (1, "exactly one sweep folder"),
