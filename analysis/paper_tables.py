@@ -1,11 +1,14 @@
 """The generated blocks of docs/RESULTS.md's issue-25 section (``dse-study paper docs``): the
 populations the sequential sweeps have trained so far (``paper-populations``, the same table as
 the confirmatory study's, from ``results/paper/models.csv``), how error goes with depth in each
-(``paper-depth``: Spearman's ρ, descriptive, no plan judges it) and what each study cost
+(``paper-depth``: Spearman's ρ, descriptive, no plan judges it), the same two for the 4×
+schedule's sweep (``paper-long-populations``, ``paper-long-depth``: ``results/paper/epochs.csv``,
+the populations of conf/study/epochs.yaml and activation_long.yaml) and what each study cost
 (``paper-cost``, `analysis.study_costs`, from ``results/paper/cost.csv``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from .study_costs import load as load_costs
 from .study_export import study_frame
 
 PAPER = "paper"  # conf/study/paper.yaml: the export every issue-25 plan judges
+LONG = ("epochs", "activation_long")  # the studies of the 4x schedule's export, epochs.csv
 
 
 @dataclass(frozen=True)
@@ -28,20 +32,45 @@ class Inputs:
     config: StudyConfig
     models: pd.DataFrame | None  # results/paper/models.csv, None before its export
     costs: pd.DataFrame | None   # results/paper/cost.csv, None before `dse-study paper cost`
+    long_config: StudyConfig     # LONG's populations, in their studies' order
+    long_models: pd.DataFrame | None  # results/paper/epochs.csv, None before its export
+
+
+def _long_config() -> StudyConfig:
+    """The epochs study's config with the other LONG studies' populations and names after its
+    own (the export holds them all)."""
+    first, *rest = (load_study(n) for n in LONG)
+    order = list(first.order)
+    order += [s for c in rest for s in c.order if s not in order]
+    names = {k: v for c in (first, *rest) for k, v in c.names.items()}
+    return dataclasses.replace(first, order=tuple(order), names=names)
+
+
+def _frame(path: Path, config: StudyConfig) -> pd.DataFrame | None:
+    return study_frame(path, config.data) if path.is_file() else None
 
 
 def load(results: Path) -> Inputs:
-    config = load_study(PAPER)
-    path = results / config.models
-    return Inputs(config, study_frame(path, config.data) if path.is_file() else None,
-                  load_costs(results))
+    config, long_config = load_study(PAPER), _long_config()
+    return Inputs(config, _frame(results / config.models, config), load_costs(results),
+                  long_config, _frame(results / long_config.models, long_config))
+
+
+def _not_run(config: StudyConfig) -> str:
+    return (f"*Not run yet: results/{config.models} does not exist "
+            f"(dse-study {config.name} export).*")
 
 
 def _populations(inp: Inputs) -> str:
     if inp.models is None:
-        return (f"*Not run yet: results/{inp.config.models} does not exist "
-                "(dse-study paper export).*")
+        return _not_run(inp.config)
     return population_table(inp.models, inp.config)
+
+
+def _long_populations(inp: Inputs) -> str:
+    if inp.long_models is None:
+        return _not_run(inp.long_config)
+    return population_table(inp.long_models, inp.long_config)
 
 
 def depth_rows(models: pd.DataFrame, config: StudyConfig) -> list[list[str]]:
@@ -62,15 +91,27 @@ def depth_rows(models: pd.DataFrame, config: StudyConfig) -> list[list[str]]:
     return rows
 
 
+def _depth_table(models: pd.DataFrame, config: StudyConfig) -> str:
+    return table(["population", "finished models", "median depth", "Spearman ρ(depth, error)",
+                  "p (two-sided)"], depth_rows(models, config))
+
+
 def _depth(inp: Inputs) -> str:
     if inp.models is None:
-        return _populations(inp)
-    return table(["population", "finished models", "median depth", "Spearman ρ(depth, error)",
-                  "p (two-sided)"], depth_rows(inp.models, inp.config))
+        return _not_run(inp.config)
+    return _depth_table(inp.models, inp.config)
+
+
+def _long_depth(inp: Inputs) -> str:
+    if inp.long_models is None:
+        return _not_run(inp.long_config)
+    return _depth_table(inp.long_models, inp.long_config)
 
 
 BLOCKS: Mapping[str, Callable[[Inputs], str]] = {
     "paper-populations": _populations,
     "paper-depth": _depth,
+    "paper-long-populations": _long_populations,
+    "paper-long-depth": _long_depth,
     "paper-cost": lambda inp: cost_block(inp.costs),
 }

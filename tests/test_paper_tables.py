@@ -32,7 +32,8 @@ def test_depth_rows_are_spearman_per_population_in_the_studys_order():
 def test_the_blocks_say_not_run_before_the_export(tmp_path):
     inputs = paper_tables.load(tmp_path)
     assert inputs.models is None and inputs.costs is None
-    for name in ("paper-populations", "paper-depth"):
+    for name in ("paper-populations", "paper-depth", "paper-long-populations",
+                 "paper-long-depth"):
         assert paper_tables.BLOCKS[name](inputs).startswith("*Not run yet: results/paper/")
     assert paper_tables.BLOCKS["paper-cost"](inputs).startswith("Not costed yet")
 
@@ -54,3 +55,17 @@ def test_the_populations_block_counts_each_populations_models(space):
     line = next(ln for ln in paper_tables.BLOCKS["paper-populations"](inputs).splitlines()
                 if ln.startswith(f"| {name} |"))
     assert line.split(" | ")[1] == str(int((inputs.models["design_space"] == space).sum()))
+
+
+def test_the_long_schedules_blocks_hold_both_of_its_studies_populations():
+    """results/paper/epochs.csv holds the epochs study's populations and activation_long's
+    Swish RegNetX: the blocks name each under its display name, in the studies' order."""
+    inputs = paper_tables.load(ROOT / "results")
+    block = paper_tables.BLOCKS["paper-long-populations"](inputs)
+    counts = inputs.long_models["design_space"].value_counts()
+    names = [ln.split(" | ")[0].lstrip("| ") for ln in block.splitlines()[2:]]
+    order = [s for s in inputs.long_config.order if s in counts]
+    assert names == [inputs.long_config.name_of(s) for s in order]
+    assert "RegNetX (Swish)" in names
+    for space in order:
+        assert f"| {inputs.long_config.name_of(space)} | {counts[space]} |" in block
