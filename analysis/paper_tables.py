@@ -61,18 +61,6 @@ def _not_run(config: StudyConfig) -> str:
             f"(dse-study {config.name} export).*")
 
 
-def _populations(inp: Inputs) -> str:
-    if inp.models is None:
-        return _not_run(inp.config)
-    return population_table(inp.models, inp.config)
-
-
-def _long_populations(inp: Inputs) -> str:
-    if inp.long_models is None:
-        return _not_run(inp.long_config)
-    return population_table(inp.long_models, inp.long_config)
-
-
 def depth_rows(models: pd.DataFrame, config: StudyConfig) -> list[list[str]]:
     """Per population of `config`'s order with at least three finished models: n, the median
     depth, and Spearman's ρ between depth and error with its two-sided p (descriptive: a
@@ -96,22 +84,21 @@ def _depth_table(models: pd.DataFrame, config: StudyConfig) -> str:
                   "p (two-sided)"], depth_rows(models, config))
 
 
-def _depth(inp: Inputs) -> str:
-    if inp.models is None:
-        return _not_run(inp.config)
-    return _depth_table(inp.models, inp.config)
-
-
-def _long_depth(inp: Inputs) -> str:
-    if inp.long_models is None:
-        return _not_run(inp.long_config)
-    return _depth_table(inp.long_models, inp.long_config)
+def _on(long: bool, render: Callable[[pd.DataFrame, StudyConfig], str]
+        ) -> Callable[[Inputs], str]:
+    """A block that renders the paper's export (or, `long`, the 4x schedule's) with its
+    config, or says it is not run yet."""
+    def block(inp: Inputs) -> str:
+        config, models = ((inp.long_config, inp.long_models) if long
+                          else (inp.config, inp.models))
+        return _not_run(config) if models is None else render(models, config)
+    return block
 
 
 BLOCKS: Mapping[str, Callable[[Inputs], str]] = {
-    "paper-populations": _populations,
-    "paper-depth": _depth,
-    "paper-long-populations": _long_populations,
-    "paper-long-depth": _long_depth,
+    "paper-populations": _on(False, population_table),
+    "paper-depth": _on(False, _depth_table),
+    "paper-long-populations": _on(True, population_table),
+    "paper-long-depth": _on(True, _depth_table),
     "paper-cost": lambda inp: cost_block(inp.costs),
 }

@@ -48,11 +48,12 @@ def test_every_study_composes_and_names_what_it_uses():
 
 
 def test_results_holds_only_data():
-    """results/ is the committed study (CSV, PNG, YAML, JSON, Markdown), no code: its tables
-    are made by `dse-study` (docs/ARCHITECTURE.md "Packages and their dependencies")."""
+    """results/ is the committed study (CSV, PNG, YAML, JSON, JSON lines of run records,
+    Markdown), no code: its tables are made by `dse-study` (docs/ARCHITECTURE.md "Packages and
+    their dependencies")."""
     kinds = {p.suffix for p in RESULTS.rglob("*")
              if p.is_file() and "__pycache__" not in p.parts}
-    assert kinds <= {".csv", ".png", ".yaml", ".json", ".md"}, kinds
+    assert kinds <= {".csv", ".png", ".yaml", ".json", ".jsonl", ".md"}, kinds
 
 
 def test_the_ablation_verdicts_and_the_pilot_power_regenerate_byte_for_byte():
