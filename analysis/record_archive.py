@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from anynet.record import RECORD_NAME, STATUSES, find_records, run_id
+from anynet.record import RECORD_NAME, STATUSES, find_records, model_dir, run_id
 
 from .sweep_warning import SweepWarning
 
@@ -29,6 +29,24 @@ def _line(path: str, record: Mapping[str, Any]) -> str:
                       allow_nan=False) + "\n"
 
 
+def _loads(text: str) -> Any:
+    """JSON without NaN or Infinity (a record never holds them: `anynet.record.check_finite`)."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not allowed in a run record")
+    return json.loads(text, parse_constant=refuse)
+
+
+def _model_folder(record: Mapping[str, Any]) -> str | None:
+    """The model folder that the record's own fields name (`anynet.record.model_dir`), or None
+    for an explicit spec's (``spec-<hash>``)."""
+    ds = record.get("design_space")
+    if record.get("model") is not None:
+        return model_dir("", model=str(record["model"])).as_posix()
+    if isinstance(ds, Mapping) and isinstance(record.get("index"), int):
+        return model_dir("", design_space=str(ds.get("name")), index=record["index"]).as_posix()
+    return None
+
+
 def _checked(where: str, item: Any) -> tuple[str, dict[str, Any]]:
     """One archive line's path and record, or a ValueError naming what is wrong."""
     if not isinstance(item, dict) or set(item) != {"path", "record"}:
@@ -36,17 +54,28 @@ def _checked(where: str, item: Any) -> tuple[str, dict[str, Any]]:
                          '{"path": ..., "record": {...}}')
     path, record = item["path"], item["record"]
     parts = PurePosixPath(path).parts if isinstance(path, str) else ()
-    if (len(parts) < 3 or parts[-1] != RECORD_NAME or path.startswith("/")
-            or any(p in ("", ".", "..") or "\\" in p for p in parts)):
+    if (len(parts) < 3 or parts[-1] != RECORD_NAME or path != PurePosixPath(path).as_posix()
+            or path.startswith("/") or any(ord(c) < 32 for c in path)
+            or any(p in (".", "..") or "\\" in p for p in parts)):
         raise ValueError(f"{where}: path {path!r} is not allowed; give "
                          f"<space>/<index>/<run id>/{RECORD_NAME} inside the sweep folder")
     if not isinstance(record, dict) or record.get("status") not in STATUSES:
         raise ValueError(f"{where}: the record of {path!r} is not a run record (status must be "
                          f"one of {', '.join(STATUSES)})")
     identity = record.get("identity")
-    if not isinstance(identity, dict) or run_id(identity) != parts[-2]:
-        raise ValueError(f"{where}: the record of {path!r} is not the run its folder names "
-                         f"(its identity hashes to a run id other than {parts[-2]!r})")
+    try:
+        same = isinstance(identity, dict) and run_id(identity) == parts[-2]
+    except (AttributeError, TypeError, ValueError):
+        same = False
+    folder = _model_folder(record)
+    expected = f"spec-*/{parts[-2]}" if folder is None else f"{folder}/{parts[-2]}"
+    if folder is None:
+        same = same and len(parts) == 3 and parts[0].startswith("spec-")
+    else:
+        same = same and "/".join(parts[:-1]) == f"{folder}/{parts[-2]}"
+    if not same:
+        raise ValueError(f"{where}: the record of {path!r} is not the run its path names (its "
+                         f"identity and model give {expected!r})")
     return path, record
 
 
@@ -55,9 +84,10 @@ def read_archive(text: str, where: str) -> dict[str, dict[str, Any]]:
     out = {}
     for i, line in enumerate(text.splitlines(), 1):
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where} line {i}: not JSON ({exc.msg})") from None
+            item = _loads(line)
+        except ValueError as exc:
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ValueError(f"{where} line {i}: not JSON of a record ({why})") from None
         path, record = _checked(f"{where} line {i}", item)
         out[path] = record
     return out
@@ -72,14 +102,22 @@ def archive(sweep: str, old: str | None, where: str) -> str:
     if not root.is_dir():
         raise ValueError(f"sweep_dir: {sweep!r} is not a directory")
     records = read_archive(old, where) if old is not None else {}
+    changed = []
     for path in find_records(root):
         rel = path.relative_to(root).as_posix()
         try:
-            item = {"path": rel, "record": json.loads(path.read_text())}
-            records[rel] = _checked(str(path), item)[1]
+            record = _checked(str(path), {"path": rel, "record": _loads(path.read_text())})[1]
         except (OSError, ValueError) as exc:
             warnings.warn(SweepWarning(f"skipping {path}: {str(exc).splitlines()[0]}"),
                           stacklevel=2)
+            continue
+        if rel in records and records[rel] != record:
+            changed.append(rel)
+        records[rel] = record
+    if changed:
+        warnings.warn(SweepWarning(f"{where}: {len(changed)} of the sweep's records differ from "
+                                   f"the archive's (first: {changed[0]}); the sweep's replace "
+                                   "them"), stacklevel=2)
     return "".join(_line(p, records[p]) for p in sorted(records))
 
 
@@ -91,6 +129,9 @@ def restore(text: str, sweep: str, where: str) -> dict[Path, str]:
     files = {}
     for rel, record in read_archive(text, where).items():
         target = root / rel
+        if not target.resolve().is_relative_to(root.resolve()):  # a symlink in the folder
+            raise ValueError(f"{where}: {rel!r} leads outside the sweep folder {sweep!r} "
+                             "(a symbolic link there); remove the link")
         if target.exists():
             try:
                 same = json.loads(target.read_text()) == record

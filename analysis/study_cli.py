@@ -186,6 +186,9 @@ def _restored(study: StudyConfig, results: Path) -> dict[Path, str]:
     files: dict[Path, str] = {}
     for e in study.exports.values():
         if e.kind == "records":
+            if len(e.sweeps) != 1:
+                raise ValueError(f"exports.{e.name}.sweeps: {list(e.sweeps)!r} is not allowed; "
+                                 "a records export needs exactly one sweep folder")
             out = results / e.out
             if not out.is_file():
                 raise ValueError(f"exports.{e.name}.out: {str(out)!r} does not exist; "

@@ -64,30 +64,44 @@ def _columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df[[c for c in columns if c in df.columns]]
 
 
+def _by_key(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` sorted by the `MODEL_KEY` columns it has (stable, missing values first, as
+    `load_sweep` sorts), so an export and its re-export list their rows alike."""
+    key = [c for c in MODEL_KEY if c in df.columns]
+    return df.sort_values(key, kind="stable", na_position="first", ignore_index=True)
+
+
 def models(sweep: str, old: str | None = None) -> str:
     """A ``models`` export: the one sweep folder `sweep`, one row per model, merged into the
     file's text `old`: the sweep's rows replace those of the same `MODEL_KEY`, the file's other
     rows are kept. A replaced row whose status or error changes is a `SweepWarning` (the same
-    record trained again on another machine: CPU kernels are exact on one machine only)."""
-    text = _columns(load_sweep(sweep), MODEL_COLUMNS).to_csv(index=False, float_format="%.6g")
-    if old is None:
-        return text
-    new, kept = pd.read_csv(io.StringIO(text)), pd.read_csv(io.StringIO(old))
-    key = [c for c in MODEL_KEY if c in new.columns and c in kept.columns]
-    both = kept.merge(new, on=key, suffixes=("", "_new"))
-    same_error = (both["error"] == both["error_new"]) | (both["error"].isna()
-                                                         & both["error_new"].isna())
-    changed = both[(both["status"] != both["status_new"]) | ~same_error]
-    if len(changed):
-        first = changed.iloc[0]
-        warnings.warn(SweepWarning(
-            f"export: {len(changed)} of the sweep's models differ from the committed export "
-            f"(first: {first['design_space']}#{first['index']}, error {first['error']:g} -> "
-            f"{first['error_new']:g}); the sweep's records replace them"), stacklevel=2)
-    ours = kept.set_index(key).index.isin(new.set_index(key).index)
-    merged = pd.concat([new, kept[~ours]], ignore_index=True)
-    merged = merged.sort_values(key[:2], kind="stable")
-    return _columns(merged, MODEL_COLUMNS).to_csv(index=False, float_format="%.6g")
+    record trained again on another machine: CPU kernels are exact on one machine only). A file
+    older than the geometry columns has the paper's geometry (`PAPER_GEOMETRY`); one without
+    another key column is a ValueError (delete it to export afresh)."""
+    new = _columns(load_sweep(sweep), MODEL_COLUMNS)
+    if old is not None:
+        new = pd.read_csv(io.StringIO(new.to_csv(index=False, float_format="%.6g")))
+        kept = pd.read_csv(io.StringIO(old))
+        if "stem_stride" not in kept.columns:
+            kept["stem_stride"], kept["strides"] = PAPER_GEOMETRY
+        key = [c for c in MODEL_KEY if c in new.columns]
+        lacks = [c for c in key if c not in kept.columns]
+        if lacks:
+            raise ValueError(f"export: the committed export lacks the column {lacks[0]!r} that "
+                             "tells its runs apart; delete it to export afresh from the sweep")
+        both = kept.merge(new, on=key, suffixes=("", "_new"))
+        same_error = (both["error"] == both["error_new"]) | (both["error"].isna()
+                                                             & both["error_new"].isna())
+        changed = both[(both["status"] != both["status_new"]) | ~same_error]
+        if len(changed):
+            first = changed.iloc[0]
+            warnings.warn(SweepWarning(
+                f"export: {len(changed)} of the sweep's models differ from the committed export "
+                f"(first: {first['design_space']}#{first['index']}, error {first['error']:g} -> "
+                f"{first['error_new']:g}); the sweep's records replace them"), stacklevel=2)
+        ours = kept.set_index(key).index.isin(new.set_index(key).index)
+        new = _columns(pd.concat([new, kept[~ours]], ignore_index=True), MODEL_COLUMNS)
+    return _by_key(new).to_csv(index=False, float_format="%.6g")
 
 
 def runs(sweeps: list[str]) -> str:

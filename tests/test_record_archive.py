@@ -81,7 +81,15 @@ def _line(path, record):
     (lambda p, r: _line(p.replace("record.json", "evil.py"), r), ["evil.py", "not allowed"]),
     (lambda p, r: _line(p, {**r, "status": "pwned"}), ["not a run record", "ok, diverged"]),
     (lambda p, r: _line(p, {**r, "identity": {**r["identity"], "train_seed": 7}}),
-     ["not the run its folder names"]),
+     ["not the run its path names"]),
+    (lambda p, r: _line(p, {**r, "identity": {**r["identity"], "regime": "x"}}),
+     ["not the run its path names"]),
+    (lambda p, r: _line(p.replace("regnetx/", "anynetx_a/"), r), ["not the run its path names",
+                                                                   "regnetx/0/"]),
+    (lambda p, r: _line(p.replace("regnetx/", "regnetx/./"), r), ["not allowed"]),
+    (lambda p, r: _line(p.replace("regnetx/", "regnetx//"), r), ["not allowed"]),
+    (lambda p, r: _line("/".join(p.split("/")[-2:]), r), ["not allowed"]),
+    (lambda p, r: _line(p, r).replace('"error": 5.0', '"error": NaN'), ["line 1", "NaN"]),
 ])
 def test_a_bad_or_hostile_archive_line_is_one_line_and_writes_nothing(tmp_path, capsys, edit,
                                                                        words):
@@ -101,3 +109,24 @@ def test_a_bad_or_hostile_archive_line_is_one_line_and_writes_nothing(tmp_path, 
     assert len(err.splitlines()) == 1 and str(archive) in err
     assert all(w in err for w in words), err
     assert not sweep.exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_a_link_out_of_the_sweep_folder_or_no_sweep_folder_is_one_line(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    sweep, results = tmp_path / "runs", tmp_path / "results"
+    (results / "x").mkdir(parents=True)
+    write_sweep(sweep, "regnetx", [random_anynet_spec(rng)], [5.0])
+    assert _cli("export", sweep, results, "paper_records") == 0
+    shutil.rmtree(sweep)
+    sweep.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (sweep / "regnetx").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(SystemExit):
+        study_cli.main(["paper", "restore", *_study(sweep)[1:], "--results", str(results)])
+    assert "leads outside the sweep folder" in capsys.readouterr().err
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    with pytest.raises(SystemExit):
+        study_cli.main(["paper", "restore", "exports.paper_records.sweeps=[]",
+                        "exports.paper_records.out=x/records.jsonl", "--results", str(results)])
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "exports.paper_records.sweeps" in err
