@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from anynet.record import RECORD_NAME, STATUSES, find_records, model_dir, run_id
+from anynet.record import RECORD_NAME, STATUSES, find_records, json_text, model_dir, run_id
 
 from .sweep_warning import SweepWarning
 
@@ -123,7 +123,7 @@ def archive(sweep: str, old: str | None, where: str) -> str:
 
 def restore(text: str, sweep: str, where: str) -> dict[Path, str]:
     """The record files to write into `sweep` from the archive's text: those it lacks, each as
-    the trainer writes a record (`anynet.record.write_json_atomic`'s format). A record already
+    the trainer writes a record (`anynet.record.json_text`). A record already
     there is left as it is (a `SweepWarning` when it differs from the archive's)."""
     root = Path(sweep)
     files = {}
@@ -141,5 +141,5 @@ def restore(text: str, sweep: str, where: str) -> dict[Path, str]:
                 warnings.warn(SweepWarning(f"{target}: differs from {where}'s record; left as "
                                            "it is"), stacklevel=2)
             continue
-        files[target] = json.dumps(record, indent=1, allow_nan=False) + "\n"
+        files[target] = json_text(record)
     return files

@@ -284,9 +284,14 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     write_atomic(path, lambda f: f.write(data))
 
 
+def json_text(obj: Mapping[str, Any]) -> str:
+    """The text of every JSON file the project writes (records, outcomes): indented, no NaN."""
+    return json.dumps(obj, indent=1, allow_nan=False) + "\n"
+
+
 def write_json_atomic(path: str | Path, obj: Mapping[str, Any]) -> None:
-    """`obj` as indented JSON (no NaN: not JSON), written atomically."""
-    write_text_atomic(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+    """`obj` as `json_text`, written atomically."""
+    write_text_atomic(path, json_text(obj))
 
 
 # -- records ---------------------------------------------------------------------------------
