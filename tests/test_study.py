@@ -204,6 +204,23 @@ def test_a_models_export_keeps_the_committed_rows_its_sweep_folder_lacks(tmp_pat
     assert rows[("anynetx_e", 1)] == 6.5 and rows[("anynetx_a", 1)] == 6.0 and len(rows) == 8
 
 
+def test_an_export_into_a_file_that_cannot_tell_its_runs_apart_is_one_line(tmp_path, capsys):
+    """results/study.csv predates the regime, seed and geometry columns: merging a sweep into it
+    could not tell which committed rows the sweep's runs replace, so the export refuses in one
+    line and leaves the file as it was."""
+    a, _, _ = _sweeps(tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(RESULTS / "study.csv", results / "study.csv")
+    with pytest.raises(SystemExit) as stop:
+        study_cli.main(["ablation", "export", f"exports.study.sweeps=[{a}]", "--results",
+                        str(results)])
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1
+    assert "lacks the column 'regime_name'" in err and "delete it" in err
+    assert (results / "study.csv").read_bytes() == (RESULTS / "study.csv").read_bytes()
+
+
 def test_runs_and_timing_exports_keep_every_run(tmp_path):
     a, b, _ = _sweeps(tmp_path)
     study = load_study("instrument", [f"exports.small_geometry.sweeps=[{a},{b}]",
