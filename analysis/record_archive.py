@@ -68,14 +68,13 @@ def _checked(where: str, item: Any) -> tuple[str, dict[str, Any]]:
     except (AttributeError, TypeError, ValueError):
         same = False
     folder = _model_folder(record)
-    expected = f"spec-*/{parts[-2]}" if folder is None else f"{folder}/{parts[-2]}"
-    if folder is None:
-        same = same and len(parts) == 3 and parts[0].startswith("spec-")
+    if folder is None:  # an explicit spec's folder, spec-<hash>
+        folder, same = "spec-*", same and len(parts) == 3 and parts[0].startswith("spec-")
     else:
-        same = same and "/".join(parts[:-1]) == f"{folder}/{parts[-2]}"
+        same = same and "/".join(parts[:-2]) == folder
     if not same:
         raise ValueError(f"{where}: the record of {path!r} is not the run its path names (its "
-                         f"identity and model give {expected!r})")
+                         f"identity and model give {folder + '/' + parts[-2]!r})")
     return path, record
 
 

@@ -182,18 +182,17 @@ def _exports(study: StudyConfig, names: Sequence[str], results: Path) -> dict[Pa
 
 def _restored(study: StudyConfig, results: Path) -> dict[Path, str]:
     from .record_archive import restore
+    from .study_export import sweep_folders
 
     files: dict[Path, str] = {}
     for e in study.exports.values():
         if e.kind == "records":
-            if len(e.sweeps) != 1:
-                raise ValueError(f"exports.{e.name}.sweeps: {list(e.sweeps)!r} is not allowed; "
-                                 "a records export needs exactly one sweep folder")
+            sweep, = sweep_folders(e)
             out = results / e.out
             if not out.is_file():
                 raise ValueError(f"exports.{e.name}.out: {str(out)!r} does not exist; "
                                  f"export it first (dse-study {study.name} export)")
-            files.update(restore(out.read_text(), e.sweeps[0], str(out)))
+            files.update(restore(out.read_text(), sweep, str(out)))
     return files
 
 

@@ -64,6 +64,14 @@ def _columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df[[c for c in columns if c in df.columns]]
 
 
+def _with_geometry(df: pd.DataFrame) -> pd.DataFrame:
+    """A models export read back; one that predates the geometry columns has the paper's
+    (`PAPER_GEOMETRY`)."""
+    if "stem_stride" not in df.columns:
+        df["stem_stride"], df["strides"] = PAPER_GEOMETRY
+    return df
+
+
 def _by_key(df: pd.DataFrame) -> pd.DataFrame:
     """`df` sorted by the `MODEL_KEY` columns it has (stable, missing values first, as
     `load_sweep` sorts), so an export and its re-export list their rows alike."""
@@ -81,9 +89,7 @@ def models(sweep: str, old: str | None = None) -> str:
     new = _columns(load_sweep(sweep), MODEL_COLUMNS)
     if old is not None:
         new = pd.read_csv(io.StringIO(new.to_csv(index=False, float_format="%.6g")))
-        kept = pd.read_csv(io.StringIO(old))
-        if "stem_stride" not in kept.columns:
-            kept["stem_stride"], kept["strides"] = PAPER_GEOMETRY
+        kept = _with_geometry(pd.read_csv(io.StringIO(old)))
         key = [c for c in MODEL_KEY if c in new.columns]
         lacks = [c for c in key if c not in kept.columns]
         if lacks:
@@ -140,18 +146,23 @@ def fidelity_rows(candidate: str, sweeps: list[str], old: str | None) -> str:
     return new.to_csv(index=False, float_format="%.4f")
 
 
-def export(entry: Export, results: Path) -> str:
-    """The text of `entry`'s file from its sweeps (`results` holds the file a ``models``,
-    ``records`` or ``fidelity`` export merges into). An entry without the sweeps its kind needs
-    is a ValueError."""
+def sweep_folders(entry: Export) -> list[str]:
+    """`entry`'s sweep folders, as many as its kind needs (a ValueError naming the key else)."""
     sweeps = list(entry.sweeps)
-    where = f"exports.{entry.name}"
     need = {"models": (1, "exactly one sweep folder"), "records": (1, "exactly one sweep folder"),
             "fidelity": (2, "a reference sweep and at least one other")}.get(
         entry.kind, (1, "at least one sweep folder"))
     if len(sweeps) < need[0] or (entry.kind in ("models", "records") and len(sweeps) != 1):
-        raise ValueError(f"{where}.sweeps: {sweeps!r} is not allowed; a {entry.kind} export "
-                         f"needs {need[1]}")
+        raise ValueError(f"exports.{entry.name}.sweeps: {sweeps!r} is not allowed; a "
+                         f"{entry.kind} export needs {need[1]}")
+    return sweeps
+
+
+def export(entry: Export, results: Path) -> str:
+    """The text of `entry`'s file from its sweeps (`results` holds the file a ``models``,
+    ``records`` or ``fidelity`` export merges into). An entry without the sweeps its kind needs
+    is a ValueError."""
+    sweeps = sweep_folders(entry)
     out = results / entry.out
     old = out.read_text() if out.is_file() else None
     if entry.kind == "models":
@@ -163,7 +174,8 @@ def export(entry: Export, results: Path) -> str:
     if entry.kind == "timing":
         return timing(sweeps)
     if entry.candidate is None:
-        raise ValueError(f"{where}.candidate: None is not allowed; give the label of its rows")
+        raise ValueError(f"exports.{entry.name}.candidate: None is not allowed; give the "
+                         "label of its rows")
     return fidelity_rows(entry.candidate, sweeps, old)
 
 
@@ -190,9 +202,7 @@ def study_frame(path: Path, data: Data) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"results: {str(path)!r} does not exist; export it first "
                          "(dse-study NAME export)")
-    df = pd.read_csv(path)
-    if "stem_stride" not in df:
-        df["stem_stride"], df["strides"] = PAPER_GEOMETRY
+    df = _with_geometry(pd.read_csv(path))
     n = stage_count(df)
     df["b"] = df[[f"b{i}" for i in range(1, n + 1)]].max(axis=1)
     df["g"] = df[[f"g{i}" for i in range(1, n + 1)]].max(axis=1)
