@@ -8,7 +8,7 @@ the 95% bootstrap interval of the best model's value of each parameter
 (composed from ``conf/design_space/<base>.yaml``: dist, q, low, high) and write a design-space
 YAML that composes on the base, which ``dse-train design_space=<name>`` accepts directly.
 
-The models come from one population's settings (`analysis.labels`: block, activation, stem,
+The models come from one population's settings (`anynet.labels`: block, activation, stem,
 stages, flop regime); where a sweep holds several (``regnetx`` and ``regnetx[800MF]``), those of
 the best model, and the proposed space keeps them (a block other than X with the b and g domains
 its ``conf/block/`` group admits).
@@ -27,9 +27,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 import conf
+from anynet.labels import variant_settings
 from anynet.record import peek_record
 
-from .labels import variant_settings
 from .population import MIN_BOOTSTRAP_N, with_fits
 from .report import write_atomic
 from .stats import bootstrap_best
@@ -128,7 +128,7 @@ def _grid_range(low: float, high: float, q: float, lo_lim: float, hi_lim: float
 
 def settings_group(rows: pd.DataFrame) -> pd.Series:
     """Per row, what its population label adds to its space's name: "" at the paper's
-    settings, ``[800MF]``, ``[V, silu]`` (`analysis.labels`); "" for a frame without labels."""
+    settings, ``[800MF]``, ``[V, silu]`` (`anynet.labels`); "" for a frame without labels."""
     if "space" not in rows.columns:
         return pd.Series("", index=rows.index, dtype=object)
     return pd.Series([str(label)[len(str(space)):] if str(label).startswith(str(space)) else ""

@@ -2,7 +2,7 @@
 models per space and total wall time, read from the sweep's rows (the identity columns of
 `load_sweep`) or, where a column is missing, from each row's ``record.json`` (its ``path``);
 and the block, activation, stem, stage count and flops window, where they are not the paper's
-(`VARIANTS`; each population that changes them is its own labelled group, `analysis.labels`).
+(`VARIANTS`; each population that changes them is its own labelled group, `anynet.labels`).
 
 A proxy regime ranks models only against models trained the same way ([DDS] §3 fn. 5), so the
 report states these before any figure.

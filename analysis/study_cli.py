@@ -213,8 +213,9 @@ def outputs(study: StudyConfig, step: str, results: Path, names: Sequence[str] =
             doc: str | None = None) -> dict[Path, str]:
     """The files `step` of `study` writes, with their texts; nothing is written."""
     if step == "check":
-        steps = [s for s in STEPS if s not in ("export", "restore", "check") and _has(study, s)
-                 and (s not in ("verdicts", "sequential") or has_run(study, results))]
+        steps = [s for s in STEPS if s not in ("export", "restore", "check") and _has(study, s)]
+        if {"verdicts", "sequential"} & set(steps) and not has_run(study, results):
+            steps = [s for s in steps if s not in ("verdicts", "sequential")]  # judged once
         return {p: t for s in steps for p, t in outputs(study, s, results, (), doc).items()}
     if not _has(study, step):
         raise _lacks(study, step)

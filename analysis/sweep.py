@@ -9,7 +9,7 @@ s1..sn`` plus derived columns (total depth, shared ``b``/``g``, stage-width rati
 run's identity (geometry, training seed, precision, threads, …) and the ``machine`` it ran on
 (`anynet.system.machine_label`: CPU model and kernel path; empty for a record written before
 the field; not identity, so never refused). Its ``design_space`` is the
-population label (`analysis.labels`: ``regnetx``, ``regnetx[800MF]``, ``regnetx[V]``), so the
+population label (`anynet.labels`: ``regnetx``, ``regnetx[800MF]``, ``regnetx[V]``), so the
 populations of one space that a sweep varies on purpose (block, activation, stem, stages, flop
 regime) are separate groups everywhere. Runs of different identity are never pooled silently:
 `load_sweep` names the fields that differ. Nor are two populations under one label (records
@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from anynet.labels import Variant, population_label, unshown_differences, variant_of
 from anynet.record import (
     IDENTITY_FIELDS,
     POPULATION,
@@ -40,7 +41,6 @@ from anynet.record import (
 from anynet.spec import block_name
 from anynet.system import machine_label
 
-from .labels import Variant, population_label, unshown_differences, variant_of
 from .sweep_warning import SweepWarning
 
 # Fields a record must have to be usable at all; the rest are optional.
@@ -74,7 +74,7 @@ def load_sweep(sweep_dir: str | Path, allow_mixed: bool | Sequence[str] = False
     skipped with a `SweepWarning` naming them. Records whose run identities differ in anything
     but the spec (regime, data, training seed, precision, threads, memory format, device kind,
     geometry is in the spec) raise ``ValueError`` naming the differing fields, and so do
-    records of one population label (column ``design_space``, `analysis.labels`) drawn from
+    records of one population label (column ``design_space``, `anynet.labels`) drawn from
     different populations (``population``: windows, constraints, geometry, resolution, sampling
     seed) and populations of one space whose labels differ but whose settings differ in more
     than the labels show, unless ``allow_mixed=True`` or it lists those fields (e.g.
@@ -319,7 +319,7 @@ def _check_populations(rows: list[dict[str, Any]], records: list[dict[str, Any]]
     """Refuse records of one population label drawn from different populations (their
     ``population`` hashes differ), naming the label and the settings that differ, and two
     populations of one space under different labels whose settings differ in more than the
-    labels show (`analysis.labels.unshown_differences`). Records without the field (written
+    labels show (`anynet.labels.unshown_differences`). Records without the field (written
     before it existed) are of an unknown population and pass."""
     by_label: dict[str, dict[str, dict[str, Any]]] = {}  # label -> hash -> settings
     by_space: dict[str, dict[str, tuple[Variant, dict[str, Any]]]] = {}  # space -> label -> …

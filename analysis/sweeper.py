@@ -5,7 +5,7 @@ hypothesis that needs it is decided (issue 24; docs/SWEEPS.md, "Sequential sweep
 basic sweeper (``hydra.sweeper.params`` first, command-line sweeps of the same key win), then
 launches it look by look of the plan's ``sequential`` design (`analysis.sequential.Design`):
 wave k holds the jobs whose ``sample.index`` is among the first n_k indices of the sweep and
-whose population (its label, `analysis.labels`: ``regnetx``, ``regnetx[silu]``) some open
+whose population (its label, `anynet.labels`: ``regnetx``, ``regnetx[silu]``) some open
 hypothesis still needs; jobs of populations the plan never names are not launched. After each
 wave it reads the records of ``sweep.dir``, judges the plan (``sweep.plan``) at the looks done
 (`analysis.sequential.judge`) and writes the decisions so far to ``<sweep.dir>/sequential.csv``
@@ -67,12 +67,12 @@ def value_of(job: Sequence[str], key: str) -> str | None:
 
 def job_labels(jobs: Sequence[Sequence[str]], space_config: Callable[[list[str]], Any]
                ) -> list[str]:
-    """The population label (`analysis.labels`) of each job: its composed ``design_space``
+    """The population label (`anynet.labels`) of each job: its composed ``design_space``
     node, read through `space_config` (overrides -> the node as plain containers, resolved),
     once per distinct set of overrides besides ``sample.index`` (the label never depends on
     the member). A plan of labels (``regnetx[silu]``) thus stops the jobs of that population
     only, whatever overrides (block=, window=, design_space.*) make it."""
-    from analysis.labels import population_label, variant_of
+    from anynet.labels import population_label, variant_of
 
     cache: dict[tuple[str, ...], str] = {}
     out = []

@@ -305,6 +305,23 @@ def test_the_job_of_a_sampled_model_carries_its_population(tmp_path):
     assert job("model=RegNetX-200MF").population is None
 
 
+def test_a_sampled_job_reads_as_its_population_in_progress_lines(tmp_path):
+    """`train.job.job_label`: the progress label shows the population (`anynet.labels`), so a
+    ReLU and a Swish model of one space and index read apart; zoo models keep their names."""
+    from train.job import resolve_job
+
+    def label(*overrides: str) -> str:
+        return resolve_job(conf.compose_plain("config", ["data=synthetic", *overrides]), None,
+                           tmp_path).label
+
+    assert label("design_space=regnetx", "sample.index=30") == "regnetx#30"
+    assert label("design_space=regnetx", "sample.index=30",
+                 "design_space.activation=silu") == "regnetx[silu]#30"
+    assert label("design_space=anynetx_e", "sample.index=2", "block=v",
+                 "window=800mf") == "anynetx_e[V, 800MF]#2"
+    assert label("model=RegNetX-200MF") == "RegNetX-200MF"
+
+
 @pytest.mark.slow
 def test_dse_train_records_their_population_and_dse_analyze_keeps_them_apart(tmp_path):
     """Two real tiny runs into one sweep.dir, drawn under different flops windows."""

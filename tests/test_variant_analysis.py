@@ -1,5 +1,5 @@
 """Populations of one space that a sweep varies on purpose (block, activation, stem, stages, flop
-regime) load as separate groups under their population labels (analysis.labels), real mismatches
+regime) load as separate groups under their population labels (anynet.labels), real mismatches
 are refused, old records load with the paper's defaults; the ResNe(X)t baselines train by name.
 
 Records are real record.json files (analysis.testing.write_record) whose specs and populations
@@ -20,7 +20,13 @@ from omegaconf import OmegaConf
 
 import conf
 from analysis import load_sweep, with_fits
-from analysis.labels import (
+from analysis.propose import propose_regnet
+from analysis.provenance import provenance_of
+from analysis.report import ReportSettings, file_name, write_report
+from analysis.stats import space_summary
+from analysis.testing import write_record
+from anynet import zoo
+from anynet.labels import (
     Variant,
     named_block,
     population_label,
@@ -28,12 +34,6 @@ from analysis.labels import (
     variant_of,
     variant_settings,
 )
-from analysis.propose import propose_regnet
-from analysis.provenance import provenance_of
-from analysis.report import ReportSettings, file_name, write_report
-from analysis.stats import space_summary
-from analysis.testing import write_record
-from anynet import zoo
 from sampling import space_from_config
 from train.job import population_of, resolve_job
 from train.settings import ConfigError
