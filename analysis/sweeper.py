@@ -173,8 +173,9 @@ def sequential_sweep(sweeper: Sweeper, params: dict[str, str], arguments: list[s
         open_ = sum(look is None for look in verdict.decided.values())
         still = (f"still training {', '.join(sorted(needed))}" if needed
                  else "every hypothesis decided")
+        noun = "hypothesis" if open_ == 1 else "hypotheses"
         print(f"dse-train: look {k + 1}/{len(sizes)} at {size} models per space: {open_} "
-              f"hypotheses open; {still} ({sweep_dir / DECISIONS_NAME})", flush=True)
+              f"{noun} open; {still} ({sweep_dir / DECISIONS_NAME})", flush=True)
         if not needed:
             break
     return returns

@@ -89,7 +89,7 @@ def test_a_sequential_sweep_stops_a_decided_space_and_resumes(tmp_path):
     assert at[("depth_in_range", "claim")] == (1, "rejected")
     assert at[("depth_out_of_range", "contra")] == (1, "rejected")
     assert at[("a_better_than_a", "claim")] == (2, "not rejected")
-    assert "look 1/2 at 4 models per space: 1 hypotheses open; still training anynetx_a" \
+    assert "look 1/2 at 4 models per space: 1 hypothesis open; still training anynetx_a" \
         in first.stdout
     # a rerun trains nothing more and reaches the same decisions
     before = {p: p.stat().st_mtime_ns for p in sweep.rglob("record.json")}

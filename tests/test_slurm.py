@@ -306,5 +306,5 @@ def test_a_sequential_sweep_through_slurm_stops_a_decided_space(slurm, tmp_path)
     assert sorted(k for k in got if k.startswith("regnetx/")) == ["regnetx/0", "regnetx/1"]
     assert sorted(k for k in got if k.startswith("anynetx_a/")) == [
         f"anynetx_a/{i}" for i in range(4)]
-    assert "look 1/2 at 2 models per space: 1 hypotheses open; still training anynetx_a" in out
+    assert "look 1/2 at 2 models per space: 1 hypothesis open; still training anynetx_a" in out
     assert (sweep / "sequential.csv").is_file()
