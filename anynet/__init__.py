@@ -2,8 +2,8 @@
 run-record contract (docs/ARCHITECTURE.md "Public API").
 
 Only `build_model` needs torch; it is imported on first access (PEP 562), so the torch-free parts
-(`AnyNetSpec`, `complexity`, the RegNet rule, `zoo`, `anynet.record`) load without torch, and so
-do the sampling package and a sweep's launching process.
+(`AnyNetSpec`, `complexity`, the RegNet rule, `zoo`, `anynet.record`, `anynet.labels`) load
+without torch, and so do the sampling package and a sweep's launching process.
 """
 
 from __future__ import annotations

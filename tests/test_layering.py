@@ -102,7 +102,7 @@ def test_one_device_resolver_and_one_hook_counter():
 
 
 def test_the_record_contract_and_the_launcher_need_no_torch():
-    code = ("import sys, anynet.record, sampling, train.callbacks, train.settings, "
+    code = ("import sys, anynet.record, anynet.labels, sampling, train.callbacks, train.settings, "
             "analysis.callbacks; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
