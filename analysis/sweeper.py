@@ -72,7 +72,7 @@ def job_labels(jobs: Sequence[Sequence[str]], space_config: Callable[[list[str]]
     once per distinct set of overrides besides ``sample.index`` (the label never depends on
     the member). A plan of labels (``regnetx[silu]``) thus stops the jobs of that population
     only, whatever overrides (block=, window=, design_space.*) make it."""
-    from anynet.labels import population_label, variant_of
+    from anynet.labels import config_label
 
     cache: dict[tuple[str, ...], str] = {}
     out = []
@@ -81,7 +81,7 @@ def job_labels(jobs: Sequence[Sequence[str]], space_config: Callable[[list[str]]
         if key not in cache:
             node = space_config(list(job))
             name = str(node.get("name", value_of(job, SPACE_KEY)))
-            cache[key] = population_label(name, variant_of({"design_space": {"config": node}}))
+            cache[key] = config_label(name, node)
         out.append(cache[key])
     return out
 

@@ -89,6 +89,12 @@ def population_label(space: str, variant: Variant | None) -> str:
     return f"{space}[{', '.join(parts.values())}]" if parts else space
 
 
+def config_label(space: str, config: Mapping[str, Any]) -> str:
+    """The population label of `space` drawn under the design-space config `config` (a job's
+    composed ``design_space`` node): what a sweep's plan stops and a progress line shows."""
+    return population_label(space, variant_of({"design_space": {"config": config}}))
+
+
 def variant_of(record: Mapping[str, Any]) -> Variant:
     """The `Variant` of the population a record was drawn from, read from its population's
     design-space config (or, for a record written before populations, its own

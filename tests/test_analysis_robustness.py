@@ -306,7 +306,7 @@ def test_the_job_of_a_sampled_model_carries_its_population(tmp_path):
 
 
 def test_a_sampled_job_reads_as_its_population_in_progress_lines(tmp_path):
-    """`train.job.job_label`: the progress label shows the population (`anynet.labels`), so a
+    """`train.job.resolve_job`: the progress label shows the population (`anynet.labels`), so a
     ReLU and a Swish model of one space and index read apart; zoo models keep their names."""
     from train.job import resolve_job
 

@@ -111,7 +111,8 @@ def _result(record: dict) -> str:
 
 def _label(cfg: DictConfig) -> str:
     """The label of a job whose config failed: the zoo model, else space#index (its population
-    label needs the config that failed; a trained job's is `train.job.job_label`)."""
+    label needs the config that failed; a resolved job's reads ``regnetx[silu]#30``,
+    `anynet.labels.config_label`)."""
     if cfg.get("model"):
         return str(cfg.model)
     name = cfg.get("design_space", {}).get("name", "?")

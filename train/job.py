@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from anynet import AnyNetSpec, complexity, zoo
-from anynet.labels import population_label, variant_of
+from anynet.labels import config_label
 from anynet.record import make_population, model_dir
 from sampling import space_from_config
 from sampling.constraints import LatencyWindow
@@ -70,17 +70,10 @@ def resolve_job(cfg: Mapping[str, Any], design_space_cfg: Any, sweep_dir: Path) 
     _check_io(spec, channels, classes, "design_space")
     name = str(space.name)
     return Job(spec, model_dir(sweep_dir, design_space=name, index=index), "design_space",
-               job_label(name, index, cfg["design_space"]),
+               f"{config_label(name, cfg['design_space'])}#{index}",
                design_space={"name": name, "config": cfg["design_space"]},
                index=index, sample_seed=seed, predicted=predicted_latency(space, spec),
                population=population_of(space, seed))
-
-
-def job_label(name: str, index: Any, design_space: Mapping[str, Any]) -> str:
-    """A sampled job's label in progress lines: its population's label (`anynet.labels`) and
-    its index, ``regnetx[silu]#30``, so two populations of one space read apart."""
-    variant = variant_of({"design_space": {"config": design_space}})
-    return f"{population_label(name, variant)}#{index}"
 
 
 def zoo_model(name: Any) -> str:
